@@ -1,0 +1,149 @@
+"""The recommended-limits table and the checker that warns once per kind and never drops data."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Iterable
+
+
+class LimitWarning(UserWarning):
+    """A recommended bound was crossed; the data is kept, pages may get slower.
+
+    >>> str(LimitWarning("distinct_metrics", 10_000, 10_001))[:36]
+    'distinct metric names in a run: 10,0'
+    """
+
+    def __init__(self, kind: str, bound: int, observed: int, subject: str | None = None) -> None:
+        self.kind = kind
+        self.bound = bound
+        self.observed = observed
+        self.subject = subject
+        self.limit = LIMITS[kind]
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        about = f" ({self.subject})" if self.subject else ""
+        return (
+            f"{self.limit.what}: {self.observed:,} {self.limit.unit}{about} exceeds the recommended "
+            f"{self.bound:,}. The data is kept. {self.limit.advice}"
+        )
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (LimitWarning, (self.kind, self.bound, self.observed, self.subject))
+
+
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    """One row of the recommended-limits table."""
+
+    kind: str
+    what: str
+    bound: int
+    unit: str
+    advice: str
+
+
+LIMITS: dict[str, Limit] = {
+    limit.kind: limit
+    for limit in (
+        Limit("distinct_metrics", "distinct metric names in a run", 10_000, "names",
+              "Log related values under one name (a list or a Table) instead of a name per item."),
+        Limit("value_size", "one logged value", 1_000_000, "bytes",
+              "Log large arrays as a Histogram or save them as a file with run.save()."),
+        Limit("call_size", "one log call", 25_000_000, "bytes",
+              "Split the call, or save large data as files."),
+        Limit("scalar_points", "points per scalar metric", 100_000, "points",
+              "Log less often (every N steps); charts show at most 1,500 points per line anyway."),
+        Limit("media_points", "points per media metric", 50_000, "points",
+              "Log media less often, e.g. once per epoch."),
+        Limit("histogram_points", "points per histogram metric", 10_000, "points",
+              "Log histograms less often, e.g. once per epoch."),
+        Limit("config_size", "run config, total", 10_000_000, "bytes",
+              "Keep large objects out of the config; save them as files."),
+        Limit("runs_per_project", "runs in a project", 10_000, "runs",
+              "Start a new project, or delete runs you no longer need."),
+        Limit("files_per_run", "files uploaded by one run", 1_000, "files",
+              "Bundle files into an archive before run.save()."),
+    )
+}
+
+#: how often, in committed rows, the per-metric point counts are compared with their bounds
+_POINT_CHECK_EVERY = 1024
+
+
+class LimitChecker:
+    """Counts what the limits table bounds and reports each kind once.
+
+    Every method returns the warnings it newly raises (usually none) so that the caller decides
+    where they are shown; the checker itself never prints and never refuses data.
+    """
+
+    def __init__(self) -> None:
+        self.scalar_points: Counter[str] = Counter()
+        self.media_points: Counter[str] = Counter()
+        self.histogram_points: Counter[str] = Counter()
+        self.rows = 0
+        self._raised: set[str] = set()
+
+    def _raise(self, kind: str, observed: int, subject: str | None = None) -> list[LimitWarning]:
+        if kind in self._raised:
+            return []
+        self._raised.add(kind)
+        return [LimitWarning(kind, LIMITS[kind].bound, observed, subject)]
+
+    def count_row(self, keys: Iterable[str]) -> list[LimitWarning] | None:
+        """Adds one point to each key of a committed row; O(1) per key (a C-level counter)."""
+        self.scalar_points.update(keys)
+        self.rows += 1
+        if self.rows % _POINT_CHECK_EVERY:
+            return None
+        return self.check_points()
+
+    def count_media(self, key: str, kind: str) -> list[LimitWarning]:
+        """Counts a media or histogram point, which have their own, lower bounds."""
+        counter = self.histogram_points if kind == "histogram" else self.media_points
+        counter[key] += 1
+        limit_kind = "histogram_points" if kind == "histogram" else "media_points"
+        if counter[key] > LIMITS[limit_kind].bound:
+            return self._raise(limit_kind, counter[key], key)
+        return []
+
+    def check_points(self) -> list[LimitWarning]:
+        """Compares the busiest scalar metric with its bound (run every few rows and at finish)."""
+        if self.rows <= LIMITS["scalar_points"].bound or "scalar_points" in self._raised:
+            return []
+        key, points = self.scalar_points.most_common(1)[0]
+        if points > LIMITS["scalar_points"].bound:
+            return self._raise("scalar_points", points, key)
+        return []
+
+    def check_distinct(self, distinct: int) -> list[LimitWarning]:
+        if distinct > LIMITS["distinct_metrics"].bound:
+            return self._raise("distinct_metrics", distinct)
+        return []
+
+    def check_value(self, key: str, size: int) -> list[LimitWarning]:
+        if size > LIMITS["value_size"].bound:
+            return self._raise("value_size", size, key)
+        return []
+
+    def check_call(self, size: int) -> list[LimitWarning]:
+        if size > LIMITS["call_size"].bound:
+            return self._raise("call_size", size)
+        return []
+
+    def check_config(self, size: int) -> list[LimitWarning]:
+        if size > LIMITS["config_size"].bound:
+            return self._raise("config_size", size)
+        return []
+
+    def check_runs(self, runs_in_project: int) -> list[LimitWarning]:
+        if runs_in_project > LIMITS["runs_per_project"].bound:
+            return self._raise("runs_per_project", runs_in_project)
+        return []
+
+    def check_files(self, files: int) -> list[LimitWarning]:
+        if files > LIMITS["files_per_run"].bound:
+            return self._raise("files_per_run", files)
+        return []

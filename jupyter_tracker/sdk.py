@@ -1,0 +1,285 @@
+"""The module-level API (``init``, ``log``, ``finish``...) and the process's current run.
+
+This is where a run is assembled: settings resolved, a run directory created or resumed, the
+writer started, and the front ends (notebook, sync, system metrics) told through start hooks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from jupyter_tracker import console, names
+from jupyter_tracker import settings as settings_module
+from jupyter_tracker.settings import Settings
+from jupyter_tracker.store import run_dir as layout
+from jupyter_tracker.store.index import RunIndex, index_values
+from jupyter_tracker.store.reader import RunState, read_run
+from jupyter_tracker.store.writer import RunLogWriter
+from jupyter_tracker.tracked_run import DisabledRun, Run
+from jupyter_tracker.values import MediaValue
+
+
+class UsageError(RuntimeError):
+    """The API was called in an order it cannot serve (e.g. ``log`` before ``init``)."""
+
+
+class RunExistsError(UsageError):
+    """A run id is taken and ``resume`` does not allow continuing it."""
+
+
+_lock = threading.RLock()
+_current: Run | None = None
+_crash: dict[str, Any] = {}
+_hooks_installed = False
+#: callables run with each new run (the notebook's live panel, the sync thread, system metrics)
+start_hooks: list[Callable[[Run], None]] = []
+
+
+def current_run() -> Run | None:
+    return _current
+
+
+def add_start_hook(hook: Callable[[Run], None]) -> None:
+    """Lets a part (notebook, sync, system metrics) attach itself to every new run."""
+    if hook not in start_hooks:
+        start_hooks.append(hook)
+
+
+def remove_start_hook(hook: Callable[[Run], None]) -> None:
+    if hook in start_hooks:
+        start_hooks.remove(hook)
+
+
+def _settings_arguments(settings: Any) -> dict[str, Any]:
+    if settings is None:
+        return {}
+    if isinstance(settings, Mapping):
+        return dict(settings)
+    if isinstance(settings, Settings):
+        return {key: value for key, value in vars(settings).items() if key != "extra"}
+    return {key: value for key, value in vars(settings).items() if not key.startswith("_")}
+
+
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    name: str | None = None,
+    id: str | None = None,  # noqa: A002 - wandb's name
+    config: Mapping[str, Any] | Any | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+    dir: str | Path | None = None,  # noqa: A002 - wandb's name
+    mode: str | None = None,
+    resume: bool | str | None = None,
+    reinit: bool | None = None,
+    save_code: bool | None = None,
+    settings: Mapping[str, Any] | Any | None = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    **extra: Any,
+) -> Run:
+    """Starts a run (or returns the current one with ``reinit=False``).
+
+    >>> run = jupyter_tracker.init(project="mnist", config={"lr": 0.1})  # doctest: +SKIP
+    """
+    global _current
+    with _lock:
+        if _current is not None:
+            if reinit is False:
+                return _current
+            finish()
+        arguments = _settings_arguments(settings)
+        arguments.update(extra)
+        arguments.update({
+            "project": project, "entity": entity, "name": name, "run_id": id, "group": group,
+            "job_type": job_type, "tags": tags, "notes": notes, "dir": dir, "mode": mode,
+            "resume": resume, "save_code": save_code,
+        })
+        resolved = settings_module.resolve(arguments)
+        run = _disabled_run(resolved) if resolved.disabled else _start_run(resolved)
+        if config is not None:
+            run.config.update(_filter_config(config, config_exclude_keys, config_include_keys))
+        _current = run
+        _install_process_hooks()
+        for hook in list(start_hooks):
+            try:
+                hook(run)
+            except Exception as error:
+                console.warn_once(f"start-hook-{getattr(hook, '__name__', hook)}",
+                                  f"a start hook failed ({type(error).__name__}: {error}); logging goes on")
+        return run
+
+
+def _filter_config(config: Any, exclude: Sequence[str] | None, include: Sequence[str] | None) -> Any:
+    if not exclude and not include:
+        return config
+    values = dict(config) if isinstance(config, Mapping) else dict(vars(config))
+    if include:
+        values = {key: value for key, value in values.items() if key in include}
+    for key in exclude or ():
+        values.pop(key, None)
+    return values
+
+
+def _disabled_run(resolved: Settings) -> Run:
+    run_id = resolved.run_id or names.random_run_id()
+    return DisabledRun(resolved, run_id, resolved.name or names.random_run_name(), None, None)
+
+
+def _encode_media(run_dir: Path) -> Callable[[Any], Any]:
+    def encode(value: Any) -> Any:
+        if isinstance(value, MediaValue):
+            return value.encode(run_dir)
+        return value
+
+    return encode
+
+
+def _report_writer_error(what: str, error: BaseException) -> None:
+    console.warn_once(f"writer-{what}", f"{what} ({type(error).__name__}: {error})")
+
+
+def _start_run(resolved: Settings) -> Run:
+    root = resolved.root
+    index = RunIndex(root)
+    run_id = names.check_run_id(resolved.run_id) if resolved.run_id else names.random_run_id()
+    previous_dir = layout.find_run_dir(root, run_id) if resolved.run_id else None
+    state: RunState | None = None
+    if previous_dir is not None:
+        if resolved.resume in (None, "never"):
+            raise RunExistsError(
+                f"run id {run_id!r} already exists in {root}; pass resume='allow' (or 'must') to continue it"
+            )
+        state, _ = read_run(previous_dir)
+        run_dir = previous_dir
+    else:
+        if resolved.resume == "must":
+            raise RunExistsError(f"resume='must' but no run with id {run_id!r} exists in {root}")
+        started = time.time()
+        run_dir = root / layout.run_dir_name(run_id, started)
+    layout.files_dir(run_dir).mkdir(parents=True, exist_ok=True)
+    writer = RunLogWriter(
+        layout.run_log_path(run_dir),
+        first_seq=(state.last_seq + 1) if state else 1,
+        flush_interval=resolved.flush_interval,
+        encode_default=_encode_media(run_dir),
+        on_error=_report_writer_error,
+        truncate_at=state.valid_end if state else None,
+    )
+    project = resolved.project
+    runs_in_project = index.count(project) + (0 if state else 1)
+    name = resolved.name or (state.metadata.get("name") if state else None) or names.random_run_name(runs_in_project)
+    run = Run(resolved, run_id, name, run_dir, writer, resumed_from=state)
+    if state is not None:
+        from jupyter_tracker.store import records
+
+        run._append((records.RESUME, {"time": time.time(), "step": run.step}))
+        for key in ("group", "job_type", "notes", "entity"):
+            if getattr(run, key) is None and state.metadata.get(key) is not None:
+                setattr(run, key, state.metadata.get(key))
+        if not run.tags and state.metadata.get("tags"):
+            run.tags = tuple(state.metadata["tags"])
+    from jupyter_tracker.store import records
+
+    run._append((records.RUN, run.metadata()))
+    writer.start()
+    _index_run(index, run)
+    run.on_finish(lambda finished: _index_run(index, finished))
+    found = run._limits.check_runs(runs_in_project)
+    if found:
+        run._emit_limit_warnings(found)
+    if resolved.console == "wrap":
+        _capture_output(run, run_dir)
+    verb = "resumed" if state is not None else "started"
+    mode_note = " (offline)" if resolved.offline else ""
+    console.info(f"run {run.name} ({run.id}) {verb}{mode_note}, logging to {run_dir}")
+    return run
+
+
+def _index_run(index: RunIndex, run: Run) -> None:
+    try:
+        index.upsert(index_values(run.metadata(), run.state, run.config.as_dict(), run.summary.as_dict(),
+                                  getattr(run, "runtime", None), run.exit_code, Path(run.dir)))
+    except Exception as error:  # the index is a cache; the run log stays the truth
+        console.warn_once("index", f"could not update the run index ({type(error).__name__}: {error})")
+
+
+def _capture_output(run: Run, run_dir: Path) -> None:
+    from jupyter_tracker.output_capture import OutputCapture
+
+    capture = OutputCapture(run_dir / layout.OUTPUT_LOG_NAME)
+    try:
+        capture.start()
+    except OSError as error:
+        console.warn_once("output-capture", f"could not capture console output ({error})")
+        return
+    run.on_finish(lambda _run: capture.stop())
+
+
+def _require_run(what: str) -> Run:
+    run = _current
+    if run is None:
+        raise UsageError(f"call jupyter_tracker.init() before {what}")
+    return run
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """Logs a dict of metrics to the current run (see :meth:`Run.log`)."""
+    run = _current
+    if run is None:
+        raise UsageError("call jupyter_tracker.init() before jupyter_tracker.log()")
+    run.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finishes the current run, if any."""
+    global _current
+    with _lock:
+        run = _current
+        _current = None
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
+
+
+def define_metric(name: str, step_metric: str | None = None, **options: Any) -> Any:
+    """Defines the x-axis and summary of a metric of the current run (see :meth:`Run.define_metric`)."""
+    return _require_run("define_metric()").define_metric(name, step_metric=step_metric, **options)
+
+
+def save(glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
+    """Saves files with the current run (see :meth:`Run.save`)."""
+    return _require_run("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+# process hooks: crashes mark the run failed; exit finishes runs nobody finished ---------------
+def _install_process_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    previous_hook = sys.excepthook
+
+    def excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        _crash["exit_code"] = 130 if issubclass(kind, KeyboardInterrupt) else 1
+        _crash["state"] = "killed" if issubclass(kind, KeyboardInterrupt) else "failed"
+        run = _current
+        if run is not None:
+            run.state = _crash["state"]
+        previous_hook(kind, error, trace)
+
+    sys.excepthook = excepthook
+    atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    try:
+        finish(exit_code=_crash.get("exit_code"))
+    except Exception as error:  # at exit there is no loop left to protect, only data
+        console.error(f"could not finish the run at exit ({type(error).__name__}: {error})")

@@ -1,0 +1,257 @@
+"""Resolves every option once, and is the only module that reads the environment.
+
+Precedence, highest first: an explicit argument, a ``WANDB_*`` environment variable, the
+directory settings file written by ``jupyter-tracker offline|online``, the default.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+SETTINGS_FILE_NAME = "settings"
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
+_MODES = ("online", "offline", "dryrun", "disabled")
+_CONSOLE_MODES = ("wrap", "off", "auto", "redirect")
+_RESUME_CHOICES = ("allow", "must", "never", "auto")
+
+#: environment variable name for each setting that honours one
+ENVIRONMENT_NAMES: dict[str, str] = {
+    "mode": "WANDB_MODE",
+    "silent": "WANDB_SILENT",
+    "console": "WANDB_CONSOLE",
+    "dir": "WANDB_DIR",
+    "project": "WANDB_PROJECT",
+    "entity": "WANDB_ENTITY",
+    "name": "WANDB_NAME",
+    "run_id": "WANDB_RUN_ID",
+    "group": "WANDB_RUN_GROUP",
+    "tags": "WANDB_TAGS",
+    "resume": "WANDB_RESUME",
+    "api_key": "WANDB_API_KEY",
+    "base_url": "WANDB_BASE_URL",
+    "username": "WANDB_USERNAME",
+    "disable_code": "WANDB_DISABLE_CODE",
+    "ignore_globs": "WANDB_IGNORE_GLOBS",
+    "notebook_name": "WANDB_NOTEBOOK_NAME",
+    "notes": "WANDB_NOTES",
+    "job_type": "WANDB_JOB_TYPE",
+    "console_output": "JUPYTER_TRACKER_CONSOLE_OUTPUT",
+    "flush_interval": "JUPYTER_TRACKER_FLUSH_INTERVAL",
+    "live": "JUPYTER_TRACKER_LIVE",
+    "sync_timeout": "JUPYTER_TRACKER_SYNC_TIMEOUT",
+}
+
+
+class SettingsError(ValueError):
+    """An option has a value the library cannot use; the message names the option."""
+
+
+def parse_bool(text: str | bool | None, name: str = "value") -> bool:
+    """Reads a boolean the way users write it in environment variables (``true``, ``1``, ``yes``)."""
+    if isinstance(text, bool):
+        return text
+    if text is None:
+        return False
+    word = str(text).strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name}: expected true/false, got {text!r}")
+
+
+def environment_value(name: str) -> str | None:
+    """Returns one environment variable; the console calls this each time it speaks."""
+    return os.environ.get(name)
+
+
+def is_silent() -> bool:
+    """``WANDB_SILENT`` read now, so setting it after ``import`` or ``init`` still silences output."""
+    value = os.environ.get("WANDB_SILENT")
+    if value is None:
+        return False
+    return value.strip().lower() in _TRUE_WORDS
+
+
+def console_output() -> str:
+    """Where the console writes: ``stdout`` (default), ``logging`` or ``file:PATH``."""
+    return os.environ.get(ENVIRONMENT_NAMES["console_output"], "stdout") or "stdout"
+
+
+def default_root() -> Path:
+    """Directory that holds run directories: ``WANDB_DIR`` or ``./jupyter_tracker``."""
+    base = os.environ.get("WANDB_DIR")
+    if base:
+        path = Path(base).expanduser()
+        return path if path.name == "jupyter_tracker" else path / "jupyter_tracker"
+    return Path.cwd() / "jupyter_tracker"
+
+
+def user_config_dir() -> Path:
+    """Holds the login file and the server's default database (``~/.jupyter_tracker``)."""
+    override = os.environ.get("JUPYTER_TRACKER_HOME")
+    return Path(override).expanduser() if override else Path.home() / ".jupyter_tracker"
+
+
+def settings_file_path(directory: Path | None = None) -> Path:
+    """The directory settings file that ``jupyter-tracker offline|online`` writes."""
+    base = Path(directory) if directory is not None else Path.cwd()
+    return base / "jupyter_tracker" / SETTINGS_FILE_NAME
+
+
+def read_settings_file(directory: Path | None = None) -> dict[str, str]:
+    """Returns the options stored in the directory settings file, or nothing when absent."""
+    path = settings_file_path(directory)
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise SettingsError(f"settings file {path} is unreadable: {exc}") from exc
+    return dict(parser["default"]) if parser.has_section("default") else {}
+
+
+def write_settings_file(values: Mapping[str, str], directory: Path | None = None) -> Path:
+    """Merges ``values`` into the directory settings file (used by ``offline``/``online``)."""
+    path = settings_file_path(directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parser = configparser.ConfigParser()
+    if path.is_file():
+        parser.read(path, encoding="utf-8")
+    if not parser.has_section("default"):
+        parser.add_section("default")
+    for key, value in values.items():
+        parser.set("default", key, str(value))
+    with path.open("w", encoding="utf-8") as handle:
+        parser.write(handle)
+    return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every option of one run, resolved once at ``init``."""
+
+    mode: str = "online"
+    project: str = "uncategorized"
+    entity: str | None = None
+    name: str | None = None
+    run_id: str | None = None
+    group: str | None = None
+    tags: tuple[str, ...] = ()
+    notes: str | None = None
+    job_type: str | None = None
+    resume: str | None = None
+    root: Path = dataclasses.field(default_factory=default_root)
+    console: str = "wrap"
+    api_key: str | None = None
+    base_url: str | None = None
+    username: str | None = None
+    disable_code: bool = False
+    ignore_globs: tuple[str, ...] = ()
+    notebook_name: str | None = None
+    flush_interval: float = 0.2
+    live: str = "auto"
+    sync_timeout: float = 30.0
+    save_code: bool = False
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def offline(self) -> bool:
+        return self.mode in ("offline", "dryrun")
+
+    @property
+    def disabled(self) -> bool:
+        return self.mode == "disabled"
+
+
+def _normalise_mode(value: str) -> str:
+    mode = str(value).strip().lower()
+    if mode == "run":
+        mode = "online"
+    if mode not in _MODES:
+        raise SettingsError(f"mode: expected one of {', '.join(_MODES)}, got {value!r}")
+    return mode
+
+
+def _normalise_resume(value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "allow"
+    word = str(value).strip().lower()
+    if word in _TRUE_WORDS:
+        return "allow"
+    if word in ("", "false", "0", "no"):
+        return None
+    if word not in _RESUME_CHOICES:
+        raise SettingsError(f"resume: expected True, 'allow', 'must' or 'never', got {value!r}")
+    return "allow" if word == "auto" else word
+
+
+def _split_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(part) for part in value)
+
+
+def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None = None) -> Settings:
+    """Builds the settings of one run from explicit arguments, the environment and the file.
+
+    >>> resolve({"mode": "offline"}).offline
+    True
+    """
+    explicit = {key: value for key, value in (arguments or {}).items() if value is not None}
+    from_file = read_settings_file(directory)
+    values: dict[str, Any] = {}
+    for key in dataclasses.fields(Settings):
+        name = key.name
+        if name in explicit:
+            values[name] = explicit[name]
+            continue
+        env_name = ENVIRONMENT_NAMES.get(name)
+        if env_name and os.environ.get(env_name) not in (None, ""):
+            values[name] = os.environ[env_name]
+            continue
+        if name in from_file:
+            values[name] = from_file[name]
+    if "dir" in explicit:
+        root = Path(explicit["dir"]).expanduser()
+        values["root"] = root if root.name == "jupyter_tracker" else root / "jupyter_tracker"
+    if "mode" in values:
+        values["mode"] = _normalise_mode(values["mode"])
+    if "resume" in values:
+        values["resume"] = _normalise_resume(values["resume"])
+    for name in ("tags", "ignore_globs"):
+        if name in values:
+            values[name] = _split_list(values[name])
+    for name in ("disable_code", "save_code"):
+        if name in values:
+            values[name] = parse_bool(values[name], name)
+    for name in ("flush_interval", "sync_timeout"):
+        if name in values:
+            try:
+                values[name] = float(values[name])
+            except (TypeError, ValueError) as exc:
+                raise SettingsError(f"{name}: expected a number, got {values[name]!r}") from exc
+    if "console" in values:
+        console = str(values["console"]).strip().lower()
+        if console not in _CONSOLE_MODES:
+            raise SettingsError(f"console: expected wrap or off, got {values['console']!r}")
+        values["console"] = "wrap" if console in ("auto", "redirect") else console
+    if "live" in values:
+        live = str(values["live"]).strip().lower()
+        if live not in ("auto", "widget", "static", "off"):
+            raise SettingsError(f"live: expected auto, widget, static or off, got {values['live']!r}")
+        values["live"] = live
+    known = {field.name for field in dataclasses.fields(Settings)}
+    values["extra"] = {key: value for key, value in explicit.items() if key not in known and key != "dir"}
+    values = {key: value for key, value in values.items() if key in known}
+    return Settings(**values)

@@ -1,0 +1,200 @@
+"""A small SQLite index of the runs under one store root, so listing 10,000 runs stays fast.
+
+The index is a cache: every row can be rebuilt from the run logs (``rebuild``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from jupyter_tracker.store.run_dir import INDEX_NAME, iter_run_dirs
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    entity TEXT,
+    name TEXT,
+    state TEXT,
+    run_group TEXT,
+    job_type TEXT,
+    tags TEXT,
+    notes TEXT,
+    created REAL,
+    updated REAL,
+    runtime REAL,
+    exit_code INTEGER,
+    dir TEXT,
+    config TEXT,
+    summary TEXT,
+    host TEXT,
+    pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_project ON runs(project, created);
+"""
+_COLUMNS = (
+    "id", "project", "entity", "name", "state", "run_group", "job_type", "tags", "notes",
+    "created", "updated", "runtime", "exit_code", "dir", "config", "summary", "host", "pid",
+)
+_JSON_COLUMNS = ("tags", "config", "summary")
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(_jsonable(value), allow_nan=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunIndex:
+    """Rows of run metadata keyed by run id.
+
+    >>> index = RunIndex(Path("/tmp/jt-doc"))  # doctest: +SKIP
+    >>> index.runs("mnist")  # doctest: +SKIP
+    []
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = self.root / INDEX_NAME
+
+    def _connect(self) -> sqlite3.Connection:
+        self.root.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(_SCHEMA)
+        return connection
+
+    def upsert(self, values: Mapping[str, Any]) -> None:
+        row = {key: values.get(key) for key in _COLUMNS}
+        for key in _JSON_COLUMNS:
+            if row[key] is not None:
+                row[key] = _to_json(row[key])
+        if isinstance(row["runtime"], float) and not math.isfinite(row["runtime"]):
+            row["runtime"] = None
+        row["updated"] = time.time()
+        row["host"] = row["host"] or socket.gethostname()
+        names = ", ".join(_COLUMNS)
+        marks = ", ".join(f":{key}" for key in _COLUMNS)
+        updates = ", ".join(f"{key}=COALESCE(excluded.{key}, {key})" for key in _COLUMNS if key != "id")
+        with self._connect() as connection:
+            connection.execute(
+                f"INSERT INTO runs ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}", row
+            )
+        connection.close()
+
+    def count(self, project: str) -> int:
+        with self._connect() as connection:
+            (total,) = connection.execute("SELECT COUNT(*) FROM runs WHERE project = ?", (project,)).fetchone()
+        connection.close()
+        return int(total)
+
+    def _decode(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        values = dict(zip(_COLUMNS, row))
+        for key in _JSON_COLUMNS:
+            values[key] = json.loads(values[key]) if values[key] else ({} if key != "tags" else [])
+        if values["state"] == "running" and values["host"] == socket.gethostname() and not _pid_alive(values["pid"]):
+            values["state"] = "crashed"
+        values["group"] = values.pop("run_group")
+        return values
+
+    def runs(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Rows of one project (or all projects), oldest first."""
+        query = f"SELECT {', '.join(_COLUMNS)} FROM runs"
+        arguments: tuple[Any, ...] = ()
+        if project is not None:
+            query += " WHERE project = ?"
+            arguments = (project,)
+        with self._connect() as connection:
+            rows = connection.execute(query + " ORDER BY created", arguments).fetchall()
+        connection.close()
+        return [self._decode(row) for row in rows]
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        connection.close()
+        return self._decode(row) if row else None
+
+    def known_ids(self) -> set[str]:
+        with self._connect() as connection:
+            ids = {row[0] for row in connection.execute("SELECT id FROM runs")}
+        connection.close()
+        return ids
+
+    def rebuild(self, run_dirs: Iterable[Path] | None = None) -> int:
+        """Adds runs whose directories exist but are not indexed (copied in, or an index lost)."""
+        from jupyter_tracker.store.reader import read_run
+
+        known = self.known_ids()
+        added = 0
+        for run_dir in run_dirs if run_dirs is not None else iter_run_dirs(self.root):
+            run_id = run_dir.name.rsplit("-", 1)[-1]
+            if run_id in known:
+                continue
+            state, _ = read_run(run_dir, warn=False)
+            self.upsert(index_values(state.metadata, state.state, state.config, state.summary,
+                                     state.runtime, state.exit_code, run_dir))
+            added += 1
+        return added
+
+
+def index_values(
+    metadata: Mapping[str, Any],
+    state: str,
+    config: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    runtime: float | None,
+    exit_code: int | None,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """One index row from a run's metadata and current values."""
+    return {
+        "id": metadata.get("id"),
+        "project": metadata.get("project"),
+        "entity": metadata.get("entity"),
+        "name": metadata.get("name"),
+        "state": state,
+        "run_group": metadata.get("group"),
+        "job_type": metadata.get("job_type"),
+        "tags": list(metadata.get("tags") or []),
+        "notes": metadata.get("notes"),
+        "created": metadata.get("created"),
+        "runtime": runtime,
+        "exit_code": exit_code,
+        "dir": str(run_dir),
+        "config": dict(config),
+        "summary": dict(summary),
+        "host": metadata.get("host"),
+        "pid": metadata.get("pid"),
+    }

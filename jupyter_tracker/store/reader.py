@@ -1,0 +1,118 @@
+"""Replays a run directory into its state: metadata, config, summary, history and how it ended.
+
+A torn or corrupt tail is skipped with a warning; it is never fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+from jupyter_tracker.store import records
+from jupyter_tracker.store.run_dir import run_log_path
+
+
+class RunLogWarning(UserWarning):
+    """A run log had a torn tail or a corrupt record; what came before it is kept."""
+
+
+@dataclasses.dataclass
+class RunState:
+    """Everything a run log says about its run, rebuilt from the records."""
+
+    run_dir: Path
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    summary_manual: dict[str, Any] = dataclasses.field(default_factory=dict)
+    last_values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    metric_definitions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    warnings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    files: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    rows: int = 0
+    next_step: int = 0
+    last_seq: int = 0
+    runtime: float = 0.0
+    last_timestamp: float | None = None
+    state: str = "running"
+    exit_code: int | None = None
+    valid_end: int = len(records.MAGIC)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Last logged values (or the summary stored at finish) overlaid with values set by hand."""
+        merged = dict(self.last_values)
+        merged.update(self.summary_manual)
+        return merged
+
+
+def iter_log(run_dir: Path, warn: bool = True) -> tuple[Iterator[records.Record], records.ScanResult]:
+    """Iterates over the records of a run directory's log; problems are warned about at the end."""
+    path = run_log_path(run_dir)
+    data = path.read_bytes()
+    result = records.ScanResult()
+
+    def generate() -> Iterator[records.Record]:
+        yield from records.iter_records(data, result, source=str(path))
+        if warn:
+            for problem in result.problems or []:
+                warnings.warn(RunLogWarning(problem), stacklevel=3)
+
+    return generate(), result
+
+
+def history_row(record: records.Record) -> dict[str, Any]:
+    """A history record as wandb shows a row: the values plus ``_step``, ``_timestamp``, ``_runtime``."""
+    step, timestamp, runtime, values = record.fields
+    row = dict(values)
+    row["_step"] = step
+    row["_timestamp"] = timestamp
+    row["_runtime"] = runtime
+    return row
+
+
+def read_run(run_dir: Path, warn: bool = True, keep_history: bool = False) -> tuple[RunState, list[dict[str, Any]]]:
+    """Replays a run directory; returns its state and, when asked, every history row."""
+    state = RunState(run_dir=Path(run_dir))
+    history: list[dict[str, Any]] = []
+    stream, result = iter_log(run_dir, warn=warn)
+    for record in stream:
+        state.last_seq = record.seq
+        kind = record.kind
+        if kind == records.HISTORY:
+            step, timestamp, runtime, values = record.fields
+            state.rows += 1
+            state.next_step = step + 1
+            state.runtime = runtime
+            state.last_timestamp = timestamp
+            state.last_values.update(values)
+            if keep_history:
+                history.append(history_row(record))
+        elif kind == records.CONFIG:
+            state.config.update(record.fields[0])
+        elif kind == records.SUMMARY:
+            state.summary_manual.update(record.fields[0])
+        elif kind == records.RUN:
+            state.metadata.update(record.fields[0])
+            state.state = "running"
+        elif kind == records.RESUME:
+            state.state = "running"
+        elif kind == records.DEFINE_METRIC:
+            state.metric_definitions.append(record.fields[0])
+        elif kind == records.WARNING:
+            state.warnings.append(record.fields[0])
+        elif kind == records.FILE:
+            state.files[record.fields[0]["name"]] = record.fields[0]
+        elif kind == records.FINISH:
+            info = record.fields[0]
+            state.state = info.get("state", "finished")
+            state.exit_code = info.get("exit_code")
+            state.runtime = info.get("runtime", state.runtime)
+            if info.get("summary") is not None:
+                state.last_values = dict(info["summary"])
+                state.summary_manual = {}
+    state.valid_end = result.valid_end
+    state.problems = list(result.problems or [])
+    return state, history

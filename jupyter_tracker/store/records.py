@@ -1,0 +1,159 @@
+"""Record kinds and the frame format of the run log.
+
+A run log starts with :data:`MAGIC`, then holds frames. A frame is
+``<u32 payload length><u32 CRC32 of payload><payload>``; the payload is msgpack of
+``[first_seq, [record, record, ...]]`` and each record is a tuple whose first item is its kind.
+Record ``i`` of a frame has sequence number ``first_seq + i``. Pure: no file IO here.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import msgpack
+
+MAGIC = b"JTLOG\x01\n"
+FRAME_HEADER = struct.Struct("<II")
+#: frames larger than this are treated as corruption when reading (a torn length field)
+MAX_FRAME_BYTES = 1 << 30
+_ARRAY_EXT = 1
+
+# record kinds: the first item of every record tuple
+RUN = "run"  # (RUN, metadata dict)
+CONFIG = "config"  # (CONFIG, flat dict update)
+HISTORY = "h"  # (HISTORY, step, unix time, runtime seconds, row dict)
+SUMMARY = "summary"  # (SUMMARY, flat dict set by hand)
+DEFINE_METRIC = "define"  # (DEFINE_METRIC, spec dict)
+WARNING = "warning"  # (WARNING, {kind, bound, observed, subject})
+FILE = "file"  # (FILE, {name, size, policy})
+RESUME = "resume"  # (RESUME, {time, step})
+FINISH = "finish"  # (FINISH, {state, exit_code, runtime, summary})
+
+
+@dataclass(frozen=True)
+class Record:
+    """One decoded record with its place in the log."""
+
+    seq: int
+    kind: str
+    fields: tuple[Any, ...]
+
+
+def _default(value: Any) -> Any:
+    """Encodes numpy arrays (kept as arrays) and numpy scalars that slipped through."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and hasattr(value, "shape"):
+        if value.shape == ():
+            return value.item()
+        payload = msgpack.packb([dtype.str, list(value.shape), value.tobytes()], use_bin_type=True)
+        return msgpack.ExtType(_ARRAY_EXT, payload)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == _ARRAY_EXT:
+        import numpy as np
+
+        dtype, shape, raw = msgpack.unpackb(data, raw=False)
+        return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+    return msgpack.ExtType(code, data)
+
+
+def make_packer(default: Callable[[Any], Any] | None = None) -> Callable[[Any], bytes]:
+    """A packer whose ``default`` may turn media into file references before encoding."""
+    if default is None:
+        fallback = _default
+    else:
+
+        def fallback(value: Any) -> Any:
+            converted = default(value)
+            return _default(converted) if converted is value else converted
+
+    packer = msgpack.Packer(default=fallback, use_bin_type=True, strict_types=False)
+    return packer.pack
+
+
+def encode_frame(first_seq: int, records: list[Any], pack: Callable[[Any], bytes]) -> bytes:
+    """Frames a batch of records; the caller writes the bytes."""
+    payload = pack([first_seq, records])
+    return FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def decode_payload(payload: bytes) -> tuple[int, list[Any]]:
+    first_seq, records = msgpack.unpackb(payload, raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=True)
+    return first_seq, list(records)
+
+
+@dataclass
+class ScanResult:
+    """What a scan of a log found besides its records."""
+
+    valid_end: int = len(MAGIC)
+    problems: list[str] | None = None
+
+
+def _frame_at(data: memoryview, offset: int) -> tuple[bytes, int] | None:
+    if offset + FRAME_HEADER.size > len(data):
+        return None
+    length, crc = FRAME_HEADER.unpack_from(data, offset)
+    end = offset + FRAME_HEADER.size + length
+    if length > MAX_FRAME_BYTES or end > len(data):
+        return None
+    payload = bytes(data[offset + FRAME_HEADER.size : end])
+    if zlib.crc32(payload) != crc:
+        return None
+    return payload, end
+
+
+def _resync(data: memoryview, start: int) -> int | None:
+    """Finds the next offset where a whole, valid frame starts (after a corrupt one)."""
+    for offset in range(start + 1, len(data) - FRAME_HEADER.size + 1):
+        frame = _frame_at(data, offset)
+        if frame is not None:
+            try:
+                decode_payload(frame[0])
+            except Exception:
+                continue
+            return offset
+    return None
+
+
+def iter_records(data: bytes, result: ScanResult, source: str = "run log") -> Iterator[Record]:
+    """Yields every record of a log image; a torn tail or a corrupt frame is noted, never raised."""
+    problems: list[str] = []
+    result.problems = problems
+    if not data.startswith(MAGIC):
+        problems.append(f"{source}: not a jupyter_tracker run log (bad header)")
+        result.valid_end = 0
+        return
+    view = memoryview(data)
+    offset = len(MAGIC)
+    result.valid_end = offset
+    while offset < len(view):
+        frame = _frame_at(view, offset)
+        decoded = None
+        if frame is not None:
+            try:
+                decoded = decode_payload(frame[0])
+            except Exception:
+                decoded = None
+        if frame is None or decoded is None:
+            following = _resync(view, offset)
+            if following is None:
+                problems.append(
+                    f"{source}: skipped a torn or corrupt tail of {len(view) - offset} bytes at offset {offset}"
+                )
+                return
+            problems.append(
+                f"{source}: skipped {following - offset} corrupt bytes at offset {offset}; later records kept"
+            )
+            offset = following
+            continue
+        first_seq, records = decoded
+        for index, record in enumerate(records):
+            yield Record(first_seq + index, record[0], tuple(record[1:]))
+        offset = frame[1]
+        result.valid_end = offset

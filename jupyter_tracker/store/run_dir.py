@@ -1,0 +1,46 @@
+"""Where things live inside the store root and inside one run directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+RUN_LOG_NAME = "run.jtlog"
+OUTPUT_LOG_NAME = "output.log"
+INDEX_NAME = "index.sqlite"
+
+
+def run_dir_name(run_id: str, started: float) -> str:
+    """``run-YYYYMMDD_HHMMSS-<id>``, as wandb names its run directories."""
+    return "run-" + time.strftime("%Y%m%d_%H%M%S", time.localtime(started)) + "-" + run_id
+
+
+def run_id_from_dir(path: Path) -> str:
+    return Path(path).name.rsplit("-", 1)[-1]
+
+
+def find_run_dir(root: Path, run_id: str) -> Path | None:
+    """The newest directory of ``run_id`` under ``root``, or None."""
+    if not root.is_dir():
+        return None
+    matches = sorted(root.glob(f"run-*-{run_id}"))
+    matches = [path for path in matches if (path / RUN_LOG_NAME).exists()]
+    return matches[-1] if matches else None
+
+
+def iter_run_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.glob("run-*-*") if (path / RUN_LOG_NAME).exists())
+
+
+def run_log_path(run_dir: Path) -> Path:
+    return Path(run_dir) / RUN_LOG_NAME
+
+
+def files_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "files"
+
+
+def media_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "media"

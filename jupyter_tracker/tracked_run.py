@@ -1,0 +1,397 @@
+"""One run's lifecycle: log, step and ``commit=False`` bookkeeping, config, summary, finish, resume.
+
+The run never touches the disk itself: every change becomes a record appended to the writer's
+in-memory queue. ``log`` is the hot path; its common case (a flat dict of Python numbers with no
+explicit step) checks types, copies the dict, stamps it and appends it, in a few microseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from jupyter_tracker import console
+from jupyter_tracker.limits import LimitChecker, LimitWarning
+from jupyter_tracker.run_config import Config
+from jupyter_tracker.run_summary import MetricDefinition, MetricDefinitions, Summary, make_definition
+from jupyter_tracker.settings import Settings
+from jupyter_tracker.store import records
+from jupyter_tracker.store.reader import RunState
+from jupyter_tracker.store.writer import RunLogWriter
+from jupyter_tracker.values import MediaValue, fast_copy, normalise_row
+
+_HISTORY = records.HISTORY
+_time = time.time
+
+
+class StepWarning(UserWarning):
+    """``log`` was given a step lower than the run's current step; that row was dropped."""
+
+
+class RunFinishedError(RuntimeError):
+    """The run was used after ``finish()``."""
+
+
+class Run:
+    """A tracked run, returned by :func:`jupyter_tracker.init`.
+
+    >>> run = jupyter_tracker.init(project="mnist", mode="offline")  # doctest: +SKIP
+    >>> run.log({"loss": 0.5}); run.finish()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_id: str,
+        name: str,
+        run_dir: Path | None,
+        writer: RunLogWriter | None,
+        resumed_from: RunState | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.id = run_id
+        self._name = name
+        self.project = settings.project
+        self.entity = settings.entity
+        self.group = settings.group
+        self.job_type = settings.job_type
+        self.tags: tuple[str, ...] = tuple(settings.tags)
+        self.notes = settings.notes
+        self.mode = settings.mode
+        self._dir = run_dir
+        self._writer = writer
+        self._append: Callable[[Any], None] = writer.append if writer else (lambda record: None)
+        self.warnings: list[Warning] = []
+        self.state = "running"
+        self.exit_code: int | None = None
+        self.resumed = resumed_from is not None
+        self._limits = LimitChecker()
+        self._metrics = MetricDefinitions()
+        self._last_values: dict[str, Any] = {}
+        self._aggregated: set[str] = set()
+        self._known_key_count = 0
+        self._pending: dict[str, Any] = {}
+        self._step = 0
+        self._finished = False
+        self._finish_lock = threading.Lock()
+        self._finish_callbacks: list[Callable[[Run], None]] = []
+        self.start_time = clock()
+        self._t0 = self.start_time
+        self.config = Config(on_change=self._record_config, on_warning=self._emit_warning)
+        self.summary = Summary(self._last_values, on_set=self._record_summary)
+        if resumed_from is not None:
+            self._restore(resumed_from)
+
+    # identity ------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._append((records.RUN, {"name": self._name}))
+
+    @property
+    def dir(self) -> str:
+        """The run directory (``files/`` beside the run log), as wandb's ``run.dir``."""
+        return str(self._dir) if self._dir is not None else ""
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.id}" if self.entity else f"{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        if self.settings.base_url and not self.settings.offline:
+            entity = self.entity or "-"
+            return f"{self.settings.base_url.rstrip('/')}/{entity}/{self.project}/runs/{self.id}"
+        return self._dir.resolve().as_uri() if self._dir is not None else ""
+
+    @property
+    def step(self) -> int:
+        """The step the next committed row gets."""
+        return self._step
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline
+
+    @property
+    def disabled(self) -> bool:
+        return False
+
+    def save(self, glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> bool | list[str]:
+        """With no argument, makes sure the run has its name (wandb's ``run.save()``) and returns True.
+
+        With a glob, copies matching files into the run's ``files/``.
+        """
+        if glob_str is None:
+            return True
+        from jupyter_tracker.run_files import save_files
+
+        saved = save_files(self, glob_str, base_path=base_path, policy=policy)
+        return saved
+
+    # metadata ------------------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self._name,
+            "project": self.project,
+            "entity": self.entity,
+            "group": self.group,
+            "job_type": self.job_type,
+            "tags": list(self.tags),
+            "notes": self.notes,
+            "mode": self.mode,
+            "created": self.start_time,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "python": sys.version.split()[0],
+            "argv": list(sys.argv),
+        }
+
+    def _restore(self, state: RunState) -> None:
+        self._step = state.next_step
+        self.config._load(state.config)
+        self.summary._load(state.last_values, state.summary_manual)
+        self._t0 = self.start_time - state.runtime
+        for definition in state.metric_definitions:
+            self._metrics.add(MetricDefinition.from_record(definition))
+        self.start_time = state.metadata.get("created", self.start_time)
+        for key in state.last_values:
+            self._limits.scalar_points[key] += 0
+        self._resolve_new_keys(state.last_values)
+
+    # recording -----------------------------------------------------------------------------
+    def _record_config(self, changes: dict[str, Any]) -> None:
+        self._append((records.CONFIG, changes))
+        size_warnings = self._limits.check_config(self.config.size_bytes())
+        if size_warnings:
+            self._emit_limit_warnings(size_warnings)
+
+    def _record_summary(self, changes: dict[str, Any]) -> None:
+        self._append((records.SUMMARY, changes))
+
+    def _emit_warning(self, warning: Warning) -> None:
+        self.warnings.append(warning)
+        console.warning(warning, stacklevel=5)
+
+    def _emit_limit_warnings(self, found: list[LimitWarning]) -> None:
+        for warning in found:
+            self._append((records.WARNING, {"kind": warning.kind, "bound": warning.bound,
+                                            "observed": warning.observed, "subject": warning.subject}))
+            self._emit_warning(warning)
+
+    # the hot path ----------------------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Records a dict of metrics for the current step.
+
+        ``commit=False`` merges into the pending step; ``step=s`` moves to step ``s`` (a lower
+        step than the current one warns and drops the row). Invalid values raise ``TypeError``
+        naming the key, and nothing of the call is recorded.
+        """
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is finished; call jupyter_tracker.init() to start a new one")
+        row = fast_copy(data) if type(data) is dict else None
+        if row is None:
+            row = self._check_slow(data)
+        if step is not None:
+            if not self._move_to_step(step):
+                return
+            if commit is None:
+                commit = False
+        if commit is False:
+            self._pending.update(row)
+            return
+        if self._pending:
+            pending = self._pending
+            pending.update(row)
+            row = pending
+            self._pending = {}
+        now = _time()
+        self._append((_HISTORY, self._step, now, now - self._t0, row))
+        self._step += 1
+        self._last_values.update(row)
+        limits = self._limits
+        found = limits.count_row(row.keys())
+        if len(limits.scalar_points) != self._known_key_count:
+            self._resolve_new_keys(row)
+        if self._aggregated:
+            keys = self._aggregated.intersection(row)
+            if keys:
+                self.summary.add_values(row, keys)
+        if found:
+            self._emit_limit_warnings(found)
+
+    def _check_slow(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        row, sizes, media = normalise_row(data)
+        if sizes:
+            found: list[LimitWarning] = []
+            for key, size in sizes.items():
+                found += self._limits.check_value(key, size)
+            found += self._limits.check_call(sum(sizes.values()))
+            if found:
+                self._emit_limit_warnings(found)
+        for key, value in media:
+            found = self._limits.count_media(key, "histogram" if value.media_kind == "histogram" else "media")
+            if found:
+                self._emit_limit_warnings(found)
+        return row
+
+    def _move_to_step(self, step: int) -> bool:
+        if isinstance(step, bool) or not isinstance(step, int):
+            try:
+                step = int(step)
+            except (TypeError, ValueError):
+                raise TypeError(f"log(step=...) must be an int, not {type(step).__name__}") from None
+        if step < self._step:
+            self._emit_warning(StepWarning(
+                f"step {step} is lower than the run's current step {self._step}; "
+                "the row was dropped (steps must increase; log another metric as x-axis, see define_metric)"
+            ))
+            return False
+        if step > self._step:
+            if self._pending:
+                self.log({}, commit=True)
+            self._step = step
+        return True
+
+    def _resolve_new_keys(self, row: Mapping[str, Any]) -> None:
+        limits = self._limits
+        self._known_key_count = len(limits.scalar_points)
+        found = limits.check_distinct(len(limits.scalar_points))
+        if found:
+            self._emit_limit_warnings(found)
+        if self._metrics:
+            for key in row:
+                definition = self._metrics.resolve(key)
+                if definition is not None and self.summary.aggregate(key, definition):
+                    self._aggregated.add(key)
+
+    # metric definitions ------------------------------------------------------------------------
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> MetricDefinition:
+        """Sets the x-axis (``step_metric``) and the summary mode of a metric or a glob (``"val/*"``).
+
+        >>> run.define_metric("val_acc", step_metric="epoch", summary="max")  # doctest: +SKIP
+        """
+        definition = make_definition(name, step_metric, summary, goal, bool(hidden))
+        self._metrics.add(definition)
+        self._append((records.DEFINE_METRIC, definition.to_record()))
+        for key in list(self._last_values) + list(self._limits.scalar_points):
+            resolved = self._metrics.resolve(key)
+            if resolved is not None and self.summary.aggregate(key, resolved):
+                self._aggregated.add(key)
+            elif key in self._aggregated and (resolved is None or not resolved.summary):
+                self._aggregated.discard(key)
+        return definition
+
+    @property
+    def metric_definitions(self) -> MetricDefinitions:
+        return self._metrics
+
+    # observers used by the notebook and sync parts -------------------------------------------
+    def on_finish(self, callback: Callable[["Run"], None]) -> None:
+        """Calls ``callback(run)`` once the run is finished (the live panel's final figure, sync)."""
+        self._finish_callbacks.append(callback)
+
+    def add_record_observer(self, observer: Callable[[int, list[Any]], None]) -> None:
+        """Feeds ``observer(first_seq, records)`` every batch the writer thread writes (live views)."""
+        if self._writer is not None:
+            self._writer.add_observer(observer)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Waits until every record logged so far is in the run log on disk (OS buffers)."""
+        return self._writer.flush(timeout) if self._writer is not None else True
+
+    # finishing ---------------------------------------------------------------------------------
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """Commits the pending step, writes the summary, fsyncs the run log and closes the run."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            try:
+                self._finish(exit_code)
+            finally:
+                self._finished = True
+        for callback in self._finish_callbacks:
+            try:
+                callback(self)
+            except Exception as error:  # a front end's failure must not fail finish()
+                console.warn_once(f"finish-callback-{type(error).__name__}",
+                                  f"a finish hook failed ({type(error).__name__}: {error}); the run is saved")
+        if not quiet:
+            self._say_goodbye()
+
+    def _finish(self, exit_code: int | None) -> None:
+        if self._pending:
+            self.log({}, commit=True)
+        found = self._limits.check_points()
+        if found:
+            self._emit_limit_warnings(found)
+        self.exit_code = exit_code if exit_code is not None else 0
+        if self.state == "running":
+            self.state = "finished" if self.exit_code == 0 else "failed"
+        self.runtime = _time() - self._t0
+        self._append((records.FINISH, {
+            "state": self.state, "exit_code": self.exit_code, "runtime": self.runtime,
+            "summary": self.summary.as_dict(), "time": _time(),
+        }))
+        if self._writer is not None:
+            self._writer.close()
+
+    def _say_goodbye(self) -> None:
+        steps = f"{self._step:,} steps" if self._step != 1 else "1 step"
+        where = f" in {self._dir}" if self._dir is not None else ""
+        console.info(f"run {self._name} ({self.id}) {self.state}: {steps}{where}")
+
+    # display -----------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Run {self.path} name={self._name!r} state={self.state}>"
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> bool:
+        if kind is None:
+            self.finish()
+        else:
+            self.state = "killed" if issubclass(kind, KeyboardInterrupt) else "failed"
+            self.finish(exit_code=130 if issubclass(kind, KeyboardInterrupt) else 1)
+        return False
+
+
+class DisabledRun(Run):
+    """``mode="disabled"``: accepts every call, keeps config and summary in memory, writes nothing."""
+
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        return None
+
+    @property
+    def disabled(self) -> bool:
+        return True
+
+    def save(self, glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> bool | list[str]:
+        return True
+
+    def _emit_warning(self, warning: Warning) -> None:
+        self.warnings.append(warning)
+
+    def _say_goodbye(self) -> None:
+        return None
