@@ -110,6 +110,30 @@ def warning(message: Warning, stacklevel: int = 3) -> None:
         _write(str(message), logging.WARNING)
 
 
+class _NoBar:
+    """What :func:`progress_bar` returns when silent: accepts the calls, shows nothing."""
+
+    def update(self, count: int = 1) -> None:
+        return None
+
+    def set_postfix(self, **values: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def progress_bar(total: int, description: str, unit: str = "it"):  # type: ignore[no-untyped-def]
+    """A tqdm bar on the real stderr (or a silent stand-in); used by the demo and by sync."""
+    if settings.is_silent():
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=description, unit=unit, file=_original_stream("stderr"), dynamic_ncols=True)
+
+
 def progress(iterable_total: int, description: str) -> Callable[[int], None]:
     """A progress reporter that prints nothing when silent; returns an ``advance(n)`` callable."""
     if settings.is_silent():
