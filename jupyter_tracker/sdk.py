@@ -55,6 +55,24 @@ def remove_start_hook(hook: Callable[[Run], None]) -> None:
         start_hooks.remove(hook)
 
 
+def _capture_code_hook(run: Run) -> None:
+    """Git state, diff and notebook/script source of each run (code/, imported when a run starts)."""
+    from jupyter_tracker.code.capture import capture_code
+
+    capture_code(run)
+
+
+def _system_metrics_hook(run: Run) -> None:
+    """The system-metrics sampler of each run (system/, imported when a run starts)."""
+    from jupyter_tracker.system import start_system_metrics
+
+    start_system_metrics(run)
+
+
+add_start_hook(_capture_code_hook)
+add_start_hook(_system_metrics_hook)
+
+
 def _settings_arguments(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}

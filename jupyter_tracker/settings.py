@@ -44,6 +44,9 @@ ENVIRONMENT_NAMES: dict[str, str] = {
     "flush_interval": "JUPYTER_TRACKER_FLUSH_INTERVAL",
     "live": "JUPYTER_TRACKER_LIVE",
     "sync_timeout": "JUPYTER_TRACKER_SYNC_TIMEOUT",
+    "system_sample_interval": "JUPYTER_TRACKER_SYSTEM_SAMPLE_INTERVAL",
+    "system_window": "JUPYTER_TRACKER_SYSTEM_WINDOW",
+    "disable_system_metrics": "JUPYTER_TRACKER_DISABLE_SYSTEM_METRICS",
 }
 
 
@@ -159,6 +162,9 @@ class Settings:
     live: str = "auto"
     sync_timeout: float = 30.0
     save_code: bool = False
+    system_sample_interval: float = 2.0
+    system_window: float = 15.0
+    disable_system_metrics: bool = False
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -232,10 +238,10 @@ def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None =
     for name in ("tags", "ignore_globs"):
         if name in values:
             values[name] = _split_list(values[name])
-    for name in ("disable_code", "save_code"):
+    for name in ("disable_code", "save_code", "disable_system_metrics"):
         if name in values:
             values[name] = parse_bool(values[name], name)
-    for name in ("flush_interval", "sync_timeout"):
+    for name in ("flush_interval", "sync_timeout", "system_sample_interval", "system_window"):
         if name in values:
             try:
                 values[name] = float(values[name])

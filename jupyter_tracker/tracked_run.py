@@ -81,6 +81,7 @@ class Run:
         self._finished = False
         self._finish_lock = threading.Lock()
         self._finish_callbacks: list[Callable[[Run], None]] = []
+        self._finishing_callbacks: list[Callable[[Run], None]] = []
         self.start_time = clock()
         self._t0 = self.start_time
         self.config = Config(on_change=self._record_config, on_warning=self._emit_warning)
@@ -311,6 +312,13 @@ class Run:
         """Calls ``callback(run)`` once the run is finished (the live panel's final figure, sync)."""
         self._finish_callbacks.append(callback)
 
+    def before_finish(self, callback: Callable[["Run"], None]) -> None:
+        """Calls ``callback(run)`` inside ``finish()`` while the run log is still open.
+
+        For parts that write their last records at the end (system metrics, ``policy="end"`` files).
+        """
+        self._finishing_callbacks.append(callback)
+
     def add_record_observer(self, observer: Callable[[int, list[Any]], None]) -> None:
         """Feeds ``observer(first_seq, records)`` every batch the writer thread writes (live views)."""
         if self._writer is not None:
@@ -340,6 +348,12 @@ class Run:
             self._say_goodbye()
 
     def _finish(self, exit_code: int | None) -> None:
+        for callback in self._finishing_callbacks:
+            try:
+                callback(self)
+            except Exception as error:  # a part's last records must not fail finish()
+                console.warn_once(f"before-finish-{type(error).__name__}",
+                                  f"a finish hook failed ({type(error).__name__}: {error}); the run is saved")
         if self._pending:
             self.log({}, commit=True)
         found = self._limits.check_points()

@@ -20,9 +20,9 @@ def main() -> None:
 
 def _register() -> None:
     """Adds every topic's commands; each module holds one topic."""
-    from jupyter_tracker.cli import demo_command, store_commands
+    from jupyter_tracker.cli import code_commands, demo_command, store_commands
 
-    for command in store_commands.COMMANDS + demo_command.COMMANDS:
+    for command in store_commands.COMMANDS + demo_command.COMMANDS + code_commands.COMMANDS:
         main.add_command(command)
 
 

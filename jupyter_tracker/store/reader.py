@@ -30,6 +30,8 @@ class RunState:
     metric_definitions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     warnings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     files: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: system-metrics windows: the values plus ``_timestamp`` and ``_runtime`` (no ``_step``)
+    system_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     rows: int = 0
     next_step: int = 0
     last_seq: int = 0
@@ -103,6 +105,9 @@ def read_run(run_dir: Path, warn: bool = True, keep_history: bool = False) -> tu
             state.metric_definitions.append(record.fields[0])
         elif kind == records.WARNING:
             state.warnings.append(record.fields[0])
+        elif kind == records.SYSTEM:
+            timestamp, runtime, values = record.fields
+            state.system_rows.append({**values, "_timestamp": timestamp, "_runtime": runtime})
         elif kind == records.FILE:
             state.files[record.fields[0]["name"]] = record.fields[0]
         elif kind == records.FINISH:

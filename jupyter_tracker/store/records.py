@@ -28,7 +28,8 @@ HISTORY = "h"  # (HISTORY, step, unix time, runtime seconds, row dict)
 SUMMARY = "summary"  # (SUMMARY, flat dict set by hand)
 DEFINE_METRIC = "define"  # (DEFINE_METRIC, spec dict)
 WARNING = "warning"  # (WARNING, {kind, bound, observed, subject})
-FILE = "file"  # (FILE, {name, size, policy})
+FILE = "file"  # (FILE, {name, size, policy, sha256})
+SYSTEM = "system"  # (SYSTEM, unix time, runtime seconds, {"system/cpu_percent": ...}): wall-time x-axis, no step
 RESUME = "resume"  # (RESUME, {time, step})
 FINISH = "finish"  # (FINISH, {state, exit_code, runtime, summary})
 

@@ -1,0 +1,124 @@
+"""What one system sample reads: the host through psutil, NVIDIA GPUs through NVML when it imports.
+
+A source is a callable returning ``{metric name: value}``; a value it cannot read is left out,
+so a machine without a GPU (or without disk counters, as in some containers) simply has fewer
+metrics.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+_MB = 1024 * 1024
+
+Source = Callable[[], dict[str, float]]
+
+
+class HostSource:
+    """CPU, memory, this process's RSS, and disk and network traffic since the run started (MB)."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._process = psutil.Process(pid or os.getpid())
+        psutil.cpu_percent(interval=None)  # primes the counter: the first real reading covers one interval
+        self._disk0 = self._disk()
+        self._net0 = self._net()
+
+    def _disk(self) -> tuple[int, int] | None:
+        try:
+            counters = self._psutil.disk_io_counters()
+        except (OSError, RuntimeError):
+            return None
+        return (counters.read_bytes, counters.write_bytes) if counters is not None else None
+
+    def _net(self) -> tuple[int, int] | None:
+        try:
+            counters = self._psutil.net_io_counters()
+        except (OSError, RuntimeError):
+            return None
+        return (counters.bytes_sent, counters.bytes_recv) if counters is not None else None
+
+    def __call__(self) -> dict[str, float]:
+        psutil = self._psutil
+        values: dict[str, float] = {
+            "system/cpu_percent": float(psutil.cpu_percent(interval=None)),
+            "system/memory_percent": float(psutil.virtual_memory().percent),
+        }
+        try:
+            values["system/proc_rss_mb"] = self._process.memory_info().rss / _MB
+        except (psutil.Error, OSError):
+            pass
+        disk = self._disk()
+        if disk is not None and self._disk0 is not None:
+            values["system/disk_read_mb"] = (disk[0] - self._disk0[0]) / _MB
+            values["system/disk_write_mb"] = (disk[1] - self._disk0[1]) / _MB
+        net = self._net()
+        if net is not None and self._net0 is not None:
+            values["system/net_sent_mb"] = (net[0] - self._net0[0]) / _MB
+            values["system/net_recv_mb"] = (net[1] - self._net0[1]) / _MB
+        return values
+
+
+class NvidiaSource:
+    """Per-GPU utilisation, memory, temperature and power through NVML (``nvidia-ml-py``).
+
+    Construct with :meth:`create`, which returns None when NVML does not import or finds no GPU.
+    """
+
+    def __init__(self, nvml: Any, handles: list[Any]) -> None:
+        self._nvml = nvml
+        self._handles = handles
+
+    @classmethod
+    def create(cls) -> "NvidiaSource | None":
+        try:
+            import pynvml as nvml  # nvidia-ml-py; never required
+        except ImportError:
+            return None
+        try:
+            nvml.nvmlInit()
+            count = nvml.nvmlDeviceGetCount()
+            handles = [nvml.nvmlDeviceGetHandleByIndex(index) for index in range(count)]
+        except Exception:  # no driver, no device: NVMLError and friends
+            return None
+        return cls(nvml, handles) if handles else None
+
+    def __call__(self) -> dict[str, float]:
+        nvml = self._nvml
+        values: dict[str, float] = {}
+        for index, handle in enumerate(self._handles):
+            prefix = f"system/gpu.{index}."
+            readers: dict[str, Callable[[], float]] = {
+                "util": lambda: float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu),
+                "memory_percent": lambda: _memory_percent(nvml.nvmlDeviceGetMemoryInfo(handle)),
+                "temp": lambda: float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
+                "power_w": lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0,
+            }
+            for name, read in readers.items():
+                try:
+                    values[prefix + name] = read()
+                except Exception:  # a field this GPU does not report (e.g. power on some boards)
+                    continue
+        return values
+
+    def close(self) -> None:
+        try:
+            self._nvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def _memory_percent(info: Any) -> float:
+    return 100.0 * info.used / info.total if info.total else 0.0
+
+
+def default_sources() -> list[Source]:
+    """The host source, plus the NVIDIA source when NVML imports and sees a GPU."""
+    sources: list[Source] = [HostSource()]
+    gpu = NvidiaSource.create()
+    if gpu is not None:
+        sources.append(gpu)
+    return sources
