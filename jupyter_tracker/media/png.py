@@ -13,8 +13,8 @@ import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> grey, grey+alpha, RGB, RGBA
-#: zlib level: 6 is what Pillow and libpng use by default
-COMPRESSION_LEVEL = 6
+#: zlib level 1 (as OpenCV writes PNGs): 2-4x faster than 6 for photo-like images, about 4% larger
+COMPRESSION_LEVEL = 1
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
