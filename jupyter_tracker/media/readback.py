@@ -97,3 +97,29 @@ def image_array(run_dir: str | Path, ref: Mapping[str, Any]) -> Any:
 
     with PILImage.open(media_path(run_dir, ref)) as image:
         return np.asarray(image).copy()
+
+
+def run_table(api_run: Any, key: str, step: int | None = None) -> Any:
+    """The Table logged under ``key`` of an :class:`jupyter_tracker.api.public.Run` as a DataFrame.
+
+    The last one logged, or the one at ``step``. Works on any Api backend (local store or
+    server): the table file is fetched through ``api_run.file(path).download``.
+
+    >>> run_table(jupyter_tracker.Api().run("mnist/1a2b3c4d"), "predictions")  # doctest: +SKIP
+    """
+    import tempfile
+
+    found = None
+    for row in api_run.scan_history(keys=[key, "_step"]):
+        value = row.get(key)
+        if isinstance(value, Mapping) and value.get("_type") == "table-file":
+            if step is None or row.get("_step") == step:
+                found = value
+            if step is not None and row.get("_step") == step:
+                break
+    if found is None:
+        at = f" at step {step}" if step is not None else ""
+        raise KeyError(f"run {api_run.id} has no Table logged under {key!r}{at}")
+    with tempfile.TemporaryDirectory() as directory:
+        api_run.file(found["path"]).download(directory)
+        return table_to_dataframe(directory, found)

@@ -367,3 +367,17 @@ def test_file_listing_of_a_run(run: jt.Run, tmp_path: Path) -> None:
     assert files[0]["size"] == 7 and files[0]["updated"] > 0
     assert readback.file_path(run.dir, "model.txt").read_text() == "weights"
     assert json.loads(json.dumps(files))  # plain JSON for the Api and the server
+
+
+def test_a_logged_table_comes_back_through_the_api_as_a_dataframe(run: jt.Run) -> None:
+    run.log({"predictions": jt.Table(columns=["label", "score"], data=[["cat", 0.9]])})
+    run.log({"loss": 0.1})
+    run.log({"predictions": jt.Table(columns=["label", "score"], data=[["dog", 0.7], ["cow", 0.2]])})
+    run.finish()
+    api_run = jt.Api().run(f"media/{run.id}")
+    assert readback.run_table(api_run, "predictions")["label"].tolist() == ["dog", "cow"]
+    assert readback.run_table(api_run, "predictions", step=0)["label"].tolist() == ["cat"]
+    with pytest.raises(KeyError, match="no Table"):
+        readback.run_table(api_run, "loss")
+    names = {file.name for file in api_run.files()}
+    assert {entry["name"] for entry in readback.list_media(run.dir)} <= names
