@@ -38,6 +38,11 @@ class TeeStream:
         return getattr(self.original_stream, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("write", "writelines"):
+            # IPython 9 patches ``sys.stdout.write`` for each cell and restores it after; patching the
+            # stream under this tee instead would make it call itself (endless recursion in a kernel)
+            object.__setattr__(self, name, value)
+            return
         setattr(self.original_stream, name, value)
 
 

@@ -69,8 +69,18 @@ def _system_metrics_hook(run: Run) -> None:
     start_system_metrics(run)
 
 
+def _sync_hook(run: Run) -> None:
+    """The background upload of an online run with a server configured (sync/, imported only then)."""
+    if run.disabled or run.settings.mode != "online" or not run.settings.base_url:
+        return
+    from jupyter_tracker.sync.online import start_for_run
+
+    start_for_run(run)
+
+
 add_start_hook(_capture_code_hook)
 add_start_hook(_system_metrics_hook)
+add_start_hook(_sync_hook)
 
 
 def _settings_arguments(settings: Any) -> dict[str, Any]:
@@ -79,7 +89,10 @@ def _settings_arguments(settings: Any) -> dict[str, Any]:
     if isinstance(settings, Mapping):
         return dict(settings)
     if isinstance(settings, Settings):
-        return {key: value for key, value in vars(settings).items() if key != "extra"}
+        # only what the caller set: a default here must not hide the environment or the settings file
+        defaults = Settings()
+        return {key: value for key, value in vars(settings).items()
+                if key != "extra" and value != getattr(defaults, key)} | dict(settings.extra)
     return {key: value for key, value in vars(settings).items() if not key.startswith("_")}
 
 
@@ -115,17 +128,21 @@ def init(
             finish()
         arguments = _settings_arguments(settings)
         arguments.update(extra)
-        arguments.update({
+        named = {
             "project": project, "entity": entity, "name": name, "run_id": id, "group": group,
             "job_type": job_type, "tags": tags, "notes": notes, "dir": dir, "mode": mode,
             "resume": resume, "save_code": save_code,
-        })
+        }
+        # an argument left out keeps what ``settings=`` says about it
+        arguments.update({key: value for key, value in named.items() if value is not None})
         resolved = settings_module.resolve(arguments)
         run = _disabled_run(resolved) if resolved.disabled else _start_run(resolved)
         if config is not None:
             run.config.update(_filter_config(config, config_exclude_keys, config_include_keys))
         _current = run
+        run.on_finish(_forget_run)
         _install_process_hooks()
+        _attach_notebook()
         for hook in list(start_hooks):
             try:
                 hook(run)
@@ -241,6 +258,14 @@ def _capture_output(run: Run, run_dir: Path) -> None:
     run.on_finish(lambda _run: capture.stop())
 
 
+def _forget_run(run: Run) -> None:
+    """``run.finish()`` called on the run itself also clears ``jupyter_tracker.run``, as in wandb."""
+    global _current
+    with _lock:
+        if _current is run:
+            _current = None
+
+
 def _require_run(what: str) -> Run:
     run = _current
     if run is None:
@@ -274,6 +299,26 @@ def define_metric(name: str, step_metric: str | None = None, **options: Any) -> 
 def save(glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
     """Saves files with the current run (see :meth:`Run.save`)."""
     return _require_run("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+_notebook_checked = False
+
+
+def _attach_notebook() -> None:
+    """In a Jupyter kernel, lets the notebook part (live panel, inline warnings) attach itself, once."""
+    global _notebook_checked
+    if _notebook_checked:
+        return
+    _notebook_checked = True
+    ipython = sys.modules.get("IPython")  # never imported here: only looked at when already loaded
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None and getattr(shell, "kernel", None) is not None:
+            from jupyter_tracker.notebook.extension import ensure_notebook_hooks
+
+            ensure_notebook_hooks()
+    except Exception as error:  # the notebook view is optional; the run goes on without it
+        console.warn_once("notebook-hooks", f"could not attach the notebook view ({type(error).__name__}: {error})")
 
 
 # process hooks: crashes mark the run failed; exit finishes runs nobody finished ---------------

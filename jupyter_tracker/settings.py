@@ -44,6 +44,8 @@ ENVIRONMENT_NAMES: dict[str, str] = {
     "flush_interval": "JUPYTER_TRACKER_FLUSH_INTERVAL",
     "live": "JUPYTER_TRACKER_LIVE",
     "sync_timeout": "JUPYTER_TRACKER_SYNC_TIMEOUT",
+    "sync_interval": "JUPYTER_TRACKER_SYNC_INTERVAL",
+    "sync_unsynced_on_init": "JUPYTER_TRACKER_SYNC_UNSYNCED_ON_INIT",
     "system_sample_interval": "JUPYTER_TRACKER_SYSTEM_SAMPLE_INTERVAL",
     "system_window": "JUPYTER_TRACKER_SYSTEM_WINDOW",
     "disable_system_metrics": "JUPYTER_TRACKER_DISABLE_SYSTEM_METRICS",
@@ -81,6 +83,11 @@ def is_silent() -> bool:
     return value.strip().lower() in _TRUE_WORDS
 
 
+def set_silent(flag: bool) -> None:
+    """``%tracker silent on|off``: sets ``WANDB_SILENT`` for this process, as ``%env`` would."""
+    os.environ["WANDB_SILENT"] = "true" if flag else "false"
+
+
 def console_output() -> str:
     """Where the console writes: ``stdout`` (default), ``logging`` or ``file:PATH``."""
     return os.environ.get(ENVIRONMENT_NAMES["console_output"], "stdout") or "stdout"
@@ -93,6 +100,37 @@ def default_root() -> Path:
         path = Path(base).expanduser()
         return path if path.name == "jupyter_tracker" else path / "jupyter_tracker"
     return Path.cwd() / "jupyter_tracker"
+
+
+def login_file_path() -> Path:
+    """Where ``jupyter-tracker login`` keeps server addresses and their keys (mode 0600)."""
+    return user_config_dir() / "login.json"
+
+
+def read_login_file() -> dict[str, Any]:
+    """``{"current": url, "hosts": {url: {"key": ...}}}`` from the login file, or nothing."""
+    import json
+
+    try:
+        values = json.loads(login_file_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _login_fallback(values: dict[str, Any]) -> None:
+    """``base_url``/``api_key`` not given explicitly nor by the environment: from the login file."""
+    if values.get("base_url") and values.get("api_key"):
+        return
+    stored = read_login_file()
+    hosts = stored.get("hosts") if isinstance(stored.get("hosts"), dict) else {}
+    base_url = values.get("base_url") or stored.get("current")
+    if not base_url:
+        return
+    values.setdefault("base_url", base_url)
+    entry = hosts.get(str(base_url).rstrip("/")) or {}
+    if not values.get("api_key") and isinstance(entry, dict) and entry.get("key"):
+        values["api_key"] = entry["key"]
 
 
 def user_config_dir() -> Path:
@@ -161,6 +199,8 @@ class Settings:
     flush_interval: float = 0.2
     live: str = "auto"
     sync_timeout: float = 30.0
+    sync_interval: float = 5.0
+    sync_unsynced_on_init: bool = True
     save_code: bool = False
     system_sample_interval: float = 2.0
     system_window: float = 15.0
@@ -228,6 +268,7 @@ def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None =
             continue
         if name in from_file:
             values[name] = from_file[name]
+    _login_fallback(values)
     if "dir" in explicit:
         root = Path(explicit["dir"]).expanduser()
         values["root"] = root if root.name == "jupyter_tracker" else root / "jupyter_tracker"
@@ -238,10 +279,10 @@ def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None =
     for name in ("tags", "ignore_globs"):
         if name in values:
             values[name] = _split_list(values[name])
-    for name in ("disable_code", "save_code", "disable_system_metrics"):
+    for name in ("disable_code", "save_code", "disable_system_metrics", "sync_unsynced_on_init"):
         if name in values:
             values[name] = parse_bool(values[name], name)
-    for name in ("flush_interval", "sync_timeout", "system_sample_interval", "system_window"):
+    for name in ("flush_interval", "sync_timeout", "sync_interval", "system_sample_interval", "system_window"):
         if name in values:
             try:
                 values[name] = float(values[name])

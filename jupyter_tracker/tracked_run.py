@@ -212,23 +212,29 @@ class Run:
         if commit is False:
             self._pending.update(row)
             return
-        if self._pending:
-            pending = self._pending
+        # A KeyboardInterrupt (the notebook's stop button) can land after any C call. So every call
+        # comes before the bookkeeping, and the append, which is last, leaves the step counter and
+        # the pending dict already consistent: an interrupt anywhere never writes a step twice.
+        now = _time()
+        pending = self._pending
+        if pending:
             pending.update(row)
             row = pending
             self._pending = {}
-        now = _time()
-        self._append((_HISTORY, self._step, now, now - self._t0, row))
-        self._step += 1
-        self._last_values.update(row)
+        step = self._step
+        self._step = step + 1
+        self._append((_HISTORY, step, now, now - self._t0, row))
         limits = self._limits
         found = limits.count_row(row.keys())
+        # new keys are resolved before the row reaches the last values, so that a summary
+        # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:
             self._resolve_new_keys(row)
         if self._aggregated:
             keys = self._aggregated.intersection(row)
             if keys:
                 self.summary.add_values(row, keys)
+        self._last_values.update(row)
         if found:
             self._emit_limit_warnings(found)
 
@@ -378,6 +384,17 @@ class Run:
     # display -----------------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"<Run {self.path} name={self._name!r} state={self.state}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In a notebook, a run displays as a compact card (name, state, config, summary, warnings)."""
+        from jupyter_tracker.notebook.run_card import run_card_mimebundle
+
+        return run_card_mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        from jupyter_tracker.notebook.run_card import render_run_card
+
+        return render_run_card(self)
 
     def __enter__(self) -> "Run":
         return self

@@ -24,6 +24,14 @@ def _register() -> None:
 
     for command in store_commands.COMMANDS + demo_command.COMMANDS + code_commands.COMMANDS:
         main.add_command(command)
+    from jupyter_tracker.cli import sync_commands
+
+    for command in sync_commands.COMMANDS:
+        main.add_command(command)
+    from jupyter_tracker.cli import server_commands
+
+    for command in server_commands.COMMANDS:
+        main.add_command(command)
 
 
 _register()

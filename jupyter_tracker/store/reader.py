@@ -6,10 +6,10 @@ A torn or corrupt tail is skipped with a warning; it is never fatal.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
+from jupyter_tracker import console
 from jupyter_tracker.store import records
 from jupyter_tracker.store.run_dir import run_log_path
 
@@ -60,7 +60,7 @@ def iter_log(run_dir: Path, warn: bool = True) -> tuple[Iterator[records.Record]
         yield from records.iter_records(data, result, source=str(path))
         if warn:
             for problem in result.problems or []:
-                warnings.warn(RunLogWarning(problem), stacklevel=3)
+                console.warning(RunLogWarning(problem), stacklevel=4)
 
     return generate(), result
 
@@ -116,8 +116,11 @@ def read_run(run_dir: Path, warn: bool = True, keep_history: bool = False) -> tu
             state.exit_code = info.get("exit_code")
             state.runtime = info.get("runtime", state.runtime)
             if info.get("summary") is not None:
-                state.last_values = dict(info["summary"])
-                state.summary_manual = {}
+                # the final summary is the whole view; keys set by hand stay marked as such so that
+                # a resumed run's later log calls do not overwrite them
+                final = dict(info["summary"])
+                state.summary_manual = {key: final[key] for key in state.summary_manual if key in final}
+                state.last_values = {key: value for key, value in final.items() if key not in state.summary_manual}
     state.valid_end = result.valid_end
     state.problems = list(result.problems or [])
     return state, history

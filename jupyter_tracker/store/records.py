@@ -77,6 +77,43 @@ def make_packer(default: Callable[[Any], Any] | None = None) -> Callable[[Any], 
     return packer.pack
 
 
+_INT_RANGE = (-(2**63), 2**64 - 1)
+
+
+def coerce_unencodable(value: Any) -> tuple[Any, bool]:
+    """Makes a value msgpack can hold; says whether anything changed.
+
+    Integers beyond 64 bits become floats, and strings with lone surrogates (not valid unicode)
+    get U+FFFD in their place. The writer uses it only after an encode failed, so the common
+    case pays nothing.
+    """
+    kind = type(value)
+    if kind is int:
+        if _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            return value, False
+        return float(value), True
+    if kind is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), True
+        return value, False
+    if kind is dict:
+        changed = False
+        result = {}
+        for key, item in value.items():
+            new_key, key_changed = coerce_unencodable(key)
+            result[new_key], item_changed = coerce_unencodable(item)
+            changed = changed or key_changed or item_changed
+        return (result, True) if changed else (value, False)
+    if kind in (list, tuple):
+        pairs = [coerce_unencodable(item) for item in value]
+        if any(item_changed for _, item_changed in pairs):
+            return kind(item for item, _ in pairs), True
+        return value, False
+    return value, False
+
+
 def encode_frame(first_seq: int, records: list[Any], pack: Callable[[Any], bytes]) -> bytes:
     """Frames a batch of records; the caller writes the bytes."""
     payload = pack([first_seq, records])

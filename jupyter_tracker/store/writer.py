@@ -1,9 +1,10 @@
 """The one writer of a run log: a daemon thread that encodes queued records and appends frames.
 
 ``append`` is a bare ``deque.append`` (atomic, lock-free, a fraction of a microsecond), so the
-training loop never waits on disk. The thread wakes every ``flush_interval`` seconds, writes
-what is queued in frames and hands it to the OS, so a killed process loses at most one
-interval; ``close`` drains everything and fsyncs.
+training loop never waits on disk. The thread wakes every ``flush_interval`` seconds (at most
+:data:`MAX_WAKE_INTERVAL`, which bounds the memory queued records take), writes what is queued
+in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
+drains everything and fsyncs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from jupyter_tracker.store import records
 
 #: records per frame: bounds the time the thread holds the GIL in one encode call
 FRAME_RECORDS = 2048
+#: the thread wakes at least this often (seconds), also when ``flush_interval`` is longer: queued
+#: records are Python objects (~450 bytes each) until encoded (~30), so a loop logging 700,000
+#: rows/s would otherwise hold ``flush_interval`` worth of them (~60 MB at 0.2 s); at 0.02 s that
+#: backlog stays near 10 MB, for ~50 cheap wake-ups a second
+MAX_WAKE_INTERVAL = 0.02
+
+
+def _write_all(handle: Any, data: bytes) -> None:
+    """Writes every byte: an unbuffered file may accept only part of a write."""
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        view = view[written or 0 :]
 
 
 class RunLogWriter:
@@ -55,14 +69,16 @@ class RunLogWriter:
     def _open(self, truncate_at: int | None):  # type: ignore[no-untyped-def]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         exists = self.path.exists() and self.path.stat().st_size > 0
-        handle = open(self.path, "r+b" if exists else "wb")
+        # unbuffered: a failed write leaves nothing half-queued in a buffer, so the file can be
+        # cut back to its last whole frame and the batch written again (see _write_frames)
+        handle = open(self.path, "r+b" if exists else "wb", buffering=0)
         if exists:
             if truncate_at is not None:
                 handle.truncate(truncate_at)
             handle.seek(0, os.SEEK_END)
         else:
-            handle.write(records.MAGIC)
-            handle.flush()
+            _write_all(handle, records.MAGIC)
+        self._good_end = handle.tell()
         return handle
 
     def add_observer(self, observer: Callable[[int, list[Any]], None]) -> None:
@@ -86,8 +102,9 @@ class RunLogWriter:
         return len(self._queue)
 
     def _loop(self) -> None:
+        interval = min(self.flush_interval, MAX_WAKE_INTERVAL)
         while True:
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stopping
             self._write_pending()
@@ -133,24 +150,45 @@ class RunLogWriter:
                     self.next_seq += 1
                     self.records_written += 1
                 except Exception as single_error:
-                    self._report(f"could not encode a {record[0]!r} record; it was skipped", single_error)
+                    self._encode_coerced(record, single_error)
         for observer in list(self._observers):
             try:
                 observer(first_seq, batch)
             except Exception as error:
                 self._report("a record observer failed", error)
 
+    def _encode_coerced(self, record: Any, error: BaseException) -> None:
+        coerced, changed = records.coerce_unencodable(record)
+        if changed:
+            try:
+                self._unwritten.append(records.encode_frame(self.next_seq, [coerced], self._pack))
+            except Exception:
+                pass
+            else:
+                self.next_seq += 1
+                self.records_written += 1
+                self._report("a value msgpack cannot hold was stored approximately (an integer beyond "
+                             "64 bits as a float, or invalid unicode with U+FFFD)", error)
+                return
+        self._report(f"could not encode a {record[0]!r} record; it was skipped", error)
+
     def _write_frames(self) -> None:
         if not self._unwritten:
             return
+        data = b"".join(self._unwritten)
         try:
-            data = b"".join(self._unwritten)
-            self._file.write(data)
-            self._file.flush()
+            _write_all(self._file, data)
+            self._good_end += len(data)
             self.bytes_written += len(data)
             self._unwritten.clear()
         except (OSError, ValueError) as error:
-            # kept in memory and retried on the next tick: a full disk must not lose points
+            # kept in memory and retried on the next tick: a full disk must not lose points; a
+            # partly written batch is cut off first so that the retry does not leave garbage behind
+            try:
+                self._file.truncate(self._good_end)
+                self._file.seek(self._good_end)
+            except (OSError, ValueError):
+                pass
             self._report("could not write the run log; retrying", error)
 
     def flush(self, timeout: float = 10.0) -> bool:

@@ -1,0 +1,242 @@
+"""Benchmarks of the tracking server, each against a real server process on loopback.
+
+* ingest: points per second on SQLite and PostgreSQL, with 1 and 15 concurrent clients (each
+  client its own run, posting batches of history records the way the sync thread does);
+* history: a 100,000-point series downsampled to 1,500 points (target: <= 50 ms on SQLite);
+* runs query: filter + order + page over 10,000 runs of one project (target: <= 200 ms).
+
+Run: ``.venv/bin/python bench/bench_server.py [--quick] [--postgres-dsn URL]``. PostgreSQL runs
+when ``--postgres-dsn`` or ``JT_TEST_POSTGRES_DSN`` names a cluster (a database is created and
+dropped). Results are printed and written to ``bench/out/bench_server.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.server_fixtures import (  # noqa: E402
+    MSGPACK_HEADERS,
+    ServerProcess,
+    history_record,
+    pack_batch,
+    start_server,
+)
+
+#: high enough that the limiter never answers 429: these measure the storage, not the limit
+BENCH_RATE_LIMIT = "100000000/minute"
+METRICS_PER_ROW = 10
+RECORDS_PER_BATCH = 1000
+
+
+def _timed(function: Callable[[], Any], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+@contextlib.contextmanager
+def _server(directory: Path, backend: str, dsn: str | None) -> Iterator[ServerProcess]:
+    if backend == "postgresql":
+        assert dsn
+        os.environ["JT_TEST_POSTGRES_DSN"] = dsn
+    with start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT) as server:
+        yield server
+
+
+def bench_ingest(server: ServerProcess, clients: int, batches_per_client: int) -> dict[str, Any]:
+    """Points/s with ``clients`` concurrent clients, each posting ``batches_per_client`` batches."""
+    payloads: list[list[bytes]] = []
+    run_ids = [f"ingest-{clients}-{index}-{time.time_ns()}" for index in range(clients)]
+    with server.client() as client:
+        for run_id in run_ids:
+            client.put(f"/api/v1/runs/alice/bench/{run_id}", json={"metadata": {}})
+    for _ in run_ids:
+        batches = []
+        for batch_index in range(batches_per_client):
+            first = batch_index * RECORDS_PER_BATCH
+            records = [
+                history_record(first + i, {f"m{k}": float(first + i) * (k + 1) for k in range(METRICS_PER_ROW)})
+                for i in range(RECORDS_PER_BATCH)
+            ]
+            batches.append(pack_batch(first + 1, records))
+        payloads.append(batches)
+    errors: list[str] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def run(index: int) -> None:
+        with server.client(timeout=300) as client:
+            barrier.wait()
+            for body in payloads[index]:
+                answer = client.post(f"/api/v1/runs/alice/bench/{run_ids[index]}/records", content=body,
+                                     headers=MSGPACK_HEADERS)
+                if answer.status_code != 200:
+                    errors.append(answer.text)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"ingest failed: {errors[:3]}")
+    rows = clients * batches_per_client * RECORDS_PER_BATCH
+    points = rows * (METRICS_PER_ROW + 2)  # + _timestamp and _runtime, stored as series too
+    return {
+        "clients": clients,
+        "rows": rows,
+        "points": points,
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round(rows / elapsed),
+        "points_per_s": round(points / elapsed),
+        "batches_per_s": round(clients * batches_per_client / elapsed, 1),
+    }
+
+
+def bench_history(server: ServerProcess, points: int = 100_000, samples: int = 1500) -> dict[str, Any]:
+    """Median time of GET history for one key of ``points`` points, downsampled to ``samples``."""
+    run_id = f"history-{time.time_ns()}"
+    with server.client(timeout=300) as client:
+        client.put(f"/api/v1/runs/alice/bench/{run_id}", json={"metadata": {}})
+        import math
+
+        for start in range(0, points, 10_000):
+            records = [history_record(step, {"loss": math.sin(step / 500.0) + step * 1e-5})
+                       for step in range(start, min(points, start + 10_000))]
+            answer = client.post(f"/api/v1/runs/alice/bench/{run_id}/records",
+                                 content=pack_batch(start + 1, records), headers=MSGPACK_HEADERS)
+            answer.raise_for_status()
+        url = f"/api/v1/runs/alice/bench/{run_id}/history"
+        params = {"keys": "loss", "samples": samples}
+        rows = client.get(url, params=params).json()["rows"]
+        assert 0 < len(rows) <= samples, len(rows)
+        times = _timed(lambda: client.get(url, params=params).raise_for_status(), 30)
+        by_runtime = _timed(
+            lambda: client.get(url, params={**params, "x_axis": "_runtime"}).raise_for_status(), 10
+        )
+    return {
+        "points": points,
+        "samples": samples,
+        "rows_returned": len(rows),
+        "median_ms": round(statistics.median(times) * 1000, 2),
+        "p90_ms": round(sorted(times)[int(len(times) * 0.9)] * 1000, 2),
+        "median_ms_x_axis_runtime": round(statistics.median(by_runtime) * 1000, 2),
+    }
+
+
+def _create_runs_fast(server: ServerProcess, project: str, count: int) -> None:
+    """Inserts ``count`` finished runs straight into the database (the HTTP path is timed elsewhere)."""
+    import sqlalchemy as sa
+
+    from jupyter_tracker.server import json_values
+    from jupyter_tracker.server import schema as t
+    from jupyter_tracker.server.storage import open_storage
+
+    storage = open_storage(server.db_url)
+    try:
+        storage.upsert_run("alice", project, "seed", {}, created_by="alice")
+        with storage.write() as connection:
+            project_id = connection.execute(sa.select(t.projects.c.id).where(t.projects.c.name == project)).scalar()
+            rows = []
+            now = time.time()
+            for index in range(count):
+                summary = {"acc": (index * 7919 % count) / count, "loss": 1.0 / (index + 1), "epoch": 10}
+                config = {"lr": 10 ** -(1 + index % 4), "batch_size": 32 * (1 + index % 4), "optimizer": "adam",
+                          "model.layers": 1 + index % 8, "model.width": 128}
+                rows.append({
+                    "project_id": project_id, "run_id": f"r{index:05d}", "name": f"run-{index}",
+                    "state": "finished" if index % 5 else "crashed", "group_name": f"g{index % 10}",
+                    "tags": json.dumps(["tuned"] if index % 2 else []), "notes": None, "job_type": "train",
+                    "created": now - count + index, "updated": now, "runtime": 60.0, "exit_code": 0,
+                    "config": json_values.dumps(config), "summary": json_values.dumps(summary),
+                    "summary_manual": "{}", "last_values": json_values.dumps(summary), "extra": "{}",
+                    "applied_seq": 100, "history_rows": 100, "created_by": "alice", "version": 1,
+                })
+            for start in range(0, len(rows), 1000):
+                connection.execute(sa.insert(t.runs), rows[start : start + 1000])
+    finally:
+        storage.close()
+
+
+def bench_runs_query(server: ServerProcess, count: int = 10_000) -> dict[str, Any]:
+    """Time of a filtered, ordered, paged runs query over ``count`` runs (first call and warm median)."""
+    project = f"runs{time.time_ns()}"
+    _create_runs_fast(server, project, count)
+    params = {
+        "filters": json.dumps({"$and": [{"config.lr": {"$lt": 0.05}}, {"state": "finished"}]}),
+        "order": "-summary.acc",
+        "per_page": 50,
+    }
+    with server.client(timeout=300) as client:
+        url = f"/api/v1/projects/alice/{project}/runs"
+        start = time.perf_counter()
+        answer = client.get(url, params=params).json()
+        first = time.perf_counter() - start
+        assert len(answer["runs"]) == 50, answer
+        warm = _timed(lambda: client.get(url, params=params).raise_for_status(), 15)
+        unfiltered = _timed(lambda: client.get(url, params={"per_page": 50}).raise_for_status(), 5)
+    return {
+        "runs": count + 1,
+        "matched": answer["total"],
+        "first_ms": round(first * 1000, 1),
+        "median_ms": round(statistics.median(warm) * 1000, 1),
+        "median_ms_no_filter": round(statistics.median(unfiltered) * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller ingest volumes (a smoke run)")
+    parser.add_argument("--postgres-dsn", default=os.environ.get("JT_TEST_POSTGRES_DSN"))
+    parser.add_argument("--output", default=str(ROOT / "bench" / "out" / "bench_server.json"))
+    options = parser.parse_args()
+    backends = ["sqlite"] + (["postgresql"] if options.postgres_dsn else [])
+    batches_one, batches_many = (5, 1) if options.quick else (20, 3)
+    results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "backends": {}}
+    with tempfile.TemporaryDirectory(prefix="jt-bench-server-") as directory:
+        for backend in backends:
+            with _server(Path(directory), backend, options.postgres_dsn) as server:
+                found: dict[str, Any] = {}
+                found["ingest_1_client"] = bench_ingest(server, 1, batches_one)
+                print(backend, "ingest, 1 client:", found["ingest_1_client"], flush=True)
+                found["ingest_15_clients"] = bench_ingest(server, 15, batches_many)
+                print(backend, "ingest, 15 clients:", found["ingest_15_clients"], flush=True)
+                found["history_100k_to_1500"] = bench_history(server)
+                print(backend, "history 100,000 -> 1,500:", found["history_100k_to_1500"], flush=True)
+                found["runs_query_10k"] = bench_runs_query(server)
+                print(backend, "runs query at 10,000 runs:", found["runs_query_10k"], flush=True)
+                results["backends"][backend] = found
+    sqlite = results["backends"]["sqlite"]
+    results["targets"] = {
+        "history_downsample_sqlite_le_50ms": sqlite["history_100k_to_1500"]["median_ms"] <= 50,
+        "runs_query_10k_le_200ms": sqlite["runs_query_10k"]["median_ms"] <= 200,
+    }
+    print("targets:", results["targets"])
+    output = Path(options.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""The live panel under the cell that starts a run: picks widget, static or off, and feeds it.
+
+The kernel runs the training cell, so it cannot answer the browser until the cell ends; the
+panel therefore only pushes data. A refresher thread (one per panel, the only writer of its
+widget) wakes when the writer thread has written new records, at most 4 times a second,
+downsamples each metric to at most 1,500 points with min/max buckets and sends the columns as
+one float64 binary buffer. Smoothing, the x-axis, the metric filter, the log scale and the
+groups are all computed in the browser (``static/live_panel.js``). Without a widget frontend
+the same charts go out as plotly figures through a display handle (``live_static``).
+
+Entry point: :func:`show_live_panel`. Nothing here prints, and nothing here raises into the
+training loop: a failure becomes one console warning.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from jupyter_tracker import console
+from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
+from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
+from jupyter_tracker.notebook.live_static import DEFAULT_SMOOTHING, PLOTLY_MIMETYPE, StaticLiveView, static_bundle
+
+__all__ = ["LivePanel", "build_update", "choose_mode", "show_live_panel"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+#: the fastest refresh of each kind of view, in seconds
+WIDGET_INTERVAL = 0.25
+STATIC_INTERVAL = 1.0
+#: above this many bytes a second the widget refreshes less often (remote kernels, Colab)
+MAX_BYTES_PER_SECOND = 4_000_000
+MODES = ("auto", "widget", "static", "off")
+
+
+# the browser side ---------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def bundled_esm() -> str:
+    """The panel's ES module with the smoothing module inlined (anywidget loads one module, no build)."""
+    smoothing = (STATIC_DIR / "smoothing.js").read_text(encoding="utf-8")
+    panel = (STATIC_DIR / "live_panel.js").read_text(encoding="utf-8")
+    panel = re.sub(r'^import \{[^}]*\} from "\./smoothing\.js";\s*$', "", panel, flags=re.MULTILINE)
+    return f"{smoothing}\n{panel}"
+
+
+@lru_cache(maxsize=1)
+def panel_css() -> str:
+    return (STATIC_DIR / "live_panel.css").read_text(encoding="utf-8")
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js of the installed plotly package: the panel never fetches it from the internet."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the plotly package is not installed (pip install plotly)")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+@lru_cache(maxsize=1)
+def plotly_js_gzipped() -> bytes:
+    """plotly.min.js, gzipped (about a third of its size); sent to the browser once."""
+    return gzip.compress(plotly_js_path().read_bytes(), compresslevel=6, mtime=0)
+
+
+# the data side ---------------------------------------------------------------------------------------
+def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) -> tuple[dict[str, Any], bytes]:
+    """Downsamples every metric of ``snapshot`` and packs the columns the browser needs.
+
+    Returns ``(index, data)``: ``data`` is one buffer of float64 columns; ``index`` says, per
+    metric, where its columns start, how many points each holds and what they are (``step``,
+    ``runtime``, ``wall``, ``value`` and ``axis:<step metric>``).
+
+    >>> feed = LiveFeed(); feed.observe(1, [("h", 0, 100.0, 0.0, {"loss": 1.0})])
+    >>> index, data = build_update(feed.snapshot())
+    >>> index["metrics"][0]["columns"], len(data)
+    (['step', 'runtime', 'wall', 'value'], 32)
+    """
+    metrics: list[dict[str, Any]] = []
+    chunks: list[np.ndarray] = []
+    offset = 0
+    total = 0
+    for name in sorted(snapshot.series):
+        series = snapshot.series[name]
+        count = len(series)
+        if not count:
+            continue
+        total += count
+        indices = min_max_indices(series.value, points_per_line) if count > points_per_line else None
+        columns = {"step": series.step, "runtime": series.runtime, "wall": series.wall_time, "value": series.value}
+        for axis, values in series.axes.items():
+            columns[f"axis:{axis}"] = values
+        block = np.empty((len(columns), count if indices is None else indices.size), dtype=np.float64)
+        for row, values in enumerate(columns.values()):
+            block[row] = values if indices is None else values[indices]
+        chunks.append(block.reshape(-1))
+        metrics.append({
+            "name": name, "offset": offset, "count": int(block.shape[1]), "columns": list(columns),
+            "total": count, "step_metric": series.step_metric,
+        })
+        offset += block.nbytes
+    data = np.concatenate(chunks).tobytes() if chunks else b""
+    index = {
+        "metrics": metrics, "axes": list(snapshot.axis_names), "start_time": snapshot.start_time,
+        "total_points": total, "version": snapshot.version,
+    }
+    return index, data
+
+
+def sync_status(run: Any) -> str:
+    """One line on where the run's data goes, for the panel header."""
+    status = getattr(run, "sync_status", None)
+    if callable(status):
+        status = status()
+    if isinstance(status, str) and status:
+        return status
+    settings = getattr(run, "settings", None)
+    if getattr(run, "disabled", False):
+        return "disabled: nothing is saved"
+    if settings is None:
+        return ""
+    if getattr(settings, "offline", False):
+        return "offline: saved locally"
+    if not getattr(settings, "base_url", None):
+        return "saved locally (no server configured)"
+    return f"syncing to {settings.base_url}"
+
+
+def run_header(run: Any) -> dict[str, Any]:
+    return {
+        "name": str(getattr(run, "name", "") or ""),
+        "id": str(getattr(run, "id", "") or ""),
+        "project": str(getattr(run, "project", "") or ""),
+        "state": str(getattr(run, "state", "") or ""),
+        "sync": sync_status(run),
+    }
+
+
+# choosing the view ---------------------------------------------------------------------------------
+def _kernel_shell() -> Any:
+    """The IPython shell when we run inside a Jupyter kernel (not a terminal IPython), else None."""
+    if "IPython" not in sys.modules:
+        return None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except Exception:
+        return None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return shell
+
+
+def _widgets_available() -> bool:
+    try:
+        import anywidget  # noqa: F401
+        import ipywidgets  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def _enable_colab_widgets() -> bool:
+    """In Colab, turns on the custom widget manager third-party widgets need; False elsewhere."""
+    if "google.colab" not in sys.modules:
+        return False
+    try:
+        from google.colab import output  # type: ignore[import-not-found]
+
+        output.enable_custom_widget_manager()
+        return True
+    except Exception:
+        return False
+
+
+def choose_mode(requested: str | None, in_kernel: bool, widgets: bool) -> str:
+    """``widget``, ``static`` or ``off`` for a requested mode (``auto`` when None).
+
+    ``auto`` picks the widget in a kernel that has ipywidgets and anywidget (its display also
+    carries the static figure, so a frontend without widgets still shows charts), the static
+    figures in a kernel without them, and nothing outside a kernel.
+    """
+    mode = (requested or "auto").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"live panel mode must be one of {', '.join(MODES)}, not {requested!r}")
+    if mode == "off" or not in_kernel:
+        return "off"
+    if mode == "auto":
+        return "widget" if widgets else "static"
+    if mode == "widget" and not widgets:
+        return "static"
+    return mode
+
+
+@lru_cache(maxsize=1)
+def _widget_class() -> type:
+    import anywidget
+    import traitlets
+
+    class LivePanelWidget(anywidget.AnyWidget):
+        """The live panel's widget model; its view is ``static/live_panel.js``."""
+
+        _esm = bundled_esm()
+        _css = panel_css()
+        header = traitlets.Dict(help="run name, id, project, state and sync status").tag(sync=True)
+        _index = traitlets.Dict(help="layout of `_data`: per metric its columns, offset and count").tag(sync=True)
+        _data = traitlets.Bytes(b"", help="downsampled float64 columns of every metric").tag(sync=True)
+        _plotly_gz = traitlets.Bytes(b"", help="gzipped plotly.min.js, sent to the first panel only").tag(sync=True)
+        smoothing = traitlets.Float(DEFAULT_SMOOTHING, min=0.0, max=0.999, help="EMA weight").tag(sync=True)
+        x_axis = traitlets.Unicode("step", help="step, relative, wall or a step metric").tag(sync=True)
+        metric_filter = traitlets.Unicode("", help="regular expression on metric names").tag(sync=True)
+        log_scale = traitlets.Bool(False, help="logarithmic y axes").tag(sync=True)
+        collapsed_groups = traitlets.List(traitlets.Unicode(), ["system"], help="groups shown folded").tag(sync=True)
+
+    return LivePanelWidget
+
+
+_plotly_sent = threading.Lock()
+_plotly_state = {"sent": False}
+
+
+def _first_plotly_payload() -> bytes:
+    """plotly.js for the first panel of this kernel only; later panels find it on the page."""
+    with _plotly_sent:
+        if _plotly_state["sent"]:
+            return b""
+        _plotly_state["sent"] = True
+    return plotly_js_gzipped()
+
+
+# the panel -------------------------------------------------------------------------------------------
+class LivePanel:
+    """A run's live view: the feed, the view (widget or static) and the refresher thread.
+
+    >>> panel = show_live_panel(run)  # doctest: +SKIP
+    >>> panel.mode  # doctest: +SKIP
+    'widget'
+    """
+
+    def __init__(self, run: Any, mode: str, points_per_line: int = DEFAULT_POINTS, show: bool = True) -> None:
+        if mode not in ("widget", "static"):
+            raise ValueError(f"a live panel is a widget or static view, not {mode!r}")
+        self.run = run
+        self.mode = mode
+        self.points_per_line = points_per_line
+        self.feed = LiveFeed()
+        self.widget: Any = None
+        self.static_view: StaticLiveView | None = None
+        self.handle: Any = None
+        self.refreshes = 0
+        self.bytes_sent = 0
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._widget_lock = threading.Lock()
+        self._last_header: dict[str, Any] = {}
+        self._interval = WIDGET_INTERVAL if mode == "widget" else STATIC_INTERVAL
+        load_earlier = self.feed.attach(run)
+        if mode == "widget":
+            self.widget = _widget_class()(header=run_header(run), _plotly_gz=_first_plotly_payload())
+            self.widget.on_msg(self._on_browser_message)
+        else:
+            self.static_view = StaticLiveView(points_per_line=points_per_line)
+        if show:
+            self.show()
+        run.on_finish(self._on_finish)
+        self._thread = threading.Thread(target=self._loop, args=(load_earlier,),
+                                        name=f"jt-live-panel-{getattr(run, 'id', '')}", daemon=True)
+        self._thread.start()
+
+    # display ---------------------------------------------------------------------------------------
+    def _widget_bundle(self) -> dict[str, Any]:
+        return {
+            WIDGET_MIMETYPE: {"version_major": 2, "version_minor": 1, "model_id": self.widget.model_id},
+            "text/plain": f"<live panel of run {getattr(self.run, 'name', '')}>",
+        }
+
+    def show(self) -> None:
+        """Displays the view under the running cell (a display handle, so it can be updated in place)."""
+        from IPython.display import display
+
+        if self.mode == "widget":
+            self.handle = display(self._widget_bundle(), raw=True, display_id=True)
+        else:
+            assert self.static_view is not None
+            self.static_view.show(self.feed.snapshot(), run_header(self.run))
+            self.handle = self.static_view.handle
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        if self.mode == "widget":
+            return self._widget_bundle()
+        return static_bundle(self.feed.snapshot(), run_header(self.run), points_per_line=self.points_per_line)
+
+    def _on_browser_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
+        # a view opened after the first panel's plotly.js was dropped (page reloaded): send it again
+        if isinstance(content, Mapping) and content.get("type") == "need-plotly":
+            with self._widget_lock:
+                self.widget._plotly_gz = plotly_js_gzipped()
+
+    # refreshing ------------------------------------------------------------------------------------
+    def _loop(self, load_earlier: Any) -> None:
+        try:
+            load_earlier()
+        except Exception as error:
+            console.warn_once("live-panel-history", f"the live panel could not read the run's earlier history ({error})")
+        pushed_version = -1
+        last_push = 0.0
+        try:
+            while not self._stop.is_set():
+                self.feed.wait_for_change(timeout=1.0)
+                wait = last_push + self._interval - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                snapshot = self.feed.snapshot()
+                header = run_header(self.run)
+                if snapshot.version == pushed_version and header == self._last_header:
+                    continue
+                sent = self.push(snapshot, header)
+                pushed_version = snapshot.version
+                last_push = time.monotonic()
+                if self.mode == "widget" and sent > MAX_BYTES_PER_SECOND * WIDGET_INTERVAL:
+                    last_push += sent / MAX_BYTES_PER_SECOND - WIDGET_INTERVAL
+            self.push(self.feed.snapshot(), run_header(self.run), final=True)
+        except Exception as error:
+            console.warn_once("live-panel", f"the live panel stopped updating ({type(error).__name__}: {error}); "
+                                            "logging goes on")
+        finally:
+            self._stopped.set()
+
+    def push(self, snapshot: FeedSnapshot, header: Mapping[str, Any], final: bool = False) -> int:
+        """Sends one refresh to the view; returns the bytes of data sent."""
+        self._last_header = dict(header)
+        if self.mode == "widget":
+            index, data = build_update(snapshot, self.points_per_line)
+            with self._widget_lock, self.widget.hold_sync():
+                self.widget._index = index
+                self.widget._data = data
+                self.widget.header = dict(header)
+                if final:
+                    # the browser has it by now; keep it out of saved widget state
+                    self.widget._plotly_gz = b""
+            sent = len(data)
+        else:
+            assert self.static_view is not None
+            if final:
+                return 0  # the finish hook shows the final figure from the finishing cell
+            self.static_view.update(snapshot, header)
+            sent = 0
+        self.refreshes += 1
+        self.bytes_sent += sent
+        return sent
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops the refresher after one last refresh."""
+        self._stop.set()
+        self.feed._changed.set()
+        if self._thread is not threading.current_thread():
+            self._stopped.wait(timeout)
+
+    def _on_finish(self, run: Any) -> None:
+        """At ``finish()``: a last refresh, then the final static figure in the display handle."""
+        try:
+            self.stop()
+            self._show_final()
+        except Exception as error:
+            console.warn_once("live-panel-final", f"could not draw the final live chart ({type(error).__name__}: {error})")
+
+    def _show_final(self) -> None:
+        if self.handle is None:
+            return
+        snapshot = self.feed.snapshot()
+        header = run_header(self.run)
+        smoothing = float(self.widget.smoothing) if self.widget is not None else DEFAULT_SMOOTHING
+        bundle = static_bundle(snapshot, header, smoothing, self.points_per_line)
+        if self.mode == "widget":
+            # the widget stays the view where widgets render; the rest read the static figure
+            bundle = {**self._widget_bundle(), PLOTLY_MIMETYPE: bundle[PLOTLY_MIMETYPE],
+                      "text/html": bundle["text/html"]}
+        self.handle.update(bundle, raw=True)
+
+
+def show_live_panel(run: Any, mode: str | None = None) -> LivePanel | None:
+    """Shows ``run``'s live panel under the running cell and returns it (None when off or impossible).
+
+    ``mode`` overrides ``run.settings.live``: ``auto`` (widget where widgets work, else static
+    figures), ``widget``, ``static`` or ``off``. Never raises: a failure is one console warning.
+
+    >>> run = jupyter_tracker.init(project="mnist")  # doctest: +SKIP
+    >>> show_live_panel(run, mode="static")  # doctest: +SKIP
+    """
+    try:
+        if getattr(run, "disabled", False):
+            return None
+        requested = mode if mode is not None else getattr(getattr(run, "settings", None), "live", "auto")
+        in_kernel = _kernel_shell() is not None
+        widgets = in_kernel and (requested or "auto") in ("auto", "widget") and _widgets_available()
+        chosen = choose_mode(requested, in_kernel, widgets)
+        if chosen == "off":
+            return None
+        if chosen == "widget":
+            _enable_colab_widgets()
+        return LivePanel(run, chosen)
+    except Exception as error:
+        console.warn_once("live-panel-start", f"could not show the live panel ({type(error).__name__}: {error}); "
+                                              "the run is logged as usual")
+        return None

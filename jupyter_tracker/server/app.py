@@ -1,0 +1,491 @@
+"""The tracking server's HTTP API (FastAPI): runs, records, files, history and queries under ``/api/v1``.
+
+Every endpoint but ``/api/v1/health`` needs ``Authorization: Bearer <api key>``. Errors are
+``{"error": "<message>"}``; no message, log line or response ever holds a key. Requests are
+rate-limited per client IP and per key (token buckets); over the limit the answer is 429 with
+``Retry-After``. The contract the sync client relies on is in the docstrings of the routes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+import threading
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jupyter_tracker.server import api_keys, history_series, json_values
+from jupyter_tracker.server.config import ServerConfig
+from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
+from jupyter_tracker.server.rate_limit import RateLimiter, parse_rate
+from jupyter_tracker.server.storage import (
+    BadRequest,
+    Forbidden,
+    Principal,
+    Storage,
+    StorageError,
+    check_name,
+    open_storage,
+)
+from jupyter_tracker.store import records
+
+API = "/api/v1"
+USERNAME_HEADER = "x-jt-username"
+MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/octet-stream")
+MAX_SAMPLES = 100_000
+MAX_PAGE_SIZE = 10_000
+MAX_PER_PAGE = 1_000
+_logger = logging.getLogger("jupyter_tracker.server")
+
+
+class ApiError(Exception):
+    """An error answer: status, message and optional headers/extra fields."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _version() -> str:
+    from jupyter_tracker import __version__
+
+    return __version__
+
+
+class Authenticator:
+    """Checks the bearer key of a request and applies the rate limits; caches verified keys."""
+
+    def __init__(self, storage: Storage, limiter: RateLimiter) -> None:
+        self.storage = storage
+        self.limiter = limiter
+        self._pepper = secrets.token_bytes(32)
+        self._verified: dict[str, tuple[str, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def _limit(self, bucket: str) -> None:
+        wait = self.limiter.take(bucket)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                f"rate limit exceeded ({self.limiter.rate.requests} requests per {self.limiter.rate.period:g} s); "
+                f"retry after {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
+
+    def _secret_ok(self, key_id: str, secret: str, secret_hash: str) -> bool:
+        # scrypt is slow on purpose; a key verified once is remembered by a keyed digest, never in clear
+        digest = hmac.new(self._pepper, secret.encode("utf-8"), hashlib.sha256).digest()
+        with self._lock:
+            cached = self._verified.get(key_id)
+        if cached is not None and cached[0] == secret_hash and hmac.compare_digest(cached[1], digest):
+            return True
+        if not api_keys.verify_secret(secret, secret_hash):
+            return False
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[key_id] = (secret_hash, digest)
+        return True
+
+    def __call__(self, request: Request) -> Principal:
+        client = request.client.host if request.client else "unknown"
+        self._limit(f"ip:{client}")
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise ApiError(401, "missing API key: send 'Authorization: Bearer <api key>'")
+        parsed = api_keys.parse_key(presented.strip())
+        if parsed is None:
+            raise ApiError(401, "invalid API key")
+        key_id, secret = parsed
+        record = self.storage.key_record(key_id)
+        if record is None or not self._secret_ok(key_id, secret, record.secret_hash):
+            raise ApiError(401, "invalid API key")
+        if record.revoked is not None:
+            raise ApiError(401, f"API key {key_id} has been revoked")
+        self._limit(f"key:{key_id}")
+        if record.kind == "service":
+            username = request.headers.get(USERNAME_HEADER) or ""
+            if username:
+                try:
+                    check_name(username, "X-Jt-Username")
+                except BadRequest as exc:
+                    raise ApiError(400, exc.message) from None
+            return Principal(key_id, "service", username, [record.entity], record.entity)
+        return Principal(key_id, "user", record.entity, [record.entity, *record.teams], record.entity)
+
+
+def _check_access(principal: Principal, entity: str) -> None:
+    if entity not in principal.entities:
+        raise Forbidden(f"this key has no access to entity {entity!r}")
+
+
+def _split_keys(keys: str | None) -> list[str]:
+    return [key for key in (keys or "").split(",") if key]
+
+
+def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
+    """The ASGI app over a storage (opened from ``config.db_url`` when not given)."""
+    storage = storage if storage is not None else open_storage(config.db_url)
+    file_store = FileStore(config.data_dir, config.max_file_bytes)
+    authenticate = Authenticator(storage, RateLimiter(parse_rate(config.rate_limit)))
+    app = FastAPI(
+        title="jupyter_tracker server",
+        version=_version(),
+        description="Self-hosted tracking server: runs, history, files and queries for jupyter_tracker.",
+        openapi_url=None,  # served below, behind the key like every endpoint but health
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.storage = storage
+    app.state.config = config
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.headers, **exc.extra)
+
+    @app.exception_handler(StorageError)
+    async def _storage_error(_request: Request, exc: StorageError) -> JSONResponse:
+        return _error(exc.status, exc.message, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the message names the field and the problem, never the submitted value
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+            for error in exc.errors()
+        )
+        return _error(400, f"invalid request: {problems}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        _logger.error("unexpected server error: %s", type(exc).__name__, exc_info=exc)
+        return _error(500, "internal server error")
+
+    Auth = Depends(authenticate)
+
+    @app.get(f"{API}/health", tags=["server"])
+    def health() -> dict[str, Any]:
+        """Liveness and version; needs no key."""
+        return {"status": "ok", "version": _version(), "backend": storage.backend}
+
+    @app.get(f"{API}/openapi.json", tags=["server"], include_in_schema=False)
+    def openapi_schema(principal: Principal = Auth) -> dict[str, Any]:
+        """The OpenAPI schema of this API."""
+        return app.openapi()
+
+    @app.get(f"{API}/viewer", tags=["auth"])
+    def viewer(principal: Principal = Auth) -> dict[str, Any]:
+        """Who the key is: username, the entities it may use, and the key's kind."""
+        return {
+            "username": principal.username or None,
+            "entities": principal.entities,
+            "default_entity": principal.default_entity,
+            "key_kind": principal.key_kind,
+        }
+
+    @app.put(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}", tags=["runs"])
+    async def upsert_run(entity: str, project: str, run_id: str, request: Request, principal: Principal = Auth) -> Any:
+        """Creates the run (and its project) or finds it: ``{"run_id", "applied_seq", "created"}``."""
+        _check_access(principal, entity)
+        if principal.key_kind == "service" and not principal.username:
+            raise ApiError(400, "a service-account key must send the X-Jt-Username header (WANDB_USERNAME)")
+        body = await _read_body(request, 1024 * 1024)
+        try:
+            document = json.loads(body or b"{}")
+        except ValueError:
+            raise ApiError(400, "request body must be JSON: {\"metadata\": {...}}") from None
+        metadata = document.get("metadata", {}) if isinstance(document, dict) else None
+        if not isinstance(metadata, dict):
+            raise ApiError(400, "request body must be JSON: {\"metadata\": {...}}")
+        applied, created = await run_in_threadpool(
+            storage.upsert_run, entity, project, run_id, metadata, principal.username
+        )
+        return JSONResponse({"run_id": run_id, "applied_seq": applied, "created": created},
+                            status_code=201 if created else 200)
+
+    @app.post(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/records", tags=["runs"])
+    async def append_records(
+        entity: str, project: str, run_id: str, request: Request, principal: Principal = Auth
+    ) -> dict[str, Any]:
+        """Applies a run-log frame payload (msgpack ``[first_seq, [record, ...]]``): ``{"applied_seq"}``.
+
+        Records at or below the run's applied sequence are ignored; a batch past
+        ``applied_seq + 1`` gets 409 with ``applied_seq``; malformed gets 400, too large 413.
+        Nothing changes on an error.
+        """
+        _check_access(principal, entity)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in MSGPACK_TYPES:
+            raise ApiError(415, "records must be sent as Content-Type: application/msgpack")
+        body = await _read_body(request, config.max_batch_bytes)
+        try:
+            first_seq, batch = records.decode_payload(body)
+        except Exception:
+            raise ApiError(400, "malformed batch: the body is not a msgpack [first_seq, [records...]] payload") from None
+        applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
+        return {"applied_seq": applied}
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}", tags=["runs"])
+    def get_run(entity: str, project: str, run_id: str, principal: Principal = Auth) -> Any:
+        """The run object: id, name, state, config, summary, applied_seq, ..."""
+        _check_access(principal, entity)
+        return JSONResponse(storage.get_run(entity, project, run_id))
+
+    @app.get(f"{API}/projects/{{entity}}/{{project}}/runs", tags=["runs"])
+    def query_runs(
+        entity: str,
+        project: str,
+        filters: str | None = None,
+        order: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+        principal: Principal = Auth,
+    ) -> Any:
+        """The runs of a project matching wandb-style ``filters`` (JSON), sorted by ``order``, one page."""
+        _check_access(principal, entity)
+        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+            raise ApiError(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+        parsed: Any = None
+        if filters:
+            try:
+                parsed = json.loads(filters)
+            except ValueError:
+                raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)") from None
+            if not isinstance(parsed, dict):
+                raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)")
+        runs = storage.query_runs(entity, project)
+        selected = _filter_and_sort(runs, parsed, order)
+        start = (page - 1) * per_page
+        return JSONResponse({"runs": selected[start : start + per_page], "total": len(selected)})
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/history", tags=["history"])
+    def history(
+        entity: str,
+        project: str,
+        run_id: str,
+        keys: str | None = None,
+        samples: int = 1500,
+        x_axis: str = "_step",
+        principal: Principal = Auth,
+    ) -> Any:
+        """At most ``samples`` points per key, min/max kept, against ``x_axis`` (any logged key)."""
+        _check_access(principal, entity)
+        if not 1 <= samples <= MAX_SAMPLES:
+            raise ApiError(400, f"samples must be between 1 and {MAX_SAMPLES}")
+        pk = storage.run_pk(entity, project, run_id)
+        rows = sampled_history(storage, pk, _split_keys(keys), samples, x_axis)
+        return JSONResponse({"x_axis": x_axis, "rows": rows})  # already JSON-safe: skip FastAPI's encoder
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/scan_history", tags=["history"])
+    def scan_history(
+        entity: str,
+        project: str,
+        run_id: str,
+        keys: str | None = None,
+        min_step: int = 0,
+        page_size: int = 1000,
+        principal: Principal = Auth,
+    ) -> Any:
+        """Full rows with ``_step >= min_step``, a page at a time; ``next_min_step`` is null at the end.
+
+        With ``keys``, only rows holding every key take part, cut down to ``_step`` and the keys.
+        """
+        _check_access(principal, entity)
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ApiError(400, f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        pk = storage.run_pk(entity, project, run_id)
+        rows = storage.scan_rows(pk, min_step, page_size + 1)
+        next_min_step = None
+        if len(rows) > page_size:
+            next_min_step = int(rows[page_size]["_step"])
+            rows = rows[:page_size]
+        wanted = _split_keys(keys)
+        if wanted:
+            rows = [
+                {"_step": row["_step"], **{key: row[key] for key in wanted}}
+                for row in rows
+                if all(key in row for key in wanted)
+            ]
+        return JSONResponse({"rows": json_values.to_json(rows), "next_min_step": next_min_step})
+
+    @app.put(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/files/{{name:path}}", tags=["files"])
+    async def upload_file(
+        entity: str, project: str, run_id: str, name: str, request: Request, principal: Principal = Auth
+    ) -> dict[str, Any]:
+        """Stores the raw body as the run's file ``name`` (size-limited, name checked): ``{"name", "size"}``."""
+        _check_access(principal, entity)
+        _check_file_name(name)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_file_bytes:
+            raise ApiError(413, f"file is over the size limit of {config.max_file_bytes} bytes")
+        pk = await run_in_threadpool(storage.run_pk, entity, project, run_id)
+        try:
+            upload = await run_in_threadpool(file_store.begin_upload, pk, name)
+        except FileNameError as exc:
+            raise ApiError(400, str(exc)) from None
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    await run_in_threadpool(upload.write, chunk)
+            size = await run_in_threadpool(upload.commit)
+        except FileTooLarge as exc:
+            raise ApiError(413, str(exc)) from None
+        except FileNameError as exc:
+            raise ApiError(400, str(exc)) from None
+        finally:
+            upload.abort()
+        return {"name": name, "size": size}
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/files/{{name:path}}", tags=["files"])
+    def download_file(entity: str, project: str, run_id: str, name: str, principal: Principal = Auth) -> Any:
+        """The bytes of the run's file ``name``."""
+        _check_access(principal, entity)
+        _check_file_name(name)
+        pk = storage.run_pk(entity, project, run_id)
+        try:
+            size, chunks = file_store.open(pk, name)
+        except FileNameError as exc:
+            raise ApiError(400, str(exc)) from None
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ApiError(404, f"run {run_id} has no file {name!r}") from None
+        except OSError:  # e.g. O_NOFOLLOW meeting a link planted after the check
+            raise ApiError(400, f"file name {name!r} is not allowed") from None
+        return StreamingResponse(
+            chunks, media_type="application/octet-stream", headers={"Content-Length": str(size)}
+        )
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/files", tags=["files"])
+    def list_files(entity: str, project: str, run_id: str, principal: Principal = Auth) -> list[dict[str, Any]]:
+        """``[{"name", "size", "updated"}]`` of the run's uploaded files."""
+        _check_access(principal, entity)
+        pk = storage.run_pk(entity, project, run_id)
+        return file_store.list(pk)
+
+    return app
+
+
+def _check_file_name(name: str) -> None:
+    from jupyter_tracker.server.file_store import check_file_name
+
+    try:
+        check_file_name(name)
+    except FileNameError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body of {int(declared)} bytes is over the limit of {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body is over the limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _filter_and_sort(
+    runs: list[dict[str, Any]], filters: dict[str, Any] | None, order: str | None
+) -> list[dict[str, Any]]:
+    """Applies the query's filters and order with :mod:`jupyter_tracker.api.filters`."""
+    from jupyter_tracker.api import filters as run_filters
+
+    try:
+        if filters:
+            runs = run_filters.filter_runs(runs, filters)
+        return run_filters.sort_runs(runs, order)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ApiError(400, f"invalid filters or order: {exc}") from None
+
+
+def sampled_history(
+    storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str
+) -> list[dict[str, Any]]:
+    """Rows of at most ``samples`` points per key (min/max kept), merged by step, in step order."""
+    numeric = set(storage.numeric_keys(pk))
+    if not keys:
+        keys = sorted(numeric - {x_axis})
+    keys = [key for key in keys if key not in ("_step", x_axis)]
+    wanted_numeric = [key for key in keys if key in numeric]
+    other = [key for key in keys if key not in numeric]
+    series = storage.series(pk, wanted_numeric + ([x_axis] if x_axis != "_step" and x_axis in numeric else []))
+    rows: dict[int, dict[str, Any]] = {}
+    encode = json_values.encode_float
+    for key in wanted_numeric:
+        steps, y = series[key]
+        if x_axis == "_step":
+            x = steps.astype(np.float64)
+        elif x_axis in series:
+            steps, x, y = history_series.align(series[x_axis][0], series[x_axis][1], steps, y)
+        else:
+            continue  # the x-axis has no numeric values: nothing to plot against
+        for index in history_series.select_indices(x, y, samples).tolist():
+            step = int(steps[index])
+            row = rows.get(step)
+            if row is None:
+                row = rows[step] = {"_step": step}
+                if x_axis != "_step":
+                    row[x_axis] = encode(float(x[index]))
+            row[key] = encode(float(y[index]))
+    if other:
+        _add_other_keys(storage, pk, other, samples, x_axis, rows)
+    return [rows[step] for step in sorted(rows)]
+
+
+def _add_other_keys(
+    storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str, rows: dict[int, dict[str, Any]]
+) -> None:
+    """Non-numeric keys (strings, media references, arrays): evenly spaced rows from the full history."""
+    found: dict[str, list[tuple[int, Any, Any]]] = {key: [] for key in keys}
+    min_step = 0
+    while True:
+        page = storage.scan_rows(pk, min_step, 5001)
+        for row in page[:5000]:
+            for key in keys:
+                if key in row and (x_axis == "_step" or x_axis in row):
+                    found[key].append((int(row["_step"]), row.get(x_axis), row[key]))
+        if len(page) <= 5000:
+            break
+        min_step = int(page[5000]["_step"])
+    for key, points in found.items():
+        if len(points) > samples:
+            picks = np.linspace(0, len(points) - 1, samples).round().astype(np.int64).tolist()
+            points = [points[i] for i in sorted(set(picks))]
+        for step, x_value, value in points:
+            row = rows.setdefault(step, {"_step": step})
+            if x_axis != "_step":
+                row[x_axis] = json_values.to_json(x_value)
+            row[key] = json_values.to_json(value)
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker (configuration from the environment)."""
+    return create_app(ServerConfig.from_environment())
+

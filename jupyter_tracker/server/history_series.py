@@ -1,0 +1,77 @@
+"""Numeric history kept as packed arrays per key, and the server-side downsampling of it.
+
+A key's points live in chunks of :data:`CHUNK_POINTS` (step, value) pairs, little-endian int64
+steps and float64 values, so reading a 100,000-point series is a few dozen rows and one
+``numpy.concatenate``. Pure: the storage module does the reading and writing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+CHUNK_POINTS = 2048
+_STEP_DTYPE = np.dtype("<i8")
+_VALUE_DTYPE = np.dtype("<f8")
+
+
+def is_numeric(value: Any) -> bool:
+    """Plotted as a series: ints and floats (bools and everything else are kept in the full rows only)."""
+    kind = type(value)
+    return kind is float or (kind is int and -(1 << 63) <= value < (1 << 63))
+
+
+def pack(steps: np.ndarray, values: np.ndarray) -> tuple[bytes, bytes]:
+    return steps.astype(_STEP_DTYPE, copy=False).tobytes(), values.astype(_VALUE_DTYPE, copy=False).tobytes()
+
+
+def unpack(steps: bytes, values: bytes) -> tuple[np.ndarray, np.ndarray]:
+    return np.frombuffer(steps, dtype=_STEP_DTYPE), np.frombuffer(values, dtype=_VALUE_DTYPE)
+
+
+def split_into_chunks(
+    tail_steps: np.ndarray, tail_values: np.ndarray, new_steps: np.ndarray, new_values: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The tail chunk extended by new points, cut into chunks; the first one replaces the tail."""
+    steps = np.concatenate([tail_steps, new_steps])
+    values = np.concatenate([tail_values, new_values])
+    return [(steps[i : i + CHUNK_POINTS], values[i : i + CHUNK_POINTS]) for i in range(0, len(steps), CHUNK_POINTS)]
+
+
+def concatenate(chunks: Iterable[tuple[bytes, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """One key's chunks (in order) as two arrays."""
+    parts = [unpack(steps, values) for steps, values in chunks]
+    if not parts:
+        return np.empty(0, dtype=_STEP_DTYPE), np.empty(0, dtype=_VALUE_DTYPE)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def align(
+    x_steps: np.ndarray, x_values: np.ndarray, y_steps: np.ndarray, y_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points of y that have an x at the same step: (steps, x, y)."""
+    common, x_index, y_index = np.intersect1d(x_steps, y_steps, assume_unique=False, return_indices=True)
+    return common, x_values[x_index], y_values[y_index]
+
+
+def select_indices(x: np.ndarray, y: np.ndarray, samples: int) -> np.ndarray:
+    """Indices of at most ``samples`` points, in x order, keeping each bucket's min and max.
+
+    This is :func:`jupyter_tracker.downsample.min_max_buckets` expressed as indices, so the
+    step of every kept point is known too.
+    """
+    if len(y) <= samples:
+        order = np.argsort(x, kind="stable")
+        return order
+    if samples < 4:  # below the min/max budget: evenly spaced points, first and last included
+        order = np.argsort(x, kind="stable")
+        return order[np.linspace(0, len(y) - 1, samples).round().astype(np.int64)]
+    from jupyter_tracker import downsample
+
+    x_float = np.asarray(x, dtype=np.float64)
+    y_float = np.asarray(y, dtype=np.float64)
+    if len(x_float) > 1 and np.any(x_float[1:] < x_float[:-1]):
+        order = np.argsort(x_float, kind="stable")
+        return order[downsample.min_max_indices(y_float[order], samples)]
+    return np.asarray(downsample.min_max_indices(y_float, samples), dtype=np.int64)

@@ -1,0 +1,163 @@
+"""The server's tables (SQLAlchemy Core) and their versioned migrations.
+
+The database holds a ``schema_version`` table with one row; :data:`MIGRATIONS` is the ordered
+list of functions that take a database from version ``i`` to ``i + 1``. A migration never
+edits an earlier one: a new version appends a function that alters what exists.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+#: users and teams share one namespace: an entity is where projects live
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # "user" | "team"
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("entities.id"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("entities.id"), primary_key=True),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),  # the non-secret prefix of the key
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # "user" | "service"
+    sa.Column("secret_hash", sa.String(256), nullable=False),  # scrypt$n$r$p$salt$hash
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("revoked", sa.Float, nullable=True),
+    sa.Column("rotated_from", sa.String(32), nullable=True),
+    sa.Index("ix_api_keys_entity", "entity_id"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.UniqueConstraint("entity_id", "name", name="uq_projects_entity_name"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("group_name", sa.String(255), nullable=True),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("job_type", sa.String(255), nullable=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("runtime", sa.Float, nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON object (flat names)
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: last values overlaid with manual values
+    sa.Column("summary_manual", sa.Text, nullable=False),  # JSON: values set by hand
+    sa.Column("last_values", sa.Text, nullable=False),  # JSON: last logged value of each key
+    sa.Column("extra", sa.Text, nullable=False),  # JSON: other metadata, metric definitions, warnings, files
+    sa.Column("applied_seq", sa.BigInteger, nullable=False),
+    sa.Column("history_rows", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=True),
+    sa.Column("version", sa.BigInteger, nullable=False),  # bumped at each change; lets readers cache
+    sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run"),
+    sa.Index("ix_runs_project_created", "project_id", "created"),
+)
+
+#: every history row in full (msgpack), for scan_history and non-numeric values
+history_rows = sa.Table(
+    "history_rows",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("row", sa.LargeBinary, nullable=False),
+    sa.Index("ix_history_rows_run_step", "run_pk", "step"),
+)
+
+#: numeric scalars per key, in chunks of packed arrays: a 100,000-point series is a few dozen rows
+history_chunks = sa.Table(
+    "history_chunks",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("chunk", sa.Integer, primary_key=True),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("steps", sa.LargeBinary, nullable=False),  # little-endian int64
+    sa.Column("point_values", sa.LargeBinary, nullable=False),  # little-endian float64
+)
+
+#: one row per numeric key of a run: how many chunks and points it has
+history_keys = sa.Table(
+    "history_keys",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("chunks", sa.Integer, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("tail_points", sa.Integer, nullable=False),
+)
+
+_V1_TABLES = (entities, memberships, api_keys, projects, runs, history_rows, history_chunks, history_keys)
+
+
+def _migration_1_initial(connection: sa.Connection) -> None:
+    """Version 1: entities, memberships, keys, projects, runs and history."""
+    for table in _V1_TABLES:
+        table.create(connection, checkfirst=True)  # with the table's indexes
+
+
+#: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1_initial]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def current_version(connection: sa.Connection) -> int:
+    """The version recorded in the database (0 for an empty one)."""
+    if not sa.inspect(connection).has_table("schema_version"):
+        return 0
+    value = connection.execute(sa.select(schema_version.c.version).where(schema_version.c.id == 1)).scalar()
+    return int(value or 0)
+
+
+def migrate(connection: sa.Connection) -> int:
+    """Applies every pending migration inside the caller's transaction; returns the new version."""
+    schema_version.create(connection, checkfirst=True)
+    version = current_version(connection)
+    if version > LATEST_VERSION:
+        raise RuntimeError(
+            f"the database schema is version {version}, newer than this server understands ({LATEST_VERSION}); "
+            "upgrade jupyter_tracker"
+        )
+    for index in range(version, LATEST_VERSION):
+        MIGRATIONS[index](connection)
+    if version == 0:
+        connection.execute(sa.insert(schema_version).values(id=1, version=LATEST_VERSION))
+    elif version != LATEST_VERSION:
+        connection.execute(sa.update(schema_version).where(schema_version.c.id == 1).values(version=LATEST_VERSION))
+    return LATEST_VERSION

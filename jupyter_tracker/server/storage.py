@@ -1,0 +1,856 @@
+"""The server's storage: one interface, two backends (SQLite and PostgreSQL) on SQLAlchemy Core.
+
+Everything the HTTP layer needs goes through :class:`Storage`: entities (users and teams),
+memberships, API keys, projects, runs, the records of a run and its history. The two backends
+differ only in how they open the engine, how a run row is locked while a batch is applied
+(``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL) and their
+``INSERT ... ON CONFLICT DO NOTHING``. Several server processes may share one PostgreSQL.
+
+>>> storage = open_storage("sqlite://")  # in memory
+>>> key = storage.create_key(user="alice")
+>>> storage.upsert_run("alice", "mnist", "abc123", {"name": "first"}, created_by="alice")
+(0, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import msgpack
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from jupyter_tracker.server import api_keys, history_series, json_values
+from jupyter_tracker.server import schema as t
+from jupyter_tracker.store import records
+
+_NAME_MAX = 128
+
+
+class StorageError(Exception):
+    """A request the storage refuses; ``status`` is the HTTP status that fits."""
+
+    status = 400
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadRequest(StorageError):
+    status = 400
+
+
+class Forbidden(StorageError):
+    status = 403
+
+
+class NotFound(StorageError):
+    status = 404
+
+
+class SequenceGap(StorageError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What the database holds about one key (never the key itself)."""
+
+    key_id: str
+    kind: str
+    entity: str
+    entity_kind: str
+    secret_hash: str
+    revoked: float | None
+    teams: tuple[str, ...] = ()
+
+
+@dataclass
+class Principal:
+    """Who a request acts as: the key's user (or the team of a service key) and its entities."""
+
+    key_id: str
+    key_kind: str  # "user" | "service"
+    username: str
+    entities: list[str] = field(default_factory=list)
+    default_entity: str = ""
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use the psycopg 3 driver; other URLs pass unchanged."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def check_name(value: str, what: str) -> str:
+    """Entity, project and run names: printable, no path separators, at most 128 characters."""
+    if not isinstance(value, str) or not value or len(value) > _NAME_MAX:
+        raise BadRequest(f"{what} must be 1 to {_NAME_MAX} characters")
+    if value in (".", "..") or any(ch in value for ch in "/\\\x00") or not value.isprintable():
+        raise BadRequest(f"{what} {value!r} is not allowed: no slashes, backslashes, control characters, '.' or '..'")
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json_values.dumps(value)
+
+
+def _pack_row(row: dict[str, Any]) -> bytes:
+    return _PACK(row)
+
+
+_PACK = records.make_packer()
+
+
+def _unpack_row(data: bytes) -> dict[str, Any]:
+    return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)
+
+
+@dataclass
+class _RunDoc:
+    """The JSON columns of a run, decoded while a batch is applied."""
+
+    columns: dict[str, Any]
+    config: dict[str, Any]
+    summary_manual: dict[str, Any]
+    last_values: dict[str, Any]
+    extra: dict[str, Any]
+    changed: set[str] = field(default_factory=set)
+
+
+def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
+    """Checks the shape of every record before anything is written; raises BadRequest."""
+    if type(first_seq) is not int or first_seq < 1:
+        raise BadRequest("malformed batch: first_seq must be a positive integer")
+    if not isinstance(batch, list) or not batch:
+        raise BadRequest("malformed batch: expected a non-empty list of records")
+    checked: list[list[Any]] = []
+    for index, record in enumerate(batch):
+        where = f"record {index} (seq {first_seq + index})"
+        if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
+            raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
+        kind = record[0]
+        if kind == records.HISTORY:
+            if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
+                raise BadRequest(f"malformed batch: {where} is not a history record [h, step, time, runtime, row]")
+            for number in record[2:4]:
+                if not isinstance(number, (int, float)) or isinstance(number, bool):
+                    raise BadRequest(f"malformed batch: {where} has a non-numeric time or runtime")
+            if not all(isinstance(key, str) for key in record[4]):
+                raise BadRequest(f"malformed batch: {where} has a non-string metric name")
+        elif kind in (
+            records.RUN,
+            records.CONFIG,
+            records.SUMMARY,
+            records.DEFINE_METRIC,
+            records.WARNING,
+            records.FILE,
+            records.RESUME,
+            records.FINISH,
+        ):
+            if len(record) < 2 or not isinstance(record[1], dict):
+                raise BadRequest(f"malformed batch: {where} ({kind}) must carry a dict")
+            if kind == records.FILE and not isinstance(record[1].get("name"), str):
+                raise BadRequest(f"malformed batch: {where} (file) has no name")
+            if kind == records.FINISH:
+                summary = record[1].get("summary")
+                code = record[1].get("exit_code")
+                if summary is not None and not isinstance(summary, dict):
+                    raise BadRequest(f"malformed batch: {where} (finish) summary must be a dict")
+                if code is not None and type(code) is not int:
+                    raise BadRequest(f"malformed batch: {where} (finish) exit_code must be an integer")
+        checked.append(list(record))
+    return checked
+
+
+class Storage:
+    """The storage interface and its SQLAlchemy Core implementation shared by both backends."""
+
+    backend = "base"
+
+    def __init__(self, url: str, engine: sa.Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self._run_cache: dict[int, tuple[int, dict[str, Any]]] = {}
+        self._project_cache: dict[int, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- backend hooks ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction (committed on success, rolled back on any error)."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        raise NotImplementedError
+
+    def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Brings the schema to the latest version (safe to call from several processes at once)."""
+        with self.write() as connection:
+            return t.migrate(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- entities and keys -----------------------------------------------------------------
+    def _ensure_entity(self, connection: sa.Connection, name: str, kind: str) -> int:
+        check_name(name, "entity name")
+        connection.execute(
+            self._insert_ignore(t.entities).values(name=name, kind=kind, created=time.time())
+        )
+        row = connection.execute(sa.select(t.entities.c.id, t.entities.c.kind).where(t.entities.c.name == name)).one()
+        if row.kind != kind:
+            raise BadRequest(f"{name!r} is already a {row.kind}, not a {kind}")
+        return int(row.id)
+
+    def ensure_user(self, name: str) -> None:
+        with self.write() as connection:
+            self._ensure_entity(connection, name, "user")
+
+    def add_member(self, team: str, user: str) -> None:
+        """Makes ``user`` a member of ``team`` (creating either when new)."""
+        with self.write() as connection:
+            team_id = self._ensure_entity(connection, team, "team")
+            user_id = self._ensure_entity(connection, user, "user")
+            connection.execute(self._insert_ignore(t.memberships).values(team_id=team_id, user_id=user_id))
+
+    def create_key(self, user: str | None = None, team: str | None = None, service: bool = False) -> api_keys.NewKey:
+        """A new key for ``user`` (optionally joining ``team``) or, with ``service``, for ``team``."""
+        if service:
+            if not team or user:
+                raise BadRequest("a service key belongs to a team: give a team and no user")
+        elif not user:
+            raise BadRequest("a user key needs a user name")
+        made = api_keys.new_key()
+        with self.write() as connection:
+            if service:
+                owner = self._ensure_entity(connection, team or "", "team")
+            else:
+                owner = self._ensure_entity(connection, user or "", "user")
+                if team:
+                    team_id = self._ensure_entity(connection, team, "team")
+                    connection.execute(self._insert_ignore(t.memberships).values(team_id=team_id, user_id=owner))
+            connection.execute(
+                sa.insert(t.api_keys).values(
+                    key_id=made.key_id,
+                    entity_id=owner,
+                    kind="service" if service else "user",
+                    secret_hash=made.secret_hash,
+                    created=time.time(),
+                )
+            )
+        return made
+
+    def rotate_key(self, key_id: str) -> api_keys.NewKey:
+        """A new key for the same owner; the old one stays valid until it is revoked."""
+        made = api_keys.new_key()
+        with self.write() as connection:
+            old = connection.execute(sa.select(t.api_keys).where(t.api_keys.c.key_id == key_id)).first()
+            if old is None:
+                raise NotFound(f"no key with id {key_id}")
+            if old.revoked is not None:
+                raise BadRequest(f"key {key_id} is revoked; create a new key instead")
+            connection.execute(
+                sa.insert(t.api_keys).values(
+                    key_id=made.key_id,
+                    entity_id=old.entity_id,
+                    kind=old.kind,
+                    secret_hash=made.secret_hash,
+                    created=time.time(),
+                    rotated_from=key_id,
+                )
+            )
+        return made
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revokes a key at once; False when there is no such active key."""
+        with self.write() as connection:
+            result = connection.execute(
+                sa.update(t.api_keys)
+                .where(t.api_keys.c.key_id == key_id, t.api_keys.c.revoked.is_(None))
+                .values(revoked=time.time())
+            )
+            return bool(result.rowcount)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key's id, owner, kind and dates (never a secret)."""
+        query = (
+            sa.select(
+                t.api_keys.c.key_id,
+                t.api_keys.c.kind,
+                t.api_keys.c.created,
+                t.api_keys.c.revoked,
+                t.api_keys.c.rotated_from,
+                t.entities.c.name.label("owner"),
+            )
+            .join(t.entities, t.entities.c.id == t.api_keys.c.entity_id)
+            .order_by(t.api_keys.c.created)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def active_key_count(self) -> int:
+        with self.engine.connect() as connection:
+            query = sa.select(sa.func.count()).select_from(t.api_keys).where(t.api_keys.c.revoked.is_(None))
+            return int(connection.execute(query).scalar() or 0)
+
+    def key_record(self, key_id: str) -> KeyRecord | None:
+        """The stored row of a key with its owner's teams; None when unknown."""
+        query = (
+            sa.select(
+                t.api_keys.c.key_id,
+                t.api_keys.c.kind,
+                t.api_keys.c.secret_hash,
+                t.api_keys.c.revoked,
+                t.entities.c.id.label("entity_id"),
+                t.entities.c.name.label("entity"),
+                t.entities.c.kind.label("entity_kind"),
+            )
+            .join(t.entities, t.entities.c.id == t.api_keys.c.entity_id)
+            .where(t.api_keys.c.key_id == key_id)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                return None
+            teams: tuple[str, ...] = ()
+            if row.entity_kind == "user":
+                team_query = (
+                    sa.select(t.entities.c.name)
+                    .join(t.memberships, t.memberships.c.team_id == t.entities.c.id)
+                    .where(t.memberships.c.user_id == row.entity_id)
+                    .order_by(t.entities.c.name)
+                )
+                teams = tuple(connection.execute(team_query).scalars())
+        return KeyRecord(row.key_id, row.kind, row.entity, row.entity_kind, row.secret_hash, row.revoked, teams)
+
+    # -- runs ------------------------------------------------------------------------------
+    def _project_id(self, connection: sa.Connection, entity: str, project: str, create: bool) -> int | None:
+        entity_id = connection.execute(sa.select(t.entities.c.id).where(t.entities.c.name == entity)).scalar()
+        if entity_id is None:
+            raise NotFound(f"no entity {entity!r}")
+        query = sa.select(t.projects.c.id).where(t.projects.c.entity_id == entity_id, t.projects.c.name == project)
+        found = connection.execute(query).scalar()
+        if found is None and create:
+            connection.execute(
+                self._insert_ignore(t.projects).values(entity_id=entity_id, name=project, created=time.time())
+            )
+            found = connection.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def _run_pk(self, connection: sa.Connection, entity: str, project: str, run_id: str) -> int:
+        project_id = self._project_id(connection, entity, project, create=False)
+        pk = None
+        if project_id is not None:
+            pk = connection.execute(
+                sa.select(t.runs.c.pk).where(t.runs.c.project_id == project_id, t.runs.c.run_id == run_id)
+            ).scalar()
+        if pk is None:
+            raise NotFound(f"no run {entity}/{project}/{run_id}")
+        return int(pk)
+
+    def upsert_run(
+        self, entity: str, project: str, run_id: str, metadata: dict[str, Any], created_by: str | None
+    ) -> tuple[int, bool]:
+        """Creates the run (and its project) or finds it; returns (applied_seq, created)."""
+        check_name(project, "project name")
+        check_name(run_id, "run id")
+        now = time.time()
+        tags = metadata.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise BadRequest("metadata.tags must be a list of strings")
+        created = metadata.get("created")
+        known = ("name", "group", "tags", "notes", "job_type", "created")
+        with self.write() as connection:
+            project_id = self._project_id(connection, entity, project, create=True)
+            result = connection.execute(
+                self._insert_ignore(t.runs).values(
+                    project_id=project_id,
+                    run_id=run_id,
+                    name=_text_or_none(metadata.get("name")) or run_id,
+                    state="running",
+                    group_name=_text_or_none(metadata.get("group")),
+                    tags=_dumps(tags),
+                    notes=_text_or_none(metadata.get("notes")),
+                    job_type=_text_or_none(metadata.get("job_type")),
+                    created=float(created) if isinstance(created, (int, float)) else now,
+                    updated=now,
+                    runtime=0.0,
+                    exit_code=None,
+                    config="{}",
+                    summary="{}",
+                    summary_manual="{}",
+                    last_values="{}",
+                    extra=_dumps({"metadata": {k: v for k, v in metadata.items() if k not in known}}),
+                    applied_seq=0,
+                    history_rows=0,
+                    created_by=created_by,
+                    version=1,
+                ).returning(t.runs.c.pk)
+            )
+            inserted = result.first() is not None
+            applied = connection.execute(
+                sa.select(t.runs.c.applied_seq).where(t.runs.c.project_id == project_id, t.runs.c.run_id == run_id)
+            ).scalar()
+        return int(applied or 0), inserted
+
+    def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as connection:
+            pk = self._run_pk(connection, entity, project, run_id)
+            row = connection.execute(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == pk)).one()
+        return _run_object(row, entity, project)
+
+    def run_pk(self, entity: str, project: str, run_id: str) -> int:
+        with self.engine.connect() as connection:
+            return self._run_pk(connection, entity, project, run_id)
+
+    def query_runs(self, entity: str, project: str) -> list[dict[str, Any]]:
+        """Every run of a project as run objects (the list is cached until a run of it changes)."""
+        with self.engine.connect() as connection:
+            project_id = self._project_id(connection, entity, project, create=False)
+            if project_id is None:
+                return []
+            # versions only grow and runs are never deleted: (count, sum of versions) changes with any write
+            stamp_row = connection.execute(
+                sa.select(sa.func.count(), sa.func.sum(t.runs.c.version)).where(t.runs.c.project_id == project_id)
+            ).one()
+            stamp = (int(stamp_row[0] or 0), int(stamp_row[1] or 0))
+            with self._cache_lock:
+                cached = self._project_cache.get(project_id)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            versions = connection.execute(
+                sa.select(t.runs.c.pk, t.runs.c.version)
+                .where(t.runs.c.project_id == project_id)
+                .order_by(t.runs.c.created, t.runs.c.pk)
+            ).all()
+            with self._cache_lock:
+                stale = [pk for pk, version in versions if self._run_cache.get(pk, (None,))[0] != version]
+            for start in range(0, len(stale), 500):
+                part = stale[start : start + 500]
+                rows = connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(part))).all()
+                objects = [(row.pk, row.version, _run_object(row, entity, project)) for row in rows]
+                with self._cache_lock:
+                    for pk, version, run in objects:
+                        self._run_cache[pk] = (version, run)
+        with self._cache_lock:
+            runs = [self._run_cache[pk][1] for pk, _ in versions if pk in self._run_cache]
+            self._project_cache[project_id] = (stamp, runs)
+        return runs
+
+    # -- records ---------------------------------------------------------------------------
+    def apply_batch(self, entity: str, project: str, run_id: str, first_seq: Any, batch: Any) -> int:
+        """Applies the records above the run's applied sequence, atomically; returns the new applied_seq.
+
+        Records at or below ``applied_seq`` are skipped (a resent batch changes nothing); a batch
+        that starts past ``applied_seq + 1`` raises :class:`SequenceGap`; a malformed batch raises
+        :class:`BadRequest` before anything is written.
+        """
+        checked = _validate_records(first_seq, batch)
+        with self.write() as connection:
+            pk = self._run_pk(connection, entity, project, run_id)
+            row = connection.execute(self._lock_run(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == pk))).one()
+            applied = int(row.applied_seq)
+            if first_seq > applied + 1:
+                raise SequenceGap(
+                    f"sequence gap: server has applied up to {applied}, batch starts at {first_seq}",
+                    applied_seq=applied,
+                )
+            skip = applied + 1 - first_seq
+            fresh = checked[skip:]
+            if not fresh:
+                return applied
+            doc = _RunDoc(
+                columns={},
+                config=json.loads(row.config),
+                summary_manual=json.loads(row.summary_manual),
+                last_values=json.loads(row.last_values),
+                extra=json.loads(row.extra),
+            )
+            new_rows: list[dict[str, Any]] = []
+            points: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+            for offset, record in enumerate(fresh):
+                seq = applied + 1 + offset
+                kind = record[0]
+                if kind == records.HISTORY:
+                    _, step, timestamp, runtime, values = record
+                    full = dict(values)
+                    full["_step"] = step
+                    full["_timestamp"] = timestamp
+                    full["_runtime"] = runtime
+                    new_rows.append({"run_pk": pk, "seq": seq, "step": step, "row": _pack_row(full)})
+                    for key, value in full.items():
+                        if key != "_step" and history_series.is_numeric(value):
+                            steps, numbers = points[key]
+                            steps.append(step)
+                            numbers.append(float(value))
+                    doc.last_values.update(json_values.to_json(values))
+                    doc.columns["runtime"] = float(runtime)
+                    doc.changed.add("last_values")
+                else:
+                    _apply_other(doc, kind, record[1] if len(record) > 1 else None)
+            if new_rows:
+                connection.execute(sa.insert(t.history_rows), new_rows)
+                self._append_points(connection, pk, points)
+                doc.columns["history_rows"] = int(row.history_rows) + len(new_rows)
+            new_applied = applied + len(fresh)
+            values: dict[str, Any] = dict(doc.columns)
+            for name in ("config", "summary_manual", "last_values", "extra"):
+                if name in doc.changed:
+                    values[name] = _dumps(getattr(doc, name))
+            if doc.changed & {"summary_manual", "last_values"}:
+                merged = dict(doc.last_values)
+                merged.update(doc.summary_manual)
+                values["summary"] = _dumps(merged)
+            values.update(applied_seq=new_applied, updated=time.time(), version=t.runs.c.version + 1)
+            result = connection.execute(
+                sa.update(t.runs).where(t.runs.c.pk == pk, t.runs.c.applied_seq == applied).values(**values)
+            )
+            if result.rowcount != 1:  # another writer got there first: nothing of ours is kept
+                raise SequenceGap(
+                    f"sequence conflict: run {run_id} changed while this batch was applied; resend from the server's applied_seq",
+                    applied_seq=applied,
+                )
+        return new_applied
+
+    def _append_points(
+        self, connection: sa.Connection, pk: int, points: dict[str, tuple[list[int], list[float]]]
+    ) -> None:
+        """Extends each key's tail chunk with the batch's points and adds chunks as they fill."""
+        keys = list(points)
+        info: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            for row in connection.execute(
+                sa.select(t.history_keys).where(t.history_keys.c.run_pk == pk, t.history_keys.c.key.in_(part))
+            ):
+                info[row.key] = row
+        tails: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        wanted = [(key, row.chunks - 1) for key, row in info.items() if row.tail_points < history_series.CHUNK_POINTS]
+        for start in range(0, len(wanted), 300):
+            part = wanted[start : start + 300]
+            query = sa.select(
+                t.history_chunks.c.key, t.history_chunks.c.steps, t.history_chunks.c.point_values
+            ).where(
+                t.history_chunks.c.run_pk == pk,
+                sa.tuple_(t.history_chunks.c.key, t.history_chunks.c.chunk).in_(part),
+            )
+            for row in connection.execute(query):
+                tails[row.key] = history_series.unpack(row.steps, row.point_values)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        new_keys: list[dict[str, Any]] = []
+        key_updates: list[dict[str, Any]] = []
+        empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+        for key, (steps, numbers) in points.items():
+            known = info.get(key)
+            tail = tails.get(key, empty)
+            pieces = history_series.split_into_chunks(
+                tail[0], tail[1], np.asarray(steps, dtype=np.int64), np.asarray(numbers, dtype=np.float64)
+            )
+            first_chunk = 0
+            if known is not None:
+                first_chunk = known.chunks - 1 if key in tails else known.chunks
+            for number, (chunk_steps, chunk_values) in enumerate(pieces):
+                packed_steps, packed_values = history_series.pack(chunk_steps, chunk_values)
+                entry = {
+                    "b_run_pk": pk,
+                    "b_key": key,
+                    "b_chunk": first_chunk + number,
+                    "points": len(chunk_steps),
+                    "steps": packed_steps,
+                    "point_values": packed_values,
+                }
+                (updates if number == 0 and key in tails else inserts).append(entry)
+            chunks = first_chunk + len(pieces)
+            total = (known.points if known is not None else 0) + len(steps)
+            summary = {"b_run_pk": pk, "b_key": key, "chunks": chunks, "points": total, "tail_points": len(pieces[-1][0])}
+            (key_updates if known is not None else new_keys).append(summary)
+        if inserts:
+            connection.execute(
+                sa.insert(t.history_chunks),
+                [
+                    {"run_pk": e["b_run_pk"], "key": e["b_key"], "chunk": e["b_chunk"], "points": e["points"],
+                     "steps": e["steps"], "point_values": e["point_values"]}
+                    for e in inserts
+                ],
+            )
+        if updates:
+            connection.execute(
+                sa.update(t.history_chunks)
+                .where(
+                    t.history_chunks.c.run_pk == sa.bindparam("b_run_pk"),
+                    t.history_chunks.c.key == sa.bindparam("b_key"),
+                    t.history_chunks.c.chunk == sa.bindparam("b_chunk"),
+                )
+                .values(points=sa.bindparam("points"), steps=sa.bindparam("steps"),
+                        point_values=sa.bindparam("point_values")),
+                updates,
+            )
+        if new_keys:
+            connection.execute(
+                sa.insert(t.history_keys),
+                [
+                    {"run_pk": e["b_run_pk"], "key": e["b_key"], "chunks": e["chunks"], "points": e["points"],
+                     "tail_points": e["tail_points"]}
+                    for e in new_keys
+                ],
+            )
+        if key_updates:
+            connection.execute(
+                sa.update(t.history_keys)
+                .where(t.history_keys.c.run_pk == sa.bindparam("b_run_pk"), t.history_keys.c.key == sa.bindparam("b_key"))
+                .values(chunks=sa.bindparam("chunks"), points=sa.bindparam("points"),
+                        tail_points=sa.bindparam("tail_points")),
+                key_updates,
+            )
+
+    # -- history ---------------------------------------------------------------------------
+    def numeric_keys(self, pk: int) -> list[str]:
+        with self.engine.connect() as connection:
+            query = sa.select(t.history_keys.c.key).where(t.history_keys.c.run_pk == pk).order_by(t.history_keys.c.key)
+            return list(connection.execute(query).scalars())
+
+    def series(self, pk: int, keys: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The numeric points of each key that has any: {key: (steps, values)}."""
+        chunks: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
+        query = (
+            sa.select(t.history_chunks.c.key, t.history_chunks.c.steps, t.history_chunks.c.point_values)
+            .where(t.history_chunks.c.run_pk == pk, t.history_chunks.c.key.in_(list(keys)))
+            .order_by(t.history_chunks.c.key, t.history_chunks.c.chunk)
+        )
+        with self.engine.connect() as connection:
+            for key, steps, values in connection.execute(query):
+                chunks[key].append((steps, values))
+        return {key: history_series.concatenate(parts) for key, parts in chunks.items()}
+
+    def scan_rows(self, pk: int, min_step: int, limit: int) -> list[dict[str, Any]]:
+        """Full history rows with ``_step >= min_step``, in step order, at most ``limit``."""
+        query = (
+            sa.select(t.history_rows.c.row)
+            .where(t.history_rows.c.run_pk == pk, t.history_rows.c.step >= min_step)
+            .order_by(t.history_rows.c.step, t.history_rows.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_unpack_row(data) for data in connection.execute(query).scalars()]
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:
+    """Applies one non-history record to the run document."""
+    if kind == records.CONFIG:
+        doc.config.update(json_values.to_json(fields))
+        doc.changed.add("config")
+    elif kind == records.SUMMARY:
+        doc.summary_manual.update(json_values.to_json(fields))
+        doc.changed.add("summary_manual")
+    elif kind == records.RUN:
+        for key, column in (("name", "name"), ("group", "group_name"), ("notes", "notes"), ("job_type", "job_type")):
+            if key in fields:
+                doc.columns[column] = _text_or_none(fields[key])
+        if isinstance(fields.get("tags"), list):
+            doc.columns["tags"] = _dumps([str(tag) for tag in fields["tags"]])
+        if isinstance(fields.get("created"), (int, float)) and not isinstance(fields.get("created"), bool):
+            doc.columns["created"] = float(fields["created"])
+        known = ("name", "group", "tags", "notes", "job_type", "created")
+        doc.extra.setdefault("metadata", {}).update(json_values.to_json({k: v for k, v in fields.items() if k not in known}))
+        doc.columns["state"] = "running"
+        doc.changed.add("extra")
+    elif kind == records.RESUME:
+        doc.columns["state"] = "running"
+        doc.columns["exit_code"] = None
+    elif kind == records.DEFINE_METRIC:
+        doc.extra.setdefault("metric_definitions", []).append(json_values.to_json(fields))
+        doc.changed.add("extra")
+    elif kind == records.WARNING:
+        doc.extra.setdefault("warnings", []).append(json_values.to_json(fields))
+        doc.changed.add("extra")
+    elif kind == records.FILE:
+        doc.extra.setdefault("files", {})[str(fields["name"])] = json_values.to_json(fields)
+        doc.changed.add("extra")
+    elif kind == records.FINISH:
+        doc.columns["state"] = str(fields.get("state") or "finished")
+        doc.columns["exit_code"] = fields.get("exit_code")
+        runtime = fields.get("runtime")
+        if isinstance(runtime, (int, float)) and not isinstance(runtime, bool):
+            doc.columns["runtime"] = float(runtime)
+        if fields.get("summary") is not None:
+            doc.last_values = json_values.to_json(dict(fields["summary"]))
+            doc.summary_manual = {}
+            doc.changed.update(("last_values", "summary_manual"))
+    # other kinds (e.g. newer record types) are accepted and counted as applied
+
+
+_QUERY_COLUMNS = (
+    t.runs.c.pk,
+    t.runs.c.run_id,
+    t.runs.c.name,
+    t.runs.c.state,
+    t.runs.c.group_name,
+    t.runs.c.tags,
+    t.runs.c.notes,
+    t.runs.c.job_type,
+    t.runs.c.created,
+    t.runs.c.updated,
+    t.runs.c.runtime,
+    t.runs.c.exit_code,
+    t.runs.c.config,
+    t.runs.c.summary,
+    t.runs.c.applied_seq,
+    t.runs.c.history_rows,
+    t.runs.c.created_by,
+    t.runs.c.version,
+)
+
+_RUN_COLUMNS = (
+    t.runs.c.pk,
+    t.runs.c.run_id,
+    t.runs.c.name,
+    t.runs.c.state,
+    t.runs.c.group_name,
+    t.runs.c.tags,
+    t.runs.c.notes,
+    t.runs.c.job_type,
+    t.runs.c.created,
+    t.runs.c.updated,
+    t.runs.c.runtime,
+    t.runs.c.exit_code,
+    t.runs.c.config,
+    t.runs.c.summary,
+    t.runs.c.summary_manual,
+    t.runs.c.last_values,
+    t.runs.c.extra,
+    t.runs.c.applied_seq,
+    t.runs.c.history_rows,
+    t.runs.c.created_by,
+    t.runs.c.version,
+)
+
+
+def _run_object(row: Any, entity: str, project: str) -> dict[str, Any]:
+    """A run as the HTTP API returns it."""
+    return {
+        "id": row.run_id,
+        "name": row.name,
+        "state": row.state,
+        "entity": entity,
+        "project": project,
+        "group": row.group_name,
+        "tags": json.loads(row.tags),
+        "notes": row.notes,
+        "job_type": row.job_type,
+        "created": row.created,
+        "updated": row.updated,
+        "runtime": row.runtime,
+        "exit_code": row.exit_code,
+        "config": json.loads(row.config),
+        "summary": json.loads(row.summary),
+        "applied_seq": int(row.applied_seq),
+        "history_rows": int(row.history_rows),
+        "user": row.created_by,
+    }
+
+
+class SQLiteStorage(Storage):
+    """The embedded default: one SQLite file in WAL mode; writes take the database lock up front."""
+
+    backend = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        if memory:
+            engine = sa.create_engine(
+                url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool
+            )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: sa.Connection) -> None:
+            immediate = connection.get_execution_options().get("jt_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        super().__init__(url, engine)
+        self._write_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        with self._write_lock, self.engine.connect() as connection:
+            connection = connection.execution_options(jt_write=True)
+            with connection.begin():
+                yield connection
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        from sqlalchemy.dialects.sqlite import insert
+
+        return insert(table).on_conflict_do_nothing()
+
+
+class PostgresStorage(Storage):
+    """The scale path: several server processes share one PostgreSQL; run rows are locked while applied."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        super().__init__(url, engine)
+
+    def migrate(self) -> int:
+        with self.write() as connection:
+            # one migrating process at a time; the lock ends with the transaction
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x6A74_7261_636B)))
+            return t.migrate(connection)
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table).on_conflict_do_nothing()
+
+    def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.with_for_update()
+
+
+def open_storage(url: str, migrate: bool = True) -> Storage:
+    """Opens the storage a database URL names (``sqlite:///path`` or ``postgresql://...``)."""
+    url = normalise_url(url)
+    backend = sa.engine.make_url(url).get_backend_name()
+    storage: Storage
+    if backend == "sqlite":
+        storage = SQLiteStorage(url)
+    elif backend == "postgresql":
+        storage = PostgresStorage(url)
+    else:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://...")
+    if migrate:
+        storage.migrate()
+    return storage

@@ -1,0 +1,144 @@
+"""The live feed: per-metric columns built from the writer's records, in order, each record once."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker.notebook.live_feed import LiveFeed
+
+
+def wait_until(condition, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+def h(step: int, row: dict, wall: float | None = None) -> tuple:  # type: ignore[type-arg]
+    return ("h", step, 1_000.0 + step if wall is None else wall, float(step) / 10, row)
+
+
+def test_numeric_scalars_only_with_step_time_and_runtime() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [
+        h(0, {"loss": 1.0, "acc": 1, "name": "text", "flag": True, "none": None, "vec": [1, 2], "arr": np.ones(3)}),
+        h(1, {"loss": math.nan, "acc": np.float32(0.5)}),
+        h(2, {"loss": math.inf}),
+    ])
+    snapshot = feed.snapshot()
+    assert sorted(snapshot.series) == ["acc", "loss"]
+    loss = snapshot.series["loss"]
+    assert loss.step.tolist() == [0, 1, 2]
+    assert loss.wall_time.tolist() == [1_000.0, 1_001.0, 1_002.0]
+    assert loss.runtime.tolist() == [0.0, 0.1, 0.2]
+    assert loss.value[0] == 1.0 and math.isnan(loss.value[1]) and loss.value[2] == math.inf
+    assert snapshot.series["acc"].value.tolist() == [1.0, 0.5]
+    assert feed.last_seq == 3
+
+
+def test_records_are_taken_once_by_sequence_number() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [h(0, {"x": 0.0}), h(1, {"x": 1.0})])
+    feed.observe(1, [h(0, {"x": 0.0}), h(1, {"x": 1.0})])  # the same batch again
+    feed.observe(2, [h(1, {"x": 1.0}), h(2, {"x": 2.0})])  # overlapping
+    assert feed.snapshot().series["x"].value.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_step_metric_axes_take_the_last_logged_value() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [
+        h(0, {"train/loss": 3.0}),
+        ("define", {"name": "val/*", "step_metric": "epoch", "summary": [], "goal": None, "hidden": False}),
+        h(1, {"train/loss": 2.0}),
+        h(2, {"val/acc": 0.5, "epoch": 0}),
+        h(3, {"train/loss": 1.0}),
+        h(4, {"val/acc": 0.7, "epoch": 1}),
+    ])
+    snapshot = feed.snapshot()
+    assert snapshot.axis_names == ("epoch",)
+    loss = snapshot.series["train/loss"]
+    assert np.array_equal(loss.axes["epoch"], [np.nan, np.nan, 0.0], equal_nan=True)
+    val = snapshot.series["val/acc"]
+    assert val.axes["epoch"].tolist() == [0.0, 1.0]
+    assert val.step_metric == "epoch" and loss.step_metric is None
+
+
+def test_hidden_metrics_are_left_out() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [("define", {"name": "debug/*", "hidden": True}), h(0, {"debug/grad": 1.0, "loss": 2.0})])
+    assert list(feed.snapshot().series) == ["loss"]
+
+
+def test_columns_grow_and_old_views_stay_valid() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [h(step, {"x": float(step)}) for step in range(100)])
+    early = feed.snapshot().series["x"]
+    for first in range(101, 20_000, 1_000):
+        feed.observe(first, [h(first - 1 + i, {"x": float(first - 1 + i)}) for i in range(1_000)])
+    late = feed.snapshot().series["x"]
+    assert early.value.tolist() == [float(step) for step in range(100)]
+    assert len(late) == 100 + 1_000 * 20 and np.array_equal(late.value, np.arange(len(late), dtype=np.float64))
+
+
+def test_finish_record_and_versions() -> None:
+    feed = LiveFeed()
+    before = feed.snapshot().version
+    feed.observe(1, [h(0, {"x": 1.0})])
+    assert feed.snapshot().version > before and not feed.finished
+    feed.observe(2, [("finish", {"state": "finished"})])
+    assert feed.finished and feed.snapshot().finished
+
+
+def test_reading_while_the_writer_thread_feeds() -> None:
+    feed = LiveFeed()
+    done = threading.Event()
+
+    def write() -> None:
+        for first in range(1, 50_001, 500):
+            feed.observe(first, [h(first - 1 + i, {"a": float(first - 1 + i), "b": 1.0}) for i in range(500)])
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while not done.is_set():
+        snapshot = feed.snapshot()
+        for series in snapshot.series.values():
+            assert series.step.size == series.value.size
+        a = snapshot.series.get("a")
+        if a is not None and len(a):
+            assert np.array_equal(a.value, np.arange(len(a), dtype=np.float64))
+    thread.join()
+    assert len(feed.snapshot().series["a"]) == 50_000
+
+
+def test_attached_to_a_real_run_sees_earlier_and_later_history(store_root: Path) -> None:
+    run = jt.init(project="feed", mode="offline", settings={"live": "off"})
+    run.define_metric("val/*", step_metric="epoch")
+    for step in range(50):
+        run.log({"loss": 1.0 / (step + 1), "note": "text"})
+    run.flush()
+    feed = LiveFeed()
+    load_earlier = feed.attach(run)
+    for step in range(50, 80):
+        run.log({"loss": 1.0 / (step + 1)})
+        if step == 60:
+            load_earlier()  # the earlier history arrives while new records are written
+    run.log({"val/acc": 0.9, "epoch": 1})
+    run.flush()
+    series = wait_until(lambda: feed.snapshot().series.get("val/acc"))
+    loss = feed.snapshot().series["loss"]
+    assert loss.step.tolist() == list(range(80)), "every step once, in order"
+    assert loss.value.tolist() == pytest.approx([1.0 / (step + 1) for step in range(80)])
+    assert series.axes["epoch"].tolist() == [1.0] and series.step_metric == "epoch"
+    run.finish()
+    wait_until(lambda: feed.finished)

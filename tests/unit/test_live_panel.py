@@ -1,0 +1,155 @@
+"""The live panel's kernel side: mode choice, the binary update, the widget's life, the static fallback."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker.notebook import live_panel
+from jupyter_tracker.notebook.live_feed import LiveFeed
+from jupyter_tracker.notebook.live_panel import LivePanel, build_update, choose_mode, show_live_panel
+from jupyter_tracker.notebook.live_static import PLOTLY_MIMETYPE, static_bundle
+from jupyter_tracker.smoothing import tensorboard_ema
+
+
+def wait_until(condition, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+def decode(index: dict[str, Any], data: bytes) -> dict[str, dict[str, np.ndarray]]:
+    """What live_panel.js does with `_index` and `_data`."""
+    out = {}
+    for metric in index["metrics"]:
+        columns = {}
+        for position, column in enumerate(metric["columns"]):
+            start = metric["offset"] + position * metric["count"] * 8
+            columns[column] = np.frombuffer(data[start : start + metric["count"] * 8], dtype=np.float64)
+        out[metric["name"]] = columns
+    return out
+
+
+def big_feed(metrics: int = 3, points: int = 100_000) -> LiveFeed:
+    feed = LiveFeed()
+    rng = np.random.default_rng(0)
+    values = {f"train/m{k}": np.cumsum(rng.normal(size=points)) for k in range(metrics)}
+    feed.observe(1, [("define", {"name": "train/*", "step_metric": "epoch"})])
+    records = [("h", step, 1e9 + step, step / 100, {**{name: float(v[step]) for name, v in values.items()},
+                                                    "epoch": step // 1000}) for step in range(points)]
+    feed.observe(2, records)
+    return feed
+
+
+def test_choose_mode() -> None:
+    assert choose_mode(None, in_kernel=True, widgets=True) == "widget"
+    assert choose_mode("auto", in_kernel=True, widgets=False) == "static"
+    assert choose_mode("widget", in_kernel=True, widgets=False) == "static"
+    assert choose_mode("static", in_kernel=True, widgets=True) == "static"
+    assert choose_mode("off", in_kernel=True, widgets=True) == "off"
+    assert choose_mode("auto", in_kernel=False, widgets=True) == "off"
+    with pytest.raises(ValueError, match="auto, widget, static, off"):
+        choose_mode("fancy", in_kernel=True, widgets=True)
+
+
+def test_update_is_binary_downsampled_and_keeps_extremes() -> None:
+    feed = big_feed()
+    snapshot = feed.snapshot()
+    index, data = build_update(snapshot)
+    assert isinstance(data, bytes)
+    json.dumps(index)  # the index is small JSON: names, offsets, counts; no number lists
+    assert all(not isinstance(value, list) or len(value) < 10 for metric in index["metrics"] for value in metric.values())
+    decoded = decode(index, data)
+    assert set(decoded) == {"train/m0", "train/m1", "train/m2", "epoch"}
+    for name, columns in decoded.items():
+        full = snapshot.series[name]
+        assert columns["value"].size <= 1_500
+        assert columns["value"].max() == full.value.max() and columns["value"].min() == full.value.min()
+        assert np.all(np.diff(columns["step"]) > 0)
+        assert columns["step"][0] == 0 and columns["step"][-1] == 99_999
+        kept = columns["step"].astype(int)
+        assert np.array_equal(columns["value"], full.value[kept])
+        assert np.array_equal(columns["wall"], full.wall_time[kept])
+        assert np.array_equal(columns["runtime"], full.runtime[kept])
+    assert np.array_equal(decoded["train/m0"]["axis:epoch"], decoded["train/m0"]["step"] // 1000)
+    assert index["axes"] == ["epoch"] and index["total_points"] == 4 * 100_000
+    assert len(data) <= 4 * 5 * 1_500 * 8
+
+
+def test_static_bundle_is_small_and_smoothed_like_the_browser() -> None:
+    feed = big_feed(metrics=4)
+    bundle = static_bundle(feed.snapshot(), {"name": "<b>run</b>", "project": "p", "state": "running"}, smoothing=0.8)
+    charts = 5
+    size = len(json.dumps(bundle))
+    assert size <= 200_000 * charts, size
+    figure = bundle[PLOTLY_MIMETYPE]
+    assert len(figure["data"]) == 2 * charts
+    raw, smoothed = figure["data"][0], figure["data"][1]
+    assert len(raw["y"]) <= 1_500 and raw["opacity"] < smoothed.get("opacity", 1)
+    expected = tensorboard_ema(np.array(raw["y"], dtype=np.float64), 0.8)
+    assert np.allclose(smoothed["y"], expected, rtol=1e-4)  # six significant digits in the JSON
+    assert "<b>run</b>" not in bundle["text/html"] and "&lt;b&gt;run&lt;/b&gt;" in bundle["text/html"]
+    assert "<script" not in bundle["text/html"]
+
+
+def test_show_live_panel_outside_a_kernel_shows_nothing_and_never_raises(store_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run = jt.init(project="panel", mode="offline")
+    assert show_live_panel(run) is None
+    assert show_live_panel(run, mode="widget") is None
+    assert show_live_panel(object(), mode="bogus") is None  # a failure is one console warning, not an exception
+    assert capsys.readouterr().out.count("could not show the live panel") <= 1
+
+
+def test_widget_panel_follows_the_run_and_sheds_plotly_at_finish(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    live_panel._plotly_state["sent"] = False
+    run = jt.init(project="panel", mode="offline", settings={"live": "off"})
+    panel = LivePanel(run, "widget", show=False)
+    widget = panel.widget
+    assert len(widget._plotly_gz) > 1_000_000, "the first panel carries plotly.js"
+    assert "tensorboardEma" in widget._esm and 'from "./smoothing.js"' not in widget._esm
+    run.define_metric("val/*", step_metric="epoch")
+    for step in range(3_000):
+        run.log({"train/loss": 1.0 / (step + 1)})
+    run.log({"val/acc": 0.5, "epoch": 0})
+    wait_until(lambda: widget._index.get("total_points", 0) == 3_001)
+    decoded = decode(widget._index, widget._data)
+    assert decoded["train/loss"]["value"].size <= 1_500
+    assert widget.header["state"] == "running"
+    second = LivePanel(run, "widget", show=False)
+    assert second.widget._plotly_gz == b"", "plotly.js goes to the page once"
+    run.finish()
+    assert panel._stopped.is_set()
+    assert widget.header["state"] == "finished" and widget._plotly_gz == b""
+    assert panel.refreshes >= 2 and panel.bytes_sent > 0
+    second._on_browser_message(second.widget, {"type": "need-plotly"}, [])
+    assert len(second.widget._plotly_gz) > 1_000_000, "a view that missed plotly.js gets it on request"
+
+
+def test_refresh_rate_is_bounded(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    run = jt.init(project="panel", mode="offline", settings={"live": "off"})
+    panel = LivePanel(run, "widget", show=False)
+    began = time.monotonic()
+    while time.monotonic() - began < 2.0:
+        run.log({"x": 1.0})
+        time.sleep(0.001)
+    elapsed = time.monotonic() - began
+    assert panel.refreshes <= 4 * elapsed + 2
+    run.finish()
+
+
+def test_plotly_comes_from_the_installed_package() -> None:
+    path = live_panel.plotly_js_path()
+    assert path.name == "plotly.min.js" and path.exists()
+    assert "plotly" in path.parts[-3]

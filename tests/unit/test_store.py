@@ -1,0 +1,358 @@
+"""The run store: frame format, the tolerant reader (torn tail, corrupt middle), the writer thread."""
+
+from __future__ import annotations
+
+import math
+import struct
+import threading
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jupyter_tracker.store import records
+from jupyter_tracker.store.reader import RunLogWarning, iter_log, read_run
+from jupyter_tracker.store.run_dir import RUN_LOG_NAME, find_run_dir, iter_run_dirs, run_dir_name
+from jupyter_tracker.store.writer import RunLogWriter
+from tests.helpers import same_value, wait_until
+
+pack = records.make_packer()
+
+
+def history(step: int, values: dict) -> tuple:
+    return (records.HISTORY, step, 1_700_000_000.0 + step, float(step), values)
+
+
+def write_log(path: Path, batches: list[list[tuple]]) -> list[int]:
+    """Writes frames by hand; returns the byte offset where each frame starts."""
+    data = bytearray(records.MAGIC)
+    offsets = []
+    seq = 1
+    for batch in batches:
+        offsets.append(len(data))
+        data += records.encode_frame(seq, batch, pack)
+        seq += len(batch)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / RUN_LOG_NAME).write_bytes(bytes(data))
+    return offsets
+
+
+def scan(data: bytes) -> tuple[list[records.Record], records.ScanResult]:
+    result = records.ScanResult()
+    return list(records.iter_records(data, result)), result
+
+
+# framing -------------------------------------------------------------------------------------------
+def test_a_frame_is_length_crc_and_msgpack_payload():
+    frame = records.encode_frame(7, [history(0, {"a": 1.0}), (records.CONFIG, {"lr": 0.1})], pack)
+    length, crc = struct.unpack_from("<II", frame)
+    payload = frame[8:]
+    assert length == len(payload) and crc == zlib.crc32(payload)
+    first_seq, decoded = records.decode_payload(payload)
+    assert first_seq == 7
+    assert decoded == [["h", 0, 1_700_000_000.0, 0.0, {"a": 1.0}], ["config", {"lr": 0.1}]]
+
+
+def test_records_get_consecutive_sequence_numbers_across_frames():
+    data = records.MAGIC + records.encode_frame(1, [history(0, {}), history(1, {})], pack) + \
+        records.encode_frame(3, [history(2, {})], pack)
+    found, result = scan(data)
+    assert [(r.seq, r.kind, r.fields[0]) for r in found] == [(1, "h", 0), (2, "h", 1), (3, "h", 2)]
+    assert result.problems == [] and result.valid_end == len(data)
+
+
+def test_values_round_trip_through_a_frame():
+    values = {
+        "f": 1.5, "i": -3, "big": 2**63 - 1, "b": True, "n": None, "s": "héllo", "nan": math.nan,
+        "inf": math.inf, "ninf": -math.inf, "neg0": -0.0, "list": [1, "a", [None, 2.5]], "empty": {},
+        "arr": np.arange(6, dtype=np.int16).reshape(2, 3), "farr": np.array([np.nan, 1.0], dtype=np.float32),
+    }
+    frame = records.encode_frame(1, [history(0, values)], pack)
+    (record,) = scan(records.MAGIC + frame)[0]
+    assert same_value(record.fields[3], values)
+
+
+def test_a_log_without_the_magic_header_is_reported():
+    found, result = scan(b"garbage" + records.encode_frame(1, [history(0, {})], pack))
+    assert found == [] and result.valid_end == 0 and "bad header" in result.problems[0]
+
+
+def test_an_empty_log_has_no_records_and_no_problems():
+    found, result = scan(records.MAGIC)
+    assert found == [] and result.problems == []
+
+
+# the reader --------------------------------------------------------------------------------------------
+def test_reader_replays_a_run(tmp_path):
+    run_dir = tmp_path / "run-x-abc"
+    write_log(run_dir, [
+        [(records.RUN, {"id": "abc", "name": "n"}), (records.CONFIG, {"lr": 0.1}), history(0, {"a": 1.0})],
+        [history(1, {"a": 2.0, "b": "x"}), (records.SUMMARY, {"best": 9}), (records.DEFINE_METRIC, {"name": "a"})],
+        [(records.WARNING, {"kind": "value_size"}), (records.FILE, {"name": "f.txt", "size": 1})],
+        [(records.FINISH, {"state": "finished", "exit_code": 0, "runtime": 3.5, "summary": {"a": 2.0, "best": 9}})],
+    ])
+    state, rows = read_run(run_dir, keep_history=True)
+    assert state.metadata == {"id": "abc", "name": "n"} and state.config == {"lr": 0.1}
+    assert [row["a"] for row in rows] == [1.0, 2.0] and rows[1]["_step"] == 1 and rows[1]["b"] == "x"
+    assert (state.rows, state.next_step, state.last_seq) == (2, 2, 9)
+    assert (state.state, state.exit_code, state.runtime) == ("finished", 0, 3.5)
+    assert state.summary == {"a": 2.0, "best": 9}
+    assert state.metric_definitions == [{"name": "a"}] and state.files == {"f.txt": {"name": "f.txt", "size": 1}}
+    assert state.warnings == [{"kind": "value_size"}] and state.problems == []
+
+
+def test_every_torn_tail_is_skipped_with_a_warning_and_earlier_records_kept(tmp_path):
+    run_dir = tmp_path / "run"
+    offsets = write_log(run_dir, [[history(step, {"a": float(step)})] for step in range(5)])
+    path = run_dir / RUN_LOG_NAME
+    whole = path.read_bytes()
+    last_frame = offsets[-1]
+    for cut in range(last_frame + 1, len(whole)):
+        path.write_bytes(whole[:cut])
+        with pytest.warns(RunLogWarning, match="torn or corrupt tail") as caught:
+            state, rows = read_run(run_dir, keep_history=True)
+        assert len(caught) == 1
+        assert [row["a"] for row in rows] == [0.0, 1.0, 2.0, 3.0]
+        assert state.valid_end == last_frame
+    path.write_bytes(whole[:last_frame])  # cut exactly between frames: nothing is wrong
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_run(run_dir)[0].rows == 4
+
+
+def test_a_corrupted_middle_record_keeps_everything_before_it_and_says_so(tmp_path):
+    run_dir = tmp_path / "run"
+    offsets = write_log(run_dir, [[history(step, {"a": float(step)})] for step in range(6)])
+    path = run_dir / RUN_LOG_NAME
+    data = bytearray(path.read_bytes())
+    data[offsets[3] + 12] ^= 0xFF  # a byte inside the payload of the fourth frame
+    path.write_bytes(bytes(data))
+    with pytest.warns(RunLogWarning) as caught:
+        state, rows = read_run(run_dir, keep_history=True)
+    message = str(caught[0].message)
+    assert str(path) in message and "corrupt" in message and f"offset {offsets[3]}" in message
+    steps = [row["_step"] for row in rows]
+    assert steps[:3] == [0, 1, 2]  # everything before the corrupt record
+    assert steps == [0, 1, 2, 4, 5]  # and the intact records after it
+    assert state.problems and "later records kept" in state.problems[0]
+
+
+def test_a_corrupted_length_field_is_survived(tmp_path):
+    run_dir = tmp_path / "run"
+    offsets = write_log(run_dir, [[history(step, {"a": float(step)})] for step in range(4)])
+    path = run_dir / RUN_LOG_NAME
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, offsets[1], 0xFFFFFFF0)
+    path.write_bytes(bytes(data))
+    with pytest.warns(RunLogWarning):
+        _, rows = read_run(run_dir, keep_history=True)
+    assert [row["_step"] for row in rows] == [0, 2, 3]
+
+
+def test_reader_warnings_are_silent_under_wandb_silent(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    write_log(run_dir, [[history(0, {"a": 1.0})]])
+    path = run_dir / RUN_LOG_NAME
+    path.write_bytes(path.read_bytes() + b"\x05\x00")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        state, _ = read_run(run_dir)
+    assert shown == [] and state.rows == 1 and state.problems
+
+
+def test_read_run_with_warn_false_stays_quiet(tmp_path):
+    run_dir = tmp_path / "run"
+    write_log(run_dir, [[history(0, {"a": 1.0})]])
+    path = run_dir / RUN_LOG_NAME
+    path.write_bytes(path.read_bytes() + b"\x05")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state, _ = read_run(run_dir, warn=False)
+    assert state.problems
+
+
+def test_iter_log_streams_records(tmp_path):
+    run_dir = tmp_path / "run"
+    write_log(run_dir, [[history(0, {"a": 1.0}), history(1, {"a": 2.0})]])
+    stream, result = iter_log(run_dir)
+    assert [record.seq for record in stream] == [1, 2] and result.problems == []
+
+
+# the writer ------------------------------------------------------------------------------------------
+def test_writer_appends_frames_from_its_thread_and_fsyncs_on_close(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=0.01)
+    writer.start()
+    assert writer._thread is not None and writer._thread.daemon and writer._thread.name.startswith("jt-writer-")
+    for step in range(5000):
+        writer.append(history(step, {"a": float(step)}))
+    assert writer.flush(timeout=10)
+    found, _ = scan(path.read_bytes())
+    assert len(found) == 5000 and found[-1].seq == 5000  # readable before close
+    writer.append(history(5000, {}))
+    writer.close()
+    writer.close()  # twice is harmless
+    found, result = scan(path.read_bytes())
+    assert [r.fields[0] for r in found] == list(range(5001)) and result.problems == []
+    assert not writer._thread.is_alive()
+
+
+def test_writer_flushes_on_its_own_within_the_interval(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=0.05)
+    writer.start()
+    writer.append(history(0, {"a": 1.0}))
+    wait_until(lambda: len(scan(path.read_bytes())[0]) == 1, timeout=5)
+    writer.close()
+
+
+def test_writer_continues_an_existing_log_and_truncates_a_torn_tail(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path)
+    writer.start()
+    writer.append(history(0, {}))
+    writer.close()
+    good_end = path.stat().st_size
+    path.write_bytes(path.read_bytes() + b"\x99torn")
+    writer = RunLogWriter(path, first_seq=2, truncate_at=good_end)
+    writer.start()
+    writer.append(history(1, {}))
+    writer.close()
+    found, result = scan(path.read_bytes())
+    assert [(r.seq, r.fields[0]) for r in found] == [(1, 0), (2, 1)] and result.problems == []
+
+
+def test_one_unencodable_record_does_not_take_its_neighbours(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    errors = []
+    writer = RunLogWriter(path, on_error=lambda what, error: errors.append(what))
+    for step, value in enumerate([1.0, object(), 3.0]):
+        writer.append(history(step, {"a": value}))
+    writer.start()
+    writer.close()
+    found, _ = scan(path.read_bytes())
+    assert [r.fields[3]["a"] for r in found] == [1.0, 3.0]
+    assert errors and "skipped" in errors[0]
+
+
+def test_integers_beyond_64_bits_are_kept_as_floats_not_dropped(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    errors = []
+    writer = RunLogWriter(path, on_error=lambda what, error: errors.append(what))
+    writer.append(history(0, {"big": 2**70, "small": 1, "nested": [-(2**64)]}))
+    writer.append((records.FINISH, {"summary": {"big": 2**70}}))
+    writer.start()
+    writer.close()
+    found, _ = scan(path.read_bytes())
+    assert found[0].fields[3] == {"big": float(2**70), "small": 1, "nested": [-float(2**64)]}
+    assert found[1].fields[0] == {"summary": {"big": float(2**70)}}
+    assert errors and "float" in errors[0]
+
+
+def test_strings_that_are_not_valid_unicode_are_kept_with_a_replacement(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    errors = []
+    writer = RunLogWriter(path, on_error=lambda what, error: errors.append(what))
+    writer.append(history(0, {"name": "bad\udc80name", "ok": "fine", "k\ud800": 1}))
+    writer.start()
+    writer.close()
+    (record,) = scan(path.read_bytes())[0]
+    assert record.fields[3] == {"name": "bad\ufffdname", "ok": "fine", "k\ufffd": 1}
+    assert errors
+
+
+class FailingFile:
+    """Wraps the writer's file and fails the first ``failures`` writes, as a full disk would."""
+
+    def __init__(self, handle, failures: int, partial: bool = False) -> None:
+        self._handle = handle
+        self.failures = failures
+        self.partial = partial
+        self.calls = 0
+
+    def write(self, data: bytes) -> int:
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            if self.partial:
+                self._handle.write(data[: len(data) // 2])
+                self._handle.flush()
+            raise OSError(28, "No space left on device")
+        return self._handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_writer_keeps_data_when_a_write_fails(tmp_path, partial):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    errors: list[str] = []
+    writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: errors.append(what))
+    failing = FailingFile(writer._file, failures=3, partial=partial)
+    writer._file = failing
+    writer.start()
+    for step in range(100):
+        writer.append(history(step, {"a": float(step)}))
+    wait_until(lambda: failing.failures == 0 and writer.flush(timeout=5), timeout=10)
+    for step in range(100, 200):
+        writer.append(history(step, {"a": float(step)}))
+    writer.close()
+    assert errors and "retrying" in errors[0]
+    found, result = scan(path.read_bytes())
+    assert [r.fields[0] for r in found] == list(range(200))
+    assert [r.seq for r in found] == list(range(1, 201))
+    assert result.problems == []
+
+
+def test_observers_see_every_batch_and_their_failures_are_contained(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    errors: list[str] = []
+    seen: list[tuple[int, int]] = []
+    writer = RunLogWriter(path, on_error=lambda what, error: errors.append(what))
+    writer.add_observer(lambda first_seq, batch: seen.append((first_seq, len(batch))))
+    writer.add_observer(lambda first_seq, batch: 1 / 0)
+    writer.start()
+    for step in range(10):
+        writer.append(history(step, {}))
+    writer.close()
+    assert sum(count for _, count in seen) == 10 and seen[0][0] == 1
+    assert errors and "observer" in errors[0]
+
+
+def test_flush_from_many_threads(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=1.0)
+    writer.start()
+    results: list[bool] = []
+
+    def work(offset: int) -> None:
+        for step in range(100):
+            writer.append(history(offset + step, {}))
+        results.append(writer.flush(timeout=10))
+
+    threads = [threading.Thread(target=work, args=(i * 100,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 4
+    assert len(scan(path.read_bytes())[0]) == 400
+    writer.close()
+
+
+# run directory layout ----------------------------------------------------------------------------------
+def test_run_directories_are_found_by_id(tmp_path):
+    first = tmp_path / run_dir_name("abc", 1_700_000_000)
+    second = tmp_path / run_dir_name("abc", 1_700_000_100)
+    other = tmp_path / run_dir_name("xyz", 1_700_000_000)
+    for run_dir in (first, second, other):
+        write_log(run_dir, [[history(0, {})]])
+    (tmp_path / run_dir_name("empty", 1)).mkdir()
+    assert first.name.startswith("run-") and first.name.endswith("-abc")
+    assert find_run_dir(tmp_path, "abc") == second
+    assert find_run_dir(tmp_path, "nope") is None and find_run_dir(tmp_path / "missing", "abc") is None
+    assert iter_run_dirs(tmp_path) == sorted([first, second, other])
