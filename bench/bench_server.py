@@ -21,10 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import httpx
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,8 +84,9 @@ def bench_ingest(server: ServerProcess, clients: int, batches_per_client: int) -
         with server.client(timeout=300) as client:
             barrier.wait()
             for body in payloads[index]:
-                answer = client.post(f"/api/v1/runs/alice/bench/{run_ids[index]}/records", content=body,
-                                     headers=MSGPACK_HEADERS)
+                answer = client.post(
+                    f"/api/v1/runs/alice/bench/{run_ids[index]}/records", content=body, headers=MSGPACK_HEADERS
+                )
                 if answer.status_code != 200:
                     errors.append(answer.text)
 
@@ -121,19 +121,22 @@ def bench_history(server: ServerProcess, points: int = 100_000, samples: int = 1
         import math
 
         for start in range(0, points, 10_000):
-            records = [history_record(step, {"loss": math.sin(step / 500.0) + step * 1e-5})
-                       for step in range(start, min(points, start + 10_000))]
-            answer = client.post(f"/api/v1/runs/alice/bench/{run_id}/records",
-                                 content=pack_batch(start + 1, records), headers=MSGPACK_HEADERS)
+            records = [
+                history_record(step, {"loss": math.sin(step / 500.0) + step * 1e-5})
+                for step in range(start, min(points, start + 10_000))
+            ]
+            answer = client.post(
+                f"/api/v1/runs/alice/bench/{run_id}/records",
+                content=pack_batch(start + 1, records),
+                headers=MSGPACK_HEADERS,
+            )
             answer.raise_for_status()
         url = f"/api/v1/runs/alice/bench/{run_id}/history"
         params = {"keys": "loss", "samples": samples}
         rows = client.get(url, params=params).json()["rows"]
         assert 0 < len(rows) <= samples, len(rows)
         times = _timed(lambda: client.get(url, params=params).raise_for_status(), 30)
-        by_runtime = _timed(
-            lambda: client.get(url, params={**params, "x_axis": "_runtime"}).raise_for_status(), 10
-        )
+        by_runtime = _timed(lambda: client.get(url, params={**params, "x_axis": "_runtime"}).raise_for_status(), 10)
     return {
         "points": points,
         "samples": samples,
@@ -161,17 +164,38 @@ def _create_runs_fast(server: ServerProcess, project: str, count: int) -> None:
             now = time.time()
             for index in range(count):
                 summary = {"acc": (index * 7919 % count) / count, "loss": 1.0 / (index + 1), "epoch": 10}
-                config = {"lr": 10 ** -(1 + index % 4), "batch_size": 32 * (1 + index % 4), "optimizer": "adam",
-                          "model.layers": 1 + index % 8, "model.width": 128}
-                rows.append({
-                    "project_id": project_id, "run_id": f"r{index:05d}", "name": f"run-{index}",
-                    "state": "finished" if index % 5 else "crashed", "group_name": f"g{index % 10}",
-                    "tags": json.dumps(["tuned"] if index % 2 else []), "notes": None, "job_type": "train",
-                    "created": now - count + index, "updated": now, "runtime": 60.0, "exit_code": 0,
-                    "config": json_values.dumps(config), "summary": json_values.dumps(summary),
-                    "summary_manual": "{}", "last_values": json_values.dumps(summary), "extra": "{}",
-                    "applied_seq": 100, "history_rows": 100, "created_by": "alice", "version": 1,
-                })
+                config = {
+                    "lr": 10 ** -(1 + index % 4),
+                    "batch_size": 32 * (1 + index % 4),
+                    "optimizer": "adam",
+                    "model.layers": 1 + index % 8,
+                    "model.width": 128,
+                }
+                rows.append(
+                    {
+                        "project_id": project_id,
+                        "run_id": f"r{index:05d}",
+                        "name": f"run-{index}",
+                        "state": "finished" if index % 5 else "crashed",
+                        "group_name": f"g{index % 10}",
+                        "tags": json.dumps(["tuned"] if index % 2 else []),
+                        "notes": None,
+                        "job_type": "train",
+                        "created": now - count + index,
+                        "updated": now,
+                        "runtime": 60.0,
+                        "exit_code": 0,
+                        "config": json_values.dumps(config),
+                        "summary": json_values.dumps(summary),
+                        "summary_manual": "{}",
+                        "last_values": json_values.dumps(summary),
+                        "extra": "{}",
+                        "applied_seq": 100,
+                        "history_rows": 100,
+                        "created_by": "alice",
+                        "version": 1,
+                    }
+                )
             for start in range(0, len(rows), 1000):
                 connection.execute(sa.insert(t.runs), rows[start : start + 1000])
     finally:

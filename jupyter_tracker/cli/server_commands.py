@@ -27,19 +27,51 @@ def _show_key(key: str, owner: str) -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
 @click.option("--db", "db_url", default=None, help=_DB_HELP)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
-@click.option("--rate-limit", default=DEFAULT_RATE_LIMIT, show_default=True,
-              help="Requests allowed per API key and per client IP, e.g. 200/minute or 10/second.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Where uploaded files go (default: ~/.jupyter_tracker/files).")
+@click.option(
+    "--rate-limit",
+    default=DEFAULT_RATE_LIMIT,
+    show_default=True,
+    help="Requests allowed per API key and per client IP, e.g. 200/minute or 10/second.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where uploaded files go (default: ~/.jupyter_tracker/files).",
+)
 @click.option("--user", default=None, help="Owner of the first API key on a new database (default: your OS user).")
-@click.option("--max-batch-bytes", default=DEFAULT_MAX_BATCH_BYTES, show_default=True, type=int,
-              help="Largest accepted batch of records.")
-@click.option("--max-file-bytes", default=DEFAULT_MAX_FILE_BYTES, show_default=True, type=int,
-              help="Largest accepted file upload.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def server(host: str, port: int, db_url: str | None, workers: int, rate_limit: str, data_dir: str | None,
-           user: str | None, max_batch_bytes: int, max_file_bytes: int, log_level: str) -> None:
+@click.option(
+    "--max-batch-bytes",
+    default=DEFAULT_MAX_BATCH_BYTES,
+    show_default=True,
+    type=int,
+    help="Largest accepted batch of records.",
+)
+@click.option(
+    "--max-file-bytes",
+    default=DEFAULT_MAX_FILE_BYTES,
+    show_default=True,
+    type=int,
+    help="Largest accepted file upload.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def server(
+    host: str,
+    port: int,
+    db_url: str | None,
+    workers: int,
+    rate_limit: str,
+    data_dir: str | None,
+    user: str | None,
+    max_batch_bytes: int,
+    max_file_bytes: int,
+    log_level: str,
+) -> None:
     """Run the tracking server (SQLite by default, PostgreSQL with --db postgresql://...).
 
     On a new database it creates a user (--user, default your OS user name) and prints that
@@ -48,8 +80,11 @@ def server(host: str, port: int, db_url: str | None, workers: int, rate_limit: s
     from jupyter_tracker.server.config import ServerConfig
     from jupyter_tracker.server.serve import prepare, serve
 
-    values: dict[str, object] = {"rate_limit": rate_limit, "max_batch_bytes": max_batch_bytes,
-                                 "max_file_bytes": max_file_bytes}
+    values: dict[str, object] = {
+        "rate_limit": rate_limit,
+        "max_batch_bytes": max_batch_bytes,
+        "max_file_bytes": max_file_bytes,
+    }
     if db_url:
         values["db_url"] = db_url
     if data_dir:
@@ -117,8 +152,10 @@ def keys_list(db_url: str | None) -> None:
         storage.close()
     click.echo(f"{'KEY ID':<14}{'OWNER':<24}{'KIND':<9}{'CREATED':<18}{'REVOKED':<18}ROTATED FROM")
     for row in rows:
-        click.echo(f"{row['key_id']:<14}{row['owner']:<24}{row['kind']:<9}{_when(row['created']):<18}"
-                   f"{_when(row['revoked']):<18}{row['rotated_from'] or '-'}")
+        click.echo(
+            f"{row['key_id']:<14}{row['owner']:<24}{row['kind']:<9}{_when(row['created']):<18}"
+            f"{_when(row['revoked']):<18}{row['rotated_from'] or '-'}"
+        )
 
 
 @keys.command("revoke")

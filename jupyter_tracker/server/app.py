@@ -216,15 +216,16 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         try:
             document = json.loads(body or b"{}")
         except ValueError:
-            raise ApiError(400, "request body must be JSON: {\"metadata\": {...}}") from None
+            raise ApiError(400, 'request body must be JSON: {"metadata": {...}}') from None
         metadata = document.get("metadata", {}) if isinstance(document, dict) else None
         if not isinstance(metadata, dict):
-            raise ApiError(400, "request body must be JSON: {\"metadata\": {...}}")
+            raise ApiError(400, 'request body must be JSON: {"metadata": {...}}')
         applied, created = await run_in_threadpool(
             storage.upsert_run, entity, project, run_id, metadata, principal.username
         )
-        return JSONResponse({"run_id": run_id, "applied_seq": applied, "created": created},
-                            status_code=201 if created else 200)
+        return JSONResponse(
+            {"run_id": run_id, "applied_seq": applied, "created": created}, status_code=201 if created else 200
+        )
 
     @app.post(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/records", tags=["runs"])
     async def append_records(
@@ -244,7 +245,9 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         try:
             first_seq, batch = records.decode_payload(body)
         except Exception:
-            raise ApiError(400, "malformed batch: the body is not a msgpack [first_seq, [records...]] payload") from None
+            raise ApiError(
+                400, "malformed batch: the body is not a msgpack [first_seq, [records...]] payload"
+            ) from None
         applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
         return {"applied_seq": applied}
 
@@ -373,9 +376,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
             raise ApiError(404, f"run {run_id} has no file {name!r}") from None
         except OSError:  # e.g. O_NOFOLLOW meeting a link planted after the check
             raise ApiError(400, f"file name {name!r} is not allowed") from None
-        return StreamingResponse(
-            chunks, media_type="application/octet-stream", headers={"Content-Length": str(size)}
-        )
+        return StreamingResponse(chunks, media_type="application/octet-stream", headers={"Content-Length": str(size)})
 
     @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/files", tags=["files"])
     def list_files(entity: str, project: str, run_id: str, principal: Principal = Auth) -> list[dict[str, Any]]:
@@ -425,9 +426,7 @@ def _filter_and_sort(
         raise ApiError(400, f"invalid filters or order: {exc}") from None
 
 
-def sampled_history(
-    storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str
-) -> list[dict[str, Any]]:
+def sampled_history(storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str) -> list[dict[str, Any]]:
     """Rows of at most ``samples`` points per key (min/max kept), merged by step, in step order."""
     numeric = set(storage.numeric_keys(pk))
     if not keys:
@@ -488,4 +487,3 @@ def _add_other_keys(
 def app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker (configuration from the environment)."""
     return create_app(ServerConfig.from_environment())
-

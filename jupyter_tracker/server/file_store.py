@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 MAX_NAME_CHARS = 1024
 _CHUNK = 1 << 20
@@ -71,8 +72,8 @@ class FileStore:
         if create:
             folder.mkdir(parents=True, exist_ok=True)
         current = folder
-        for part in [current.parent.parent, current.parent, current]:
-            if part.is_symlink():
+        for folder_part in (current.parent.parent, current.parent, current):
+            if folder_part.is_symlink():
                 raise FileNameError("file store folder is a symbolic link; refusing to follow it")
         parts = name.split("/")
         for part in parts[:-1]:
@@ -138,7 +139,6 @@ class FileStore:
                 name = os.path.relpath(path, folder).replace(os.sep, "/")
                 found.append({"name": name, "size": stat.st_size, "updated": stat.st_mtime})
         return sorted(found, key=lambda item: str(item["name"]))
-
 
 
 class Upload:

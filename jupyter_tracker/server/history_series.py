@@ -7,7 +7,8 @@ steps and float64 values, so reading a 100,000-point series is a few dozen rows 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,7 @@ edits an earlier one: a new version appends a function that alters what exists.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 

@@ -38,8 +38,9 @@ def prepare(config: ServerConfig, first_user: str | None = None) -> api_keys.New
         storage.close()
 
 
-def serve(config: ServerConfig, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 1,
-          log_level: str = "info") -> None:
+def serve(
+    config: ServerConfig, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 1, log_level: str = "info"
+) -> None:
     """Serves until interrupted. The access log shows method, path and status, never headers (keys)."""
     import uvicorn
 

@@ -19,8 +19,9 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -211,9 +212,7 @@ class Storage:
     # -- entities and keys -----------------------------------------------------------------
     def _ensure_entity(self, connection: sa.Connection, name: str, kind: str) -> int:
         check_name(name, "entity name")
-        connection.execute(
-            self._insert_ignore(t.entities).values(name=name, kind=kind, created=time.time())
-        )
+        connection.execute(self._insert_ignore(t.entities).values(name=name, kind=kind, created=time.time()))
         row = connection.execute(sa.select(t.entities.c.id, t.entities.c.kind).where(t.entities.c.name == name)).one()
         if row.kind != kind:
             raise BadRequest(f"{name!r} is already a {row.kind}, not a {kind}")
@@ -380,7 +379,8 @@ class Storage:
         with self.write() as connection:
             project_id = self._project_id(connection, entity, project, create=True)
             result = connection.execute(
-                self._insert_ignore(t.runs).values(
+                self._insert_ignore(t.runs)
+                .values(
                     project_id=project_id,
                     run_id=run_id,
                     name=_text_or_none(metadata.get("name")) or run_id,
@@ -402,7 +402,8 @@ class Storage:
                     history_rows=0,
                     created_by=created_by,
                     version=1,
-                ).returning(t.runs.c.pk)
+                )
+                .returning(t.runs.c.pk)
             )
             inserted = result.first() is not None
             applied = connection.execute(
@@ -489,8 +490,8 @@ class Storage:
                 seq = applied + 1 + offset
                 kind = record[0]
                 if kind == records.HISTORY:
-                    _, step, timestamp, runtime, values = record
-                    full = dict(values)
+                    _, step, timestamp, runtime, logged = record
+                    full = dict(logged)
                     full["_step"] = step
                     full["_timestamp"] = timestamp
                     full["_runtime"] = runtime
@@ -500,7 +501,7 @@ class Storage:
                             steps, numbers = points[key]
                             steps.append(step)
                             numbers.append(float(value))
-                    doc.last_values.update(json_values.to_json(values))
+                    doc.last_values.update(json_values.to_json(logged))
                     doc.columns["runtime"] = float(runtime)
                     doc.changed.add("last_values")
                 else:
@@ -536,20 +537,18 @@ class Storage:
         keys = list(points)
         info: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
             for row in connection.execute(
-                sa.select(t.history_keys).where(t.history_keys.c.run_pk == pk, t.history_keys.c.key.in_(part))
+                sa.select(t.history_keys).where(
+                    t.history_keys.c.run_pk == pk, t.history_keys.c.key.in_(keys[start : start + 500])
+                )
             ):
                 info[row.key] = row
         tails: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         wanted = [(key, row.chunks - 1) for key, row in info.items() if row.tail_points < history_series.CHUNK_POINTS]
         for start in range(0, len(wanted), 300):
-            part = wanted[start : start + 300]
-            query = sa.select(
-                t.history_chunks.c.key, t.history_chunks.c.steps, t.history_chunks.c.point_values
-            ).where(
+            query = sa.select(t.history_chunks.c.key, t.history_chunks.c.steps, t.history_chunks.c.point_values).where(
                 t.history_chunks.c.run_pk == pk,
-                sa.tuple_(t.history_chunks.c.key, t.history_chunks.c.chunk).in_(part),
+                sa.tuple_(t.history_chunks.c.key, t.history_chunks.c.chunk).in_(wanted[start : start + 300]),
             )
             for row in connection.execute(query):
                 tails[row.key] = history_series.unpack(row.steps, row.point_values)
@@ -580,14 +579,26 @@ class Storage:
                 (updates if number == 0 and key in tails else inserts).append(entry)
             chunks = first_chunk + len(pieces)
             total = (known.points if known is not None else 0) + len(steps)
-            summary = {"b_run_pk": pk, "b_key": key, "chunks": chunks, "points": total, "tail_points": len(pieces[-1][0])}
+            summary = {
+                "b_run_pk": pk,
+                "b_key": key,
+                "chunks": chunks,
+                "points": total,
+                "tail_points": len(pieces[-1][0]),
+            }
             (key_updates if known is not None else new_keys).append(summary)
         if inserts:
             connection.execute(
                 sa.insert(t.history_chunks),
                 [
-                    {"run_pk": e["b_run_pk"], "key": e["b_key"], "chunk": e["b_chunk"], "points": e["points"],
-                     "steps": e["steps"], "point_values": e["point_values"]}
+                    {
+                        "run_pk": e["b_run_pk"],
+                        "key": e["b_key"],
+                        "chunk": e["b_chunk"],
+                        "points": e["points"],
+                        "steps": e["steps"],
+                        "point_values": e["point_values"],
+                    }
                     for e in inserts
                 ],
             )
@@ -599,25 +610,38 @@ class Storage:
                     t.history_chunks.c.key == sa.bindparam("b_key"),
                     t.history_chunks.c.chunk == sa.bindparam("b_chunk"),
                 )
-                .values(points=sa.bindparam("points"), steps=sa.bindparam("steps"),
-                        point_values=sa.bindparam("point_values")),
+                .values(
+                    points=sa.bindparam("points"),
+                    steps=sa.bindparam("steps"),
+                    point_values=sa.bindparam("point_values"),
+                ),
                 updates,
             )
         if new_keys:
             connection.execute(
                 sa.insert(t.history_keys),
                 [
-                    {"run_pk": e["b_run_pk"], "key": e["b_key"], "chunks": e["chunks"], "points": e["points"],
-                     "tail_points": e["tail_points"]}
+                    {
+                        "run_pk": e["b_run_pk"],
+                        "key": e["b_key"],
+                        "chunks": e["chunks"],
+                        "points": e["points"],
+                        "tail_points": e["tail_points"],
+                    }
                     for e in new_keys
                 ],
             )
         if key_updates:
             connection.execute(
                 sa.update(t.history_keys)
-                .where(t.history_keys.c.run_pk == sa.bindparam("b_run_pk"), t.history_keys.c.key == sa.bindparam("b_key"))
-                .values(chunks=sa.bindparam("chunks"), points=sa.bindparam("points"),
-                        tail_points=sa.bindparam("tail_points")),
+                .where(
+                    t.history_keys.c.run_pk == sa.bindparam("b_run_pk"), t.history_keys.c.key == sa.bindparam("b_key")
+                )
+                .values(
+                    chunks=sa.bindparam("chunks"),
+                    points=sa.bindparam("points"),
+                    tail_points=sa.bindparam("tail_points"),
+                ),
                 key_updates,
             )
 
@@ -673,7 +697,9 @@ def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:
         if isinstance(fields.get("created"), (int, float)) and not isinstance(fields.get("created"), bool):
             doc.columns["created"] = float(fields["created"])
         known = ("name", "group", "tags", "notes", "job_type", "created")
-        doc.extra.setdefault("metadata", {}).update(json_values.to_json({k: v for k, v in fields.items() if k not in known}))
+        doc.extra.setdefault("metadata", {}).update(
+            json_values.to_json({k: v for k, v in fields.items() if k not in known})
+        )
         doc.columns["state"] = "running"
         doc.changed.add("extra")
     elif kind == records.RESUME:
@@ -780,9 +806,7 @@ class SQLiteStorage(Storage):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         memory = url in ("sqlite://", "sqlite:///:memory:")
         if memory:
-            engine = sa.create_engine(
-                url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool
-            )
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -202,11 +203,29 @@ def start_server(
             storage.close()
         port = free_port()
         data_dir = directory / "files"
-        args = ["--host", "127.0.0.1", "--port", str(port), "--db", db_url, "--data-dir", str(data_dir),
-                "--rate-limit", rate_limit, *extra_args]
+        args = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            db_url,
+            "--data-dir",
+            str(data_dir),
+            "--rate-limit",
+            rate_limit,
+            *extra_args,
+        ]
         server = ServerProcess(
-            base_url=f"http://127.0.0.1:{port}", api_key=key, username=username, db_url=db_url,
-            data_dir=data_dir, log_path=directory / "server.log", port=port, backend=backend, args=args,
+            base_url=f"http://127.0.0.1:{port}",
+            api_key=key,
+            username=username,
+            db_url=db_url,
+            data_dir=data_dir,
+            log_path=directory / "server.log",
+            port=port,
+            backend=backend,
+            args=args,
         )
         stack.callback(server.close)
         server.start()

@@ -1,4 +1,5 @@
 """The tracking server's HTTP API against a real server process (SQLite, and PostgreSQL when configured)."""
+# ruff: noqa: F811  (pytest fixtures are imported, then named as parameters)
 
 from __future__ import annotations
 
@@ -91,8 +92,18 @@ def test_every_record_kind_is_applied(shared_server: ServerProcess) -> None:
     with shared_server.client() as client:
         run_id = new_run(client, name="n0")
         batch = [
-            ["run", {"name": "brisk-river-1", "group": "exp", "tags": ["base"], "notes": "hi", "job_type": "train",
-                     "created": 1_700_000_000.0, "host": "h"}],
+            [
+                "run",
+                {
+                    "name": "brisk-river-1",
+                    "group": "exp",
+                    "tags": ["base"],
+                    "notes": "hi",
+                    "job_type": "train",
+                    "created": 1_700_000_000.0,
+                    "host": "h",
+                },
+            ],
             ["config", {"lr": 0.01, "layers": [1, 2]}],
             ["define", {"name": "val/*", "step_metric": "epoch"}],
             history_record(0, {"loss": 2.0, "text": "a", "arr": np.arange(3, dtype=np.float32)}),
@@ -173,8 +184,11 @@ def test_a_malformed_batch_gets_400_and_changes_nothing(shared_server: ServerPro
 def test_records_need_the_msgpack_content_type(shared_server: ServerProcess) -> None:
     with shared_server.client() as client:
         run_id = new_run(client)
-        answer = client.post(f"/api/v1/runs/alice/mnist/{run_id}/records", content=pack_batch(1, [["config", {}]]),
-                             headers={"Content-Type": "application/json"})
+        answer = client.post(
+            f"/api/v1/runs/alice/mnist/{run_id}/records",
+            content=pack_batch(1, [["config", {}]]),
+            headers={"Content-Type": "application/json"},
+        )
         assert answer.status_code == 415 and "application/msgpack" in answer.json()["error"]
 
 
@@ -228,12 +242,15 @@ def test_history_downsampling_keeps_min_max_and_respects_samples(shared_server: 
     loss[8765] = -40.0
     with shared_server.client() as client:
         run_id = new_run(client)
-        batch = [history_record(step, {"loss": float(loss[step]), "epoch": step // 100,
-                                       "acc": float(step) / points}) for step in range(points)]
+        batch = [
+            history_record(step, {"loss": float(loss[step]), "epoch": step // 100, "acc": float(step) / points})
+            for step in range(points)
+        ]
         for start in range(0, points, 2500):
             post(client, run_id, start + 1, batch[start : start + 2500])
-        answer = client.get(f"/api/v1/runs/alice/mnist/{run_id}/history",
-                            params={"keys": "loss,acc", "samples": 200}).json()
+        answer = client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "loss,acc", "samples": 200}
+        ).json()
         assert answer["x_axis"] == "_step"
         rows = answer["rows"]
         loss_points = [(row["_step"], row["loss"]) for row in rows if "loss" in row]
@@ -246,23 +263,32 @@ def test_history_downsampling_keeps_min_max_and_respects_samples(shared_server: 
         assert all(loss[step] == value for step, value in loss_points)
         assert [row["_step"] for row in rows] == sorted(row["_step"] for row in rows)
         # any key as the x-axis
-        by_acc = client.get(f"/api/v1/runs/alice/mnist/{run_id}/history",
-                            params={"keys": "loss", "samples": 100, "x_axis": "acc"}).json()
+        by_acc = client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "loss", "samples": 100, "x_axis": "acc"}
+        ).json()
         assert by_acc["x_axis"] == "acc"
         assert 0 < len(by_acc["rows"]) <= 100
         assert all(row["acc"] == row["_step"] / points for row in by_acc["rows"])
         assert max(row["loss"] for row in by_acc["rows"]) == 50.0
         # fewer points than samples: everything comes back
-        full = client.get(f"/api/v1/runs/alice/mnist/{run_id}/history",
-                          params={"keys": "epoch", "samples": 20_000}).json()["rows"]
+        full = client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "epoch", "samples": 20_000}
+        ).json()["rows"]
         assert len(full) == points
 
 
 def test_history_of_non_numeric_keys_and_nan(shared_server: ServerProcess) -> None:
     with shared_server.client() as client:
         run_id = new_run(client)
-        post(client, run_id, 1, [history_record(step, {"text": f"t{step}", "v": float("nan") if step == 3 else step})
-                                 for step in range(10)])
+        post(
+            client,
+            run_id,
+            1,
+            [
+                history_record(step, {"text": f"t{step}", "v": float("nan") if step == 3 else step})
+                for step in range(10)
+            ],
+        )
         rows = client.get(f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "text,v", "samples": 5}).json()
         rows = rows["rows"]
         texts = [row["text"] for row in rows if "text" in row]
@@ -292,9 +318,17 @@ def test_runs_query_filters_orders_and_pages(shared_server: ServerProcess) -> No
     with shared_server.client() as client:
         for index in range(12):
             run_id = f"run{index:02d}"
-            client.put(f"/api/v1/runs/alice/{project}/{run_id}",
-                       json={"metadata": {"name": f"n{index}", "group": "even" if index % 2 == 0 else "odd",
-                                          "tags": ["tuned"] if index >= 6 else [], "created": 1000.0 + index}})
+            client.put(
+                f"/api/v1/runs/alice/{project}/{run_id}",
+                json={
+                    "metadata": {
+                        "name": f"n{index}",
+                        "group": "even" if index % 2 == 0 else "odd",
+                        "tags": ["tuned"] if index >= 6 else [],
+                        "created": 1000.0 + index,
+                    }
+                },
+            )
             batch = [["config", {"lr": index / 100}], history_record(0, {"acc": index / 12})]
             if index % 3 == 0:
                 batch.append(["finish", {"state": "finished", "exit_code": 0, "runtime": 1.0, "summary": None}])
@@ -322,13 +356,30 @@ def test_runs_query_filters_orders_and_pages(shared_server: ServerProcess) -> No
         either = query(filters={"$or": [{"config.lr": {"$gte": 0.11}}, {"name": "n0"}]})
         assert sorted(run["id"] for run in either["runs"]) == ["run00", "run11"]
         run = everything["runs"][0]
-        assert set(run) >= {"id", "name", "state", "entity", "project", "group", "tags", "notes", "job_type",
-                            "created", "updated", "runtime", "exit_code", "config", "summary", "applied_seq"}
+        assert set(run) >= {
+            "id",
+            "name",
+            "state",
+            "entity",
+            "project",
+            "group",
+            "tags",
+            "notes",
+            "job_type",
+            "created",
+            "updated",
+            "runtime",
+            "exit_code",
+            "config",
+            "summary",
+            "applied_seq",
+        }
         assert query(filters={"config.lr": {"$lt": 0}})["runs"] == []
         bad = client.get(f"/api/v1/projects/alice/{project}/runs", params={"filters": "{not json"})
         assert bad.status_code == 400 and "filters" in bad.json()["error"]
-        bad_operator = client.get(f"/api/v1/projects/alice/{project}/runs",
-                                  params={"filters": json.dumps({"config.lr": {"$bogus": 1}})})
+        bad_operator = client.get(
+            f"/api/v1/projects/alice/{project}/runs", params={"filters": json.dumps({"config.lr": {"$bogus": 1}})}
+        )
         assert bad_operator.status_code == 400
         assert query(filters={})["total"] == 12
         unknown = client.get("/api/v1/projects/alice/nothing-here/runs").json()
@@ -345,8 +396,10 @@ def test_files_upload_list_download(shared_server: ServerProcess) -> None:
         client.put(f"{base}/output.log", content=b"hello\n")
         client.put(f"{base}/output.log", content=b"hello again\n")  # a newer version replaces the file
         listed = client.get(base).json()
-        assert [(item["name"], item["size"]) for item in listed] == [("media/images/a.png", len(data)),
-                                                                     ("output.log", 12)]
+        assert [(item["name"], item["size"]) for item in listed] == [
+            ("media/images/a.png", len(data)),
+            ("output.log", 12),
+        ]
         assert client.get(f"{base}/media/images/a.png").content == data
         assert client.get(f"{base}/output.log").content == b"hello again\n"
         missing = client.get(f"{base}/nope.txt")
@@ -375,8 +428,7 @@ def test_links_in_the_file_store_are_never_followed(shared_server: ServerProcess
         run_id = new_run(client)
         base = f"/api/v1/runs/alice/mnist/{run_id}/files"
         client.put(f"{base}/real.txt", content=b"ok")
-        run_folder = next(path for path in (shared_server.data_dir / "runs").iterdir()
-                          if (path / "real.txt").exists())
+        run_folder = next(path for path in (shared_server.data_dir / "runs").iterdir() if (path / "real.txt").exists())
         outside = tmp_path / "outside"
         outside.mkdir()
         (outside / "secret.txt").write_text("secret")

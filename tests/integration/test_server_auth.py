@@ -1,4 +1,5 @@
 """Auth, key management and rate limits of the tracking server, against a real server process."""
+# ruff: noqa: F811  (pytest fixtures are imported, then named as parameters)
 
 from __future__ import annotations
 
@@ -37,8 +38,11 @@ def endpoints(run_path: str, project_path: str) -> list[tuple[str, str, dict[str
         ("GET", "/api/v1/openapi.json", {}),
         ("PUT", f"/api/v1/runs/{run_path}", {"json": {"metadata": {}}}),
         ("GET", f"/api/v1/runs/{run_path}", {}),
-        ("POST", f"/api/v1/runs/{run_path}/records",
-         {"content": pack_batch(1, [["config", {"a": 1}]]), "headers": MSGPACK_HEADERS}),
+        (
+            "POST",
+            f"/api/v1/runs/{run_path}/records",
+            {"content": pack_batch(1, [["config", {"a": 1}]]), "headers": MSGPACK_HEADERS},
+        ),
         ("GET", f"/api/v1/runs/{run_path}/history", {}),
         ("GET", f"/api/v1/runs/{run_path}/scan_history", {}),
         ("PUT", f"/api/v1/runs/{run_path}/files/a.txt", {"content": b"x"}),
@@ -50,8 +54,10 @@ def endpoints(run_path: str, project_path: str) -> list[tuple[str, str, dict[str
 
 def statuses(server: ServerProcess, key: str | None, run_path: str, project_path: str) -> dict[str, int]:
     with server.client(api_key=key or "") as client:
-        return {f"{method} {path}": client.request(method, path, **options).status_code
-                for method, path, options in endpoints(run_path, project_path)}
+        return {
+            f"{method} {path}": client.request(method, path, **options).status_code
+            for method, path, options in endpoints(run_path, project_path)
+        }
 
 
 def test_every_endpoint_but_health_needs_a_key(shared_server: ServerProcess) -> None:
@@ -85,8 +91,11 @@ def test_another_users_or_teams_projects_are_forbidden(shared_server: ServerProc
         viewer = client.get("/api/v1/viewer").json()
         assert viewer == {"username": bob, "entities": [bob, team], "default_entity": bob, "key_kind": "user"}
         assert client.put(f"/api/v1/runs/{team}/shared/r1", json={"metadata": {}}).status_code == 201
-        client.post(f"/api/v1/runs/{team}/shared/r1/records", content=pack_batch(1, [history_record(0, {"x": 1})]),
-                    headers=MSGPACK_HEADERS)
+        client.post(
+            f"/api/v1/runs/{team}/shared/r1/records",
+            content=pack_batch(1, [history_record(0, {"x": 1})]),
+            headers=MSGPACK_HEADERS,
+        )
         assert client.put(f"/api/v1/runs/{bob}/own/r1", json={"metadata": {}}).status_code == 201
     # alice (no member of the team) and carol can touch neither bob's nor the team's projects
     for key in (shared_server.api_key, carol_key):
@@ -113,8 +122,12 @@ def test_a_service_key_belongs_to_its_team_and_attributes_by_username(shared_ser
         made = client.put(f"/api/v1/runs/{team}/jobs/r1", json={"metadata": {}}, headers={"X-Jt-Username": "dave"})
         assert made.status_code == 201
         assert client.get(f"/api/v1/runs/{team}/jobs/r1").json()["user"] == "dave"
-        assert client.put("/api/v1/runs/alice/mnist/r1", json={"metadata": {}},
-                          headers={"X-Jt-Username": "dave"}).status_code == 403
+        assert (
+            client.put(
+                "/api/v1/runs/alice/mnist/r1", json={"metadata": {}}, headers={"X-Jt-Username": "dave"}
+            ).status_code
+            == 403
+        )
 
 
 def test_keys_never_appear_in_logs_or_responses(server: ServerProcess) -> None:
@@ -140,12 +153,14 @@ def test_keys_never_appear_in_logs_or_responses(server: ServerProcess) -> None:
 
 def test_rotation_keeps_the_old_key_until_it_is_revoked(server: ServerProcess, tmp_path: Path) -> None:
     run = [sys.executable, "-c", "from jupyter_tracker.cli import main; main()", "keys"]
-    created = subprocess.run([*run, "create", "--user", "frank", "--db", server.db_url],
-                             capture_output=True, text=True, check=True).stdout
+    created = subprocess.run(
+        [*run, "create", "--user", "frank", "--db", server.db_url], capture_output=True, text=True, check=True
+    ).stdout
     old_key = KEY_PATTERN.search(created).group(0)  # type: ignore[union-attr]
     old_id = old_key[3:15]
-    rotated = subprocess.run([*run, "rotate", old_id, "--db", server.db_url],
-                             capture_output=True, text=True, check=True).stdout
+    rotated = subprocess.run(
+        [*run, "rotate", old_id, "--db", server.db_url], capture_output=True, text=True, check=True
+    ).stdout
     new_key = KEY_PATTERN.search(rotated).group(0)  # type: ignore[union-attr]
     assert new_key != old_key
     for key in (old_key, new_key):
@@ -161,8 +176,12 @@ def test_rotation_keeps_the_old_key_until_it_is_revoked(server: ServerProcess, t
         assert client.get("/api/v1/viewer").status_code == 200
     again = subprocess.run([*run, "revoke", old_id, "--db", server.db_url], capture_output=True, text=True)
     assert again.returncode != 0 and "no active key" in again.stderr
-    service = subprocess.run([*run, "create", "--team", "ops", "--service", "--db", server.db_url],
-                             capture_output=True, text=True, check=True).stdout
+    service = subprocess.run(
+        [*run, "create", "--team", "ops", "--service", "--db", server.db_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     with server.client(api_key=KEY_PATTERN.search(service).group(0)) as client:  # type: ignore[union-attr]
         assert client.get("/api/v1/viewer").json()["key_kind"] == "service"
 
@@ -203,8 +222,20 @@ def test_a_key_has_its_own_bucket(server_factory: Any) -> None:
 def test_first_start_creates_a_user_and_prints_its_key_once(tmp_path: Path) -> None:
     port = free_port()
     db = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
-    command = [sys.executable, "-c", "from jupyter_tracker.cli import main; main()", "server", "--port", str(port),
-               "--db", db, "--data-dir", str(tmp_path / "files"), "--user", "owner"]
+    command = [
+        sys.executable,
+        "-c",
+        "from jupyter_tracker.cli import main; main()",
+        "server",
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--data-dir",
+        str(tmp_path / "files"),
+        "--user",
+        "owner",
+    ]
     log = tmp_path / "log.txt"
     for attempt in range(2):
         with log.open("w") as handle:
@@ -221,8 +252,9 @@ def test_first_start_creates_a_user_and_prints_its_key_once(tmp_path: Path) -> N
             keys = KEY_PATTERN.findall(text)
             if attempt == 0:
                 assert len(keys) == 1
-                viewer = httpx.get(f"http://127.0.0.1:{port}/api/v1/viewer",
-                                   headers={"Authorization": f"Bearer {keys[0]}"}).json()
+                viewer = httpx.get(
+                    f"http://127.0.0.1:{port}/api/v1/viewer", headers={"Authorization": f"Bearer {keys[0]}"}
+                ).json()
                 assert viewer["username"] == "owner"
             else:
                 assert keys == []  # the second start prints no key
