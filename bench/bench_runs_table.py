@@ -12,8 +12,9 @@ import json
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jupyter_tracker.notebook.runs_table import RunsView, build_frame
 

@@ -8,7 +8,8 @@ same hooks through :func:`ensure_notebook_hooks`, which ``sdk.init`` calls once.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jupyter_tracker import console, sdk
 from jupyter_tracker import settings as settings_module

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import ast
 import shlex
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -229,7 +230,9 @@ class TrackerMagics(Magics):
             raise UsageError("no run is active; start one with %tracker init")
         from jupyter_tracker.notebook.live_panel import show_live_panel
 
-        show_live_panel(run, mode=options.mode)
+        # asked for by name, so shown even when the run's setting (or silence) keeps it off at start
+        mode = options.mode or (run.settings.live if run.settings.live != "off" else "auto")
+        show_live_panel(run, mode=mode)
 
     def _command_runs(self, options: argparse.Namespace) -> None:
         from IPython.display import display
@@ -253,7 +256,7 @@ class TrackerMagics(Magics):
         code, last_expression = self._compile(cell)
         run = start_run(arguments)
         try:
-            namespace = self.shell.user_ns
+            namespace = self._shell().user_ns
             exec(code, namespace)
             value = eval(last_expression, namespace) if last_expression is not None else None
         except BaseException as error:
@@ -266,12 +269,17 @@ class TrackerMagics(Magics):
 
     def _compile(self, cell: str) -> tuple[Any, Any]:
         """Compiles the cell as IPython would (magics, ``!`` lines), keeping its last expression's value."""
-        shell = self.shell
+        shell = self._shell()
         tree = shell.transform_ast(shell.compile.ast_parse(shell.transform_cell(cell)))
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = shell.compile(ast.Expression(tree.body.pop().value), "<%%tracker cell>", "eval")
         return shell.compile(tree, "<%%tracker cell>", "exec"), last
+
+    def _shell(self) -> Any:
+        if self.shell is None:  # a Magics registered with a shell always has one
+            raise UsageError("%%tracker needs an IPython shell")
+        return self.shell
 
     @staticmethod
     def _finish(run: Any, exit_code: int) -> None:

@@ -11,8 +11,9 @@ import html
 import json
 import math
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: entries of config and summary shown before "… and N more"
 TOP_ENTRIES = 10

@@ -16,8 +16,9 @@ import json
 import math
 import operator
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from jupyter_tracker.notebook.run_card import format_duration
 
@@ -330,9 +331,9 @@ def render_html(frame: pd.DataFrame, index_name: str | None = "id", note: str = 
     head = "".join(f"<th>{escape(str(column))}</th>" for column in ([index_name] if index_name else []) + columns)
     numeric = {column for column in columns if frame[column].dtype.kind in "if"}
     body = []
-    for run_id, values in zip(frame.index, frame.itertuples(index=False, name=None)):
+    for run_id, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=False):
         cells = [f"<td>{escape(str(run_id))}</td>"] if index_name else []
-        for column, value in zip(columns, values):
+        for column, value in zip(columns, values, strict=False):
             text = escape(format_cell(str(column), value))
             if column == "state":
                 cells.append(f'<td class="s-{escape(str(value))}">{text}</td>')
@@ -670,7 +671,7 @@ class _RunsWidget:
         else:
             self.table_html.value = view.page_html()
         page = view.page_frame()
-        self.selection.options = [(f"{name} ({run_id})", run_id) for run_id, name in zip(page.index, page["name"])]
+        self.selection.options = [(f"{name} ({run_id})", run_id) for run_id, name in zip(page.index, page["name"], strict=False)]
 
     def _compare(self) -> None:
         run_ids = list(self.selection.value)

@@ -114,15 +114,19 @@ def test_magics_notebook(kernel_name: str, tmp_path: Path, monkeypatch: pytest.M
     runs = code_cell(notebook, "%tracker runs")
     assert WIDGET in mimetypes(runs) and "text/html" in mimetypes(runs)
     (table_output,) = outputs_of(runs)
-    assert "5 runs" in table_output["data"]["text/html"]
+    assert "6 runs" in table_output["data"]["text/html"]
+    # silent: the run starts without output, and %tracker live still shows the panel on request
+    assert outputs_of(code_cell(notebook, "%tracker init --project magics-demo --name quiet-one")) == []
+    assert mimetypes(code_cell(notebook, "%tracker live")) & {WIDGET, PLOTLY}
+    assert outputs_of(code_cell(notebook, "%tracker finish\n%tracker silent off")) == []
     query = code_cell(notebook, "table = jt.runs_table")
     (frame_output,) = outputs_of(query)
     html = frame_output["data"]["text/html"]
-    assert "sweep-lr-0.01" in html and "sweep-lr-0.003" in html and "baseline" not in html
+    assert "sweep-lr-0.01" in html and "sweep-lr-0.003" in html and "baseline" not in html and "quiet-one" not in html
     compare = code_cell(notebook, "frame = table.to_dataframe()")
     assert PLOTLY in mimetypes(compare)
     (figure,) = [output["data"][PLOTLY] for output in outputs_of(compare) if PLOTLY in output.get("data", {})]
-    assert len(figure["data"]) == 5
+    assert len(figure["data"]) == 6
     # the %%tracker cell's run is finished, and the live panel (when shown) is a widget or a plotly figure
     for starts_with in ("%tracker init", "%%tracker"):
         shown = mimetypes(code_cell(notebook, starts_with))

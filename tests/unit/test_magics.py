@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
@@ -273,3 +277,20 @@ def test_the_box_declines_outside_a_notebook_and_other_warnings() -> None:
     assert outside(LimitWarning("value_size", 1_000_000, 2_000_000, "x")) is False
     assert inside(UserWarning("not a limit")) is False
     assert seen == []
+
+
+def test_load_ext_imports_nothing_heavy(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from IPython.testing import globalipapp\n"
+        "globalipapp.start_ipython()\n"
+        "shell = globalipapp.get_ipython()\n"
+        "shell.run_line_magic('load_ext', 'jupyter_tracker')\n"
+        "shell.run_line_magic('tracker', 'init --project p --mode offline')\n"
+        "shell.run_line_magic('tracker', 'finish --quiet')\n"
+        "print(sorted(name for name in ('pandas', 'plotly', 'ipywidgets', 'anywidget', 'httpx') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env={**os.environ, "WANDB_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -12,7 +12,6 @@ import pytest
 import jupyter_tracker as jt
 from jupyter_tracker.notebook.runs_table import (
     FilterError,
-    RunsTable,
     RunsView,
     _RunsWidget,
     build_frame,
