@@ -171,7 +171,11 @@ def _disabled_run(resolved: Settings) -> Run:
 def _encode_media(run_dir: Path) -> Callable[[Any], Any]:
     def encode(value: Any) -> Any:
         if isinstance(value, MediaValue):
-            return value.encode(run_dir)
+            try:
+                return value.encode(run_dir)
+            except Exception as error:  # a media file that cannot be written must not cost the row its other values
+                _report_writer_error(f"could not write a {value.media_kind} file; the row keeps an error note", error)
+                return {"_type": "media-error", "media_kind": value.media_kind, "error": f"{type(error).__name__}: {error}"}
         return value
 
     return encode

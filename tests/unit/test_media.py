@@ -381,3 +381,12 @@ def test_a_logged_table_comes_back_through_the_api_as_a_dataframe(run: jt.Run) -
         readback.run_table(api_run, "loss")
     names = {file.name for file in api_run.files()}
     assert {entry["name"] for entry in readback.list_media(run.dir)} <= names
+
+
+def test_a_media_file_that_cannot_be_written_leaves_the_rest_of_the_row(run: jt.Run) -> None:
+    (Path(run.dir) / "media").write_text("a file where the media folder should be")
+    run.log({"loss": 0.5, "image": jt.Image(RGB)})
+    run.finish()
+    row = logged_row(run)
+    assert row["loss"] == 0.5
+    assert row["image"]["_type"] == "media-error" and row["image"]["media_kind"] == "image"
