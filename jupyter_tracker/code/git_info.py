@@ -91,25 +91,41 @@ def repository_root(cwd: str | Path) -> Path | None:
 
 
 def read_git_info(cwd: str | Path) -> GitInfo | None:
-    """Commit, branch (None when detached), remote URL without credentials and dirty flag."""
+    """Commit, branch (None when detached), remote URL without credentials and dirty flag.
+
+    Three git calls (the run's ``init`` waits for them): the top of the work tree, one
+    ``status --porcelain=v2 --branch`` for commit, branch and changes, and the remotes' URLs.
+    """
     root = repository_root(cwd)
     if root is None:
         return None
-    commit = _output(["rev-parse", "--verify", "--quiet", "HEAD"], root) or None
-    branch = _output(["symbolic-ref", "--quiet", "--short", "HEAD"], root) or None
-    remote_url = None
-    remotes = (_output(["remote"], root) or "").split()
-    if remotes:
-        name = "origin" if "origin" in remotes else remotes[0]
-        remote_url = _output(["remote", "get-url", name], root)
-    status = _output(["status", "--porcelain", "--untracked-files=no"], root)
-    return GitInfo(
-        root=str(root),
-        commit=commit,
-        branch=branch,
-        remote=strip_credentials(remote_url) if remote_url else None,
-        dirty=bool(status),
-    )
+    status = _output(["status", "--porcelain=v2", "--branch", "--untracked-files=no"], root) or ""
+    commit = branch = None
+    dirty = False
+    for line in status.splitlines():
+        if line.startswith("# branch.oid "):
+            value = line[len("# branch.oid "):]
+            commit = None if value == "(initial)" else value
+        elif line.startswith("# branch.head "):
+            value = line[len("# branch.head "):]
+            branch = None if value == "(detached)" else value
+        elif line and not line.startswith("#"):
+            dirty = True
+    return GitInfo(root=str(root), commit=commit, branch=branch, remote=_remote_url(root), dirty=dirty)
+
+
+def _remote_url(root: Path) -> str | None:
+    """``origin``'s URL (else the first remote's), credentials stripped; None without remotes."""
+    listed = _output(["config", "--get-regexp", r"^remote\..*\.url$"], root) or ""
+    urls: dict[str, str] = {}
+    for line in listed.splitlines():
+        key, _, url = line.partition(" ")
+        name = key[len("remote."):-len(".url")]
+        urls.setdefault(name, url)
+    if not urls:
+        return None
+    url = urls.get("origin") or next(iter(urls.values()))
+    return strip_credentials(url)
 
 
 def uncommitted_diff(root: str | Path) -> bytes:
