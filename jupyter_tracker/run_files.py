@@ -14,8 +14,9 @@ import hashlib
 import os
 import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from jupyter_tracker import console
 from jupyter_tracker.store import records

@@ -30,6 +30,8 @@ class Image(MediaValue):
     """
 
     media_kind = "image"
+    width: int
+    height: int
 
     def __init__(self, data: Any, caption: str | None = None, mode: str | None = None) -> None:
         self.caption = caption_text(caption, "Image")

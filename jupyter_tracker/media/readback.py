@@ -7,8 +7,9 @@ to stay inside the run directory.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 from jupyter_tracker.store.run_dir import files_dir, media_dir
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Table(MediaValue):
         if len(values) != len(self.columns):
             raise ValueError(f"Table row {len(self.data)}: {len(values)} values for {len(self.columns)} columns "
                              f"{self.columns}")
-        self.data.append([_cell(value, len(self.data), column) for value, column in zip(values, self.columns)])
+        self.data.append([_cell(value, len(self.data), column) for value, column in zip(values, self.columns, strict=True)])
 
     @property
     def media_columns(self) -> list[str]:
@@ -71,7 +72,7 @@ class Table(MediaValue):
         media_columns = self.media_columns
         columns: dict[str, list[Any]] = {column: [] for column in self.columns}
         for row in self.data:
-            for column, value in zip(self.columns, row):
+            for column, value in zip(self.columns, row, strict=True):
                 if isinstance(value, MediaValue):
                     value = json.dumps(value.encode(run_dir))
                 columns[column].append(value)
@@ -124,7 +125,7 @@ def _parquet(columns: dict[str, list[Any]]) -> tuple[bytes | None, str]:
 
 
 def _json_lines(names: list[str], columns: dict[str, list[Any]]) -> bytes:
-    rows = zip(*(columns[name] for name in names)) if names else iter(())
-    lines = [json.dumps(dict(zip(names, row)), allow_nan=True) for row in rows]
+    rows = zip(*(columns[name] for name in names), strict=True) if names else iter(())
+    lines = [json.dumps(dict(zip(names, row, strict=True)), allow_nan=True) for row in rows]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 

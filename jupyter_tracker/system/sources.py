@@ -8,7 +8,8 @@ metrics.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _MB = 1024 * 1024
 
@@ -73,7 +74,7 @@ class NvidiaSource:
         self._handles = handles
 
     @classmethod
-    def create(cls) -> "NvidiaSource | None":
+    def create(cls) -> NvidiaSource | None:
         try:
             import pynvml as nvml  # nvidia-ml-py; never required
         except ImportError:
@@ -88,18 +89,17 @@ class NvidiaSource:
 
     def __call__(self) -> dict[str, float]:
         nvml = self._nvml
+        readers: dict[str, Callable[[Any], float]] = {
+            "util": lambda handle: float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu),
+            "memory_percent": lambda handle: _memory_percent(nvml.nvmlDeviceGetMemoryInfo(handle)),
+            "temp": lambda handle: float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
+            "power_w": lambda handle: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0,
+        }
         values: dict[str, float] = {}
         for index, handle in enumerate(self._handles):
-            prefix = f"system/gpu.{index}."
-            readers: dict[str, Callable[[], float]] = {
-                "util": lambda: float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu),
-                "memory_percent": lambda: _memory_percent(nvml.nvmlDeviceGetMemoryInfo(handle)),
-                "temp": lambda: float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
-                "power_w": lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0,
-            }
             for name, read in readers.items():
                 try:
-                    values[prefix + name] = read()
+                    values[f"system/gpu.{index}.{name}"] = read(handle)
                 except Exception:  # a field this GPU does not report (e.g. power on some boards)
                     continue
         return values

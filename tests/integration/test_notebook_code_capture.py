@@ -6,10 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 import nbclient
 import nbformat
+import pytest
 
 pytestmark = pytest.mark.integration
 
