@@ -272,7 +272,7 @@ class TrackerMagics(Magics):
         shell = self._shell()
         tree = shell.transform_ast(shell.compile.ast_parse(shell.transform_cell(cell)))
         last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not cell.rstrip().endswith(";"):
             last = shell.compile(ast.Expression(tree.body.pop().value), "<%%tracker cell>", "eval")
         return shell.compile(tree, "<%%tracker cell>", "exec"), last
 

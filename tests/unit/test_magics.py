@@ -131,6 +131,11 @@ def test_cell_magic_runs_the_cell_as_one_run(ip: Any, store_root: Path) -> None:
     assert row["summary"]["loss"] == pytest.approx(0.2)
 
 
+def test_cell_magic_keeps_a_trailing_semicolon_quiet(ip: Any, store_root: Path) -> None:
+    assert ip.run_cell_magic("tracker", "--project p --mode offline", "6 * 7") == 42
+    assert ip.run_cell_magic("tracker", "--project p --mode offline", "6 * 7;") is None
+
+
 def test_cell_magic_marks_the_run_failed_and_reraises(ip: Any, store_root: Path) -> None:
     with pytest.raises(ZeroDivisionError):
         ip.run_cell_magic("tracker", "--project cells --name broken --mode offline",

@@ -239,3 +239,12 @@ def test_ten_thousand_runs_stay_responsive() -> None:
     expected = sum(1 for item in rows if item["config"]["lr"] < 0.05 and item["state"] == "finished")
     assert 0 < expected < 10_000 and f"{expected:,} of 10,000 runs" in page
     assert min(timings) <= 0.2, timings
+
+
+def test_an_empty_project_shows_an_empty_table(store_root: Path) -> None:
+    table = jt.runs_table("nothing-here")
+    assert table.to_dataframe().empty
+    ui = _RunsWidget(table)
+    assert "no runs match" in ui.table_html.value and ui.selection.options == ()
+    ui.group_by.value = "group"
+    assert "0 groups by group" in ui.table_html.value
