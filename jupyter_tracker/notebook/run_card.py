@@ -108,14 +108,16 @@ def sync_state(run: Any) -> str:
         return f"offline: sync later with jupyter-tracker sync {run.dir}"
     if not run.settings.base_url:
         return "local only (no server configured)"
-    marker = Path(run.dir) / "sync.json" if run.dir else None
+    marker = Path(run.dir) / "sync.json" if run.dir else None  # what the sync thread records (sync/sync_state.py)
     if marker is not None and marker.is_file():
         try:
-            applied = json.loads(marker.read_text(encoding="utf-8")).get("applied_seq")
-        except (OSError, ValueError, AttributeError):
-            applied = None
-        if applied is not None:
-            return f"synced to {run.settings.base_url} up to record {applied}"
+            state = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        if isinstance(state, dict) and state.get("complete"):
+            return f"synced to {run.settings.base_url}"
+        if isinstance(state, dict) and state.get("applied_seq"):
+            return f"syncing to {run.settings.base_url}: up to record {state['applied_seq']:,} acknowledged"
     return f"syncing to {run.settings.base_url}"
 
 

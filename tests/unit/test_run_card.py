@@ -83,3 +83,23 @@ def test_format_duration(seconds: float | None, text: str) -> None:
 ])
 def test_format_value(value: object, text: str) -> None:
     assert format_value(value) == text
+
+
+def test_sync_state_follows_the_sync_record(store_root: Path) -> None:
+    import dataclasses
+    import json
+
+    from jupyter_tracker.notebook.run_card import sync_state
+
+    run = jt.init(project="p", mode="offline", settings={"base_url": "http://127.0.0.1:9"})
+    assert sync_state(run).startswith("offline: sync later with jupyter-tracker sync")
+    jt.finish()
+    online = jt.init(project="p", mode="offline")  # made online below, so no sync thread starts
+    online.settings = dataclasses.replace(online.settings, mode="online")
+    assert sync_state(online) == "local only (no server configured)"
+    online.settings = dataclasses.replace(online.settings, base_url="http://127.0.0.1:9")
+    assert sync_state(online) == "syncing to http://127.0.0.1:9"
+    (Path(online.dir) / "sync.json").write_text(json.dumps({"applied_seq": 1234, "complete": False}))
+    assert sync_state(online) == "syncing to http://127.0.0.1:9: up to record 1,234 acknowledged"
+    (Path(online.dir) / "sync.json").write_text(json.dumps({"applied_seq": 2000, "complete": True}))
+    assert sync_state(online) == "synced to http://127.0.0.1:9"
