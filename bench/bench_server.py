@@ -217,14 +217,27 @@ def bench_runs_query(server: ServerProcess, count: int = 10_000) -> dict[str, An
         answer = client.get(url, params=params).json()
         first = time.perf_counter() - start
         assert len(answer["runs"]) == 50, answer
-        warm = _timed(lambda: client.get(url, params=params).raise_for_status(), 15)
-        unfiltered = _timed(lambda: client.get(url, params={"per_page": 50}).raise_for_status(), 5)
+        repeated = _timed(lambda: client.get(url, params=params).raise_for_status(), 15)
+        # a different filter each time: the project's runs are cached, the filtering and sorting are not
+        thresholds = iter(0.05 + index * 1e-9 for index in range(1000))
+
+        def new_filter() -> None:
+            fresh = {
+                **params,
+                "filters": json.dumps({"$and": [{"config.lr": {"$lt": next(thresholds)}}, {"state": "finished"}]}),
+            }
+            client.get(url, params=fresh).raise_for_status()
+
+        new_filters = _timed(new_filter, 15)
+        orders = iter(["-summary.acc", "+summary.acc", "-summary.loss", "+config.lr", "-created"] * 3)
+        new_orders = _timed(lambda: client.get(url, params={"order": next(orders)}).raise_for_status(), 15)
     return {
         "runs": count + 1,
         "matched": answer["total"],
-        "first_ms": round(first * 1000, 1),
-        "median_ms": round(statistics.median(warm) * 1000, 1),
-        "median_ms_no_filter": round(statistics.median(unfiltered) * 1000, 1),
+        "first_ms_cold_process_cache": round(first * 1000, 1),
+        "median_ms_new_filter": round(statistics.median(new_filters) * 1000, 1),
+        "median_ms_new_order_no_filter": round(statistics.median(new_orders) * 1000, 1),
+        "median_ms_repeated_query": round(statistics.median(repeated) * 1000, 1),
     }
 
 
@@ -253,7 +266,7 @@ def main() -> None:
     sqlite = results["backends"]["sqlite"]
     results["targets"] = {
         "history_downsample_sqlite_le_50ms": sqlite["history_100k_to_1500"]["median_ms"] <= 50,
-        "runs_query_10k_le_200ms": sqlite["runs_query_10k"]["median_ms"] <= 200,
+        "runs_query_10k_le_200ms": sqlite["runs_query_10k"]["median_ms_new_filter"] <= 200,
     }
     print("targets:", results["targets"])
     output = Path(options.output)

@@ -15,6 +15,8 @@ import logging
 import math
 import secrets
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -133,6 +135,30 @@ class Authenticator:
         return Principal(key_id, "user", record.entity, [record.entity, *record.teams], record.entity)
 
 
+class QueryCache:
+    """Recent runs-query results by (project stamp, filters, order): paging re-filters nothing.
+
+    The stamp changes whenever a run of the project changes, so an entry is never stale.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
 def _check_access(principal: Principal, entity: str) -> None:
     if entity not in principal.entities:
         raise Forbidden(f"this key has no access to entity {entity!r}")
@@ -147,6 +173,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     storage = storage if storage is not None else open_storage(config.db_url)
     file_store = FileStore(config.data_dir, config.max_file_bytes)
     authenticate = Authenticator(storage, RateLimiter(parse_rate(config.rate_limit)))
+    query_cache = QueryCache()
     app = FastAPI(
         title="jupyter_tracker server",
         version=_version(),
@@ -279,8 +306,10 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
                 raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)") from None
             if not isinstance(parsed, dict):
                 raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)")
-        runs = storage.query_runs(entity, project)
-        selected = _filter_and_sort(runs, parsed, order)
+        stamp, runs = storage.project_runs(entity, project)
+        selected = query_cache.get_or_compute(
+            (stamp, filters or "", order or ""), lambda: _filter_and_sort(runs, parsed, order)
+        )
         start = (page - 1) * per_page
         return JSONResponse({"runs": selected[start : start + per_page], "total": len(selected)})
 
@@ -292,14 +321,24 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         keys: str | None = None,
         samples: int = 1500,
         x_axis: str = "_step",
+        stream: str = "default",
         principal: Principal = Auth,
     ) -> Any:
-        """At most ``samples`` points per key, min/max kept, against ``x_axis`` (any logged key)."""
+        """At most ``samples`` points per key, min/max kept, against ``x_axis`` (any logged key).
+
+        ``stream=system`` gives the system metrics instead, against ``_runtime`` or ``_timestamp``.
+        """
         _check_access(principal, entity)
         if not 1 <= samples <= MAX_SAMPLES:
             raise ApiError(400, f"samples must be between 1 and {MAX_SAMPLES}")
+        if stream not in ("default", "system"):
+            raise ApiError(400, "stream must be 'default' or 'system'")
         pk = storage.run_pk(entity, project, run_id)
-        rows = sampled_history(storage, pk, _split_keys(keys), samples, x_axis)
+        if stream == "system":
+            x_axis = x_axis if x_axis in ("_runtime", "_timestamp") else "_runtime"
+            rows = sampled_system(storage.system_rows(pk), _split_keys(keys), samples, x_axis)
+        else:
+            rows = sampled_history(storage, pk, _split_keys(keys), samples, x_axis)
         return JSONResponse({"x_axis": x_axis, "rows": rows})  # already JSON-safe: skip FastAPI's encoder
 
     @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/scan_history", tags=["history"])
@@ -421,6 +460,8 @@ def _filter_and_sort(
     try:
         if filters:
             runs = run_filters.filter_runs(runs, filters)
+        if run_filters.parse_order(order) == ("created", False):
+            return list(runs)  # the storage lists runs oldest first already
         return run_filters.sort_runs(runs, order)
     except (ValueError, TypeError, KeyError) as exc:
         raise ApiError(400, f"invalid filters or order: {exc}") from None
@@ -482,6 +523,26 @@ def _add_other_keys(
             if x_axis != "_step":
                 row[x_axis] = json_values.to_json(x_value)
             row[key] = json_values.to_json(value)
+
+
+def sampled_system(measured: list[dict[str, Any]], keys: list[str], samples: int, x_axis: str) -> list[dict[str, Any]]:
+    """System-metric rows: at most ``samples`` points per key (min/max kept) against wall time."""
+    if not keys:
+        keys = sorted({key for row in measured for key in row if not key.startswith("_")})
+    chosen: dict[int, dict[str, Any]] = {}
+    for key in keys:
+        positions = [index for index, row in enumerate(measured) if history_series.is_numeric(row.get(key))]
+        if not positions:
+            continue
+        x = np.array([measured[index][x_axis] for index in positions], dtype=np.float64)
+        y = np.array([measured[index][key] for index in positions], dtype=np.float64)
+        for picked in history_series.select_indices(x, y, samples).tolist():
+            index = positions[picked]
+            row = chosen.setdefault(
+                index, {"_runtime": measured[index]["_runtime"], "_timestamp": measured[index]["_timestamp"]}
+            )
+            row[key] = json_values.encode_float(float(y[picked]))
+    return [json_values.to_json(chosen[index]) for index in sorted(chosen)]
 
 
 def app_from_environment() -> FastAPI:

@@ -51,9 +51,19 @@ def concatenate(chunks: Iterable[tuple[bytes, bytes]]) -> tuple[np.ndarray, np.n
 def align(
     x_steps: np.ndarray, x_values: np.ndarray, y_steps: np.ndarray, y_values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The points of y that have an x at the same step: (steps, x, y)."""
-    common, x_index, y_index = np.intersect1d(x_steps, y_steps, assume_unique=False, return_indices=True)
+    """The points of y that have an x at the same step: (steps, x, y). A key has one value per step."""
+    if _increasing(x_steps) and _increasing(y_steps):  # the usual case: steps only grow in a run log
+        positions = np.searchsorted(x_steps, y_steps)
+        inside = positions < len(x_steps)
+        found = np.zeros(len(y_steps), dtype=bool)
+        found[inside] = x_steps[positions[inside]] == y_steps[inside]
+        return y_steps[found], x_values[positions[found]], y_values[found]
+    common, x_index, y_index = np.intersect1d(x_steps, y_steps, assume_unique=True, return_indices=True)
     return common, x_values[x_index], y_values[y_index]
+
+
+def _increasing(steps: np.ndarray) -> bool:
+    return len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1]))
 
 
 def select_indices(x: np.ndarray, y: np.ndarray, samples: int) -> np.ndarray:

@@ -123,6 +123,17 @@ history_keys = sa.Table(
     sa.Column("tail_points", sa.Integer, nullable=False),
 )
 
+#: system metrics (records of kind "system"): wall-time x-axis, no step; added in version 2
+system_rows = sa.Table(
+    "system_rows",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Column("runtime", sa.Float, nullable=False),
+    sa.Column("row", sa.LargeBinary, nullable=False),  # msgpack of {"system/...": value}
+)
+
 _V1_TABLES = (entities, memberships, api_keys, projects, runs, history_rows, history_chunks, history_keys)
 
 
@@ -132,8 +143,13 @@ def _migration_1_initial(connection: sa.Connection) -> None:
         table.create(connection, checkfirst=True)  # with the table's indexes
 
 
+def _migration_2_system_rows(connection: sa.Connection) -> None:
+    """Version 2: a table for system metrics, which have no step."""
+    system_rows.create(connection, checkfirst=True)
+
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1_initial]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1_initial, _migration_2_system_rows]
 LATEST_VERSION = len(MIGRATIONS)
 
 

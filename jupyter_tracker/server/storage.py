@@ -150,6 +150,12 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
                     raise BadRequest(f"malformed batch: {where} has a non-numeric time or runtime")
             if not all(isinstance(key, str) for key in record[4]):
                 raise BadRequest(f"malformed batch: {where} has a non-string metric name")
+        elif kind == records.SYSTEM:
+            if len(record) != 4 or not isinstance(record[3], dict):
+                raise BadRequest(f"malformed batch: {where} is not a system record [system, time, runtime, values]")
+            for number in record[1:3]:
+                if not isinstance(number, (int, float)) or isinstance(number, bool):
+                    raise BadRequest(f"malformed batch: {where} has a non-numeric time or runtime")
         elif kind in (
             records.RUN,
             records.CONFIG,
@@ -184,7 +190,7 @@ class Storage:
         self.url = url
         self.engine = engine
         self._run_cache: dict[int, tuple[int, dict[str, Any]]] = {}
-        self._project_cache: dict[int, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+        self._project_cache: dict[int, tuple[tuple[int, ...], list[dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
 
     # -- backend hooks ----------------------------------------------------------------------
@@ -422,20 +428,27 @@ class Storage:
             return self._run_pk(connection, entity, project, run_id)
 
     def query_runs(self, entity: str, project: str) -> list[dict[str, Any]]:
-        """Every run of a project as run objects (the list is cached until a run of it changes)."""
+        """Every run of a project as run objects, oldest first."""
+        return self.project_runs(entity, project)[1]
+
+    def project_runs(self, entity: str, project: str) -> tuple[tuple[int, ...], list[dict[str, Any]]]:
+        """(stamp, runs): the runs of a project, oldest first, and a stamp that changes with any of them.
+
+        The list is cached until a run of the project changes; callers must not modify it.
+        """
         with self.engine.connect() as connection:
             project_id = self._project_id(connection, entity, project, create=False)
             if project_id is None:
-                return []
+                return (0, 0, 0), []
             # versions only grow and runs are never deleted: (count, sum of versions) changes with any write
             stamp_row = connection.execute(
                 sa.select(sa.func.count(), sa.func.sum(t.runs.c.version)).where(t.runs.c.project_id == project_id)
             ).one()
-            stamp = (int(stamp_row[0] or 0), int(stamp_row[1] or 0))
+            stamp = (project_id, int(stamp_row[0] or 0), int(stamp_row[1] or 0))
             with self._cache_lock:
                 cached = self._project_cache.get(project_id)
             if cached is not None and cached[0] == stamp:
-                return cached[1]
+                return cached
             versions = connection.execute(
                 sa.select(t.runs.c.pk, t.runs.c.version)
                 .where(t.runs.c.project_id == project_id)
@@ -453,7 +466,7 @@ class Storage:
         with self._cache_lock:
             runs = [self._run_cache[pk][1] for pk, _ in versions if pk in self._run_cache]
             self._project_cache[project_id] = (stamp, runs)
-        return runs
+        return stamp, runs
 
     # -- records ---------------------------------------------------------------------------
     def apply_batch(self, entity: str, project: str, run_id: str, first_seq: Any, batch: Any) -> int:
@@ -485,6 +498,7 @@ class Storage:
                 extra=json.loads(row.extra),
             )
             new_rows: list[dict[str, Any]] = []
+            system: list[dict[str, Any]] = []
             points: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
             for offset, record in enumerate(fresh):
                 seq = applied + 1 + offset
@@ -504,12 +518,25 @@ class Storage:
                     doc.last_values.update(json_values.to_json(logged))
                     doc.columns["runtime"] = float(runtime)
                     doc.changed.add("last_values")
+                elif kind == records.SYSTEM:
+                    _, timestamp, runtime, measured = record
+                    system.append(
+                        {
+                            "run_pk": pk,
+                            "seq": seq,
+                            "timestamp": float(timestamp),
+                            "runtime": float(runtime),
+                            "row": _pack_row(measured),
+                        }
+                    )
                 else:
                     _apply_other(doc, kind, record[1] if len(record) > 1 else None)
             if new_rows:
                 connection.execute(sa.insert(t.history_rows), new_rows)
                 self._append_points(connection, pk, points)
                 doc.columns["history_rows"] = int(row.history_rows) + len(new_rows)
+            if system:
+                connection.execute(sa.insert(t.system_rows), system)
             new_applied = applied + len(fresh)
             values: dict[str, Any] = dict(doc.columns)
             for name in ("config", "summary_manual", "last_values", "extra"):
@@ -663,6 +690,19 @@ class Storage:
             for key, steps, values in connection.execute(query):
                 chunks[key].append((steps, values))
         return {key: history_series.concatenate(parts) for key, parts in chunks.items()}
+
+    def system_rows(self, pk: int) -> list[dict[str, Any]]:
+        """Every system-metrics row of a run, in time order, with ``_timestamp`` and ``_runtime``."""
+        query = (
+            sa.select(t.system_rows.c.timestamp, t.system_rows.c.runtime, t.system_rows.c.row)
+            .where(t.system_rows.c.run_pk == pk)
+            .order_by(t.system_rows.c.seq)
+        )
+        with self.engine.connect() as connection:
+            return [
+                {**_unpack_row(data), "_timestamp": timestamp, "_runtime": runtime}
+                for timestamp, runtime, data in connection.execute(query)
+            ]
 
     def scan_rows(self, pk: int, min_step: int, limit: int) -> list[dict[str, Any]]:
         """Full history rows with ``_step >= min_step``, in step order, at most ``limit``."""

@@ -470,3 +470,27 @@ def test_nan_and_infinity_are_json_strings_everywhere(shared_server: ServerProce
         rows = client.get(f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "v"}).json()["rows"]
         assert rows == [{"_step": 0, "v": "Infinity"}]
         assert not math.isnan(run["runtime"])
+
+
+def test_system_metrics_are_kept_and_sampled_against_wall_time(shared_server: ServerProcess) -> None:
+    with shared_server.client() as client:
+        run_id = new_run(client)
+        batch = [
+            [
+                "system",
+                1_700_000_000.0 + 15 * i,
+                15.0 * i,
+                {"system/cpu_percent": float(i % 7), "system/memory_percent": 50.0},
+            ]
+            for i in range(100)
+        ]
+        batch.insert(50, history_record(0, {"loss": 1.0}))  # system rows do not touch the step
+        assert post(client, run_id, 1, batch).json() == {"applied_seq": 101}
+        answer = client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history",
+            params={"stream": "system", "keys": "system/cpu_percent", "samples": 20},
+        ).json()
+        assert answer["x_axis"] == "_runtime"
+        values = [row["system/cpu_percent"] for row in answer["rows"]]
+        assert 0 < len(values) <= 20 and min(values) == 0.0 and max(values) == 6.0
+        assert [row["_step"] for row in scan_all(client, run_id)] == [0]
