@@ -142,6 +142,7 @@ def bench_history(server: ServerProcess, points: int = 100_000, samples: int = 1
         "samples": samples,
         "rows_returned": len(rows),
         "median_ms": round(statistics.median(times) * 1000, 2),
+        "min_ms": round(min(times) * 1000, 2),
         "p90_ms": round(sorted(times)[int(len(times) * 0.9)] * 1000, 2),
         "median_ms_x_axis_runtime": round(statistics.median(by_runtime) * 1000, 2),
     }
@@ -236,6 +237,7 @@ def bench_runs_query(server: ServerProcess, count: int = 10_000) -> dict[str, An
         "matched": answer["total"],
         "first_ms_cold_process_cache": round(first * 1000, 1),
         "median_ms_new_filter": round(statistics.median(new_filters) * 1000, 1),
+        "min_ms_new_filter": round(min(new_filters) * 1000, 1),
         "median_ms_new_order_no_filter": round(statistics.median(new_orders) * 1000, 1),
         "median_ms_repeated_query": round(statistics.median(repeated) * 1000, 1),
     }
@@ -249,7 +251,7 @@ def main() -> None:
     options = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if options.postgres_dsn else [])
     batches_one, batches_many = (5, 1) if options.quick else (20, 3)
-    results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "backends": {}}
+    results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "backends": {}}
     with tempfile.TemporaryDirectory(prefix="jt-bench-server-") as directory:
         for backend in backends:
             with _server(Path(directory), backend, options.postgres_dsn) as server:
@@ -268,7 +270,14 @@ def main() -> None:
         "history_downsample_sqlite_le_50ms": sqlite["history_100k_to_1500"]["median_ms"] <= 50,
         "runs_query_10k_le_200ms": sqlite["runs_query_10k"]["median_ms_new_filter"] <= 200,
     }
-    print("targets:", results["targets"])
+    results["load_average_after"] = os.getloadavg()
+    print(
+        "targets:",
+        results["targets"],
+        "load average before/after:",
+        results["load_average_before"],
+        results["load_average_after"],
+    )
     output = Path(options.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))

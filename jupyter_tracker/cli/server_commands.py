@@ -78,7 +78,7 @@ def server(
     user's first API key, once.
     """
     from jupyter_tracker.server.config import ServerConfig
-    from jupyter_tracker.server.serve import prepare, serve
+    from jupyter_tracker.server.serve import default_user, prepare, serve
 
     values: dict[str, object] = {
         "rate_limit": rate_limit,
@@ -93,10 +93,11 @@ def server(
         config = ServerConfig(**values)  # type: ignore[arg-type]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    first = prepare(config, user)
+    owner = user or default_user()
+    first = prepare(config, owner)
     if first is not None:
-        click.echo("New server database: created its first user.")
-        _show_key(first.key, user or "you")
+        click.echo(f"New server database: created its first user, {owner}.")
+        _show_key(first.key, owner)
     serve(config, host=host, port=port, workers=workers, log_level=log_level)
 
 

@@ -122,7 +122,7 @@ class Authenticator:
         if record is None or not self._secret_ok(key_id, secret, record.secret_hash):
             raise ApiError(401, "invalid API key")
         if record.revoked is not None:
-            raise ApiError(401, f"API key {key_id} has been revoked")
+            raise ApiError(401, "this API key has been revoked")
         self._limit(f"key:{key_id}")
         if record.kind == "service":
             username = request.headers.get(USERNAME_HEADER) or ""
@@ -486,14 +486,18 @@ def sampled_history(storage: Storage, pk: int, keys: list[str], samples: int, x_
             steps, x, y = history_series.align(series[x_axis][0], series[x_axis][1], steps, y)
         else:
             continue  # the x-axis has no numeric values: nothing to plot against
-        for index in history_series.select_indices(x, y, samples).tolist():
-            step = int(steps[index])
+        picked = history_series.select_indices(x, y, samples)
+        # plain Python values first: indexing numpy arrays one element at a time is slow
+        picked_steps = steps[picked].tolist()
+        picked_values = y[picked].tolist()
+        picked_x = x[picked].tolist() if x_axis != "_step" else picked_steps
+        for step, x_value, value in zip(picked_steps, picked_x, picked_values, strict=True):
             row = rows.get(step)
             if row is None:
                 row = rows[step] = {"_step": step}
                 if x_axis != "_step":
-                    row[x_axis] = encode(float(x[index]))
-            row[key] = encode(float(y[index]))
+                    row[x_axis] = encode(x_value)
+            row[key] = encode(value)
     if other:
         _add_other_keys(storage, pk, other, samples, x_axis, rows)
     return [rows[step] for step in sorted(rows)]
