@@ -28,12 +28,15 @@ _CSS = """
 .jt-card .jt-muted{opacity:.7}
 .jt-card .jt-badge{border-radius:10px;padding:1px 8px;font-size:11px;font-weight:600;color:#fff}
 .jt-card .jt-meta{display:grid;grid-template-columns:max-content 1fr;gap:1px 12px;margin-top:6px}
-.jt-card .jt-meta dt{opacity:.7}.jt-card .jt-meta dd{margin:0;word-break:break-all}
-.jt-card .jt-cols{display:flex;gap:16px;flex-wrap:wrap;margin-top:8px}
-.jt-card table{border-collapse:collapse;font-size:12px;min-width:200px}
-.jt-card th{text-align:left;font-weight:600;padding:2px 0;border-bottom:1px solid rgba(127,127,127,.35)}
-.jt-card td{padding:1px 10px 1px 0;vertical-align:top;word-break:break-all}
-.jt-card td.jt-v{font-family:var(--jp-code-font-family,monospace);text-align:right}
+.jt-card .jt-meta dt{opacity:.7;white-space:nowrap}.jt-card .jt-meta dd{margin:0;word-break:break-all}
+.jt-card .jt-cols{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start;margin-top:8px}
+.jt-card table.jt-kv{border-collapse:collapse;font-size:12px;min-width:200px;margin:0;table-layout:auto;border:none}
+.jt-card table.jt-kv tr,.jt-card table.jt-kv tr:nth-child(odd),.jt-card table.jt-kv tr:hover{background:transparent}
+.jt-card table.jt-kv th{text-align:left;font-weight:600;padding:2px 0;border:none;
+ border-bottom:1px solid rgba(127,127,127,.35)}
+.jt-card table.jt-kv td{text-align:left;padding:1px 10px 1px 0;vertical-align:top;word-break:break-all;border:none;
+ line-height:1.4}
+.jt-card table.jt-kv td.jt-v{font-family:var(--jp-code-font-family,monospace);text-align:right;padding-right:0}
 .jt-card ul.jt-warn{margin:6px 0 0;padding-left:18px;color:#d97706}
 .jt-card code{font-family:var(--jp-code-font-family,monospace);font-size:12px}
 """
@@ -132,7 +135,7 @@ def _entries_table(title: str, values: Mapping[str, Any]) -> str:
     more = len(items) - TOP_ENTRIES
     if more > 0:
         rows += f'<tr><td class="jt-muted" colspan="2">… and {more:,} more</td></tr>'
-    return f'<table><thead><tr><th colspan="2">{_escape(title)}</th></tr></thead><tbody>{rows}</tbody></table>'
+    return f'<table class="jt-kv"><thead><tr><th colspan="2">{_escape(title)}</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
 def _as_dict(values: Any) -> Mapping[str, Any]:

@@ -295,13 +295,14 @@ def _contains(left: Any, right: Any, frame: pd.DataFrame) -> pd.Series:
 # rendering -------------------------------------------------------------------------------------------
 _TABLE_CSS = """
 .jt-runs{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:inherit;overflow-x:auto;max-width:100%}
-.jt-runs table{border-collapse:collapse}
-.jt-runs th{position:sticky;top:0;text-align:left;font-weight:600;padding:3px 8px;white-space:nowrap;
- border-bottom:1px solid rgba(127,127,127,.45);background:rgba(127,127,127,.08)}
-.jt-runs td{padding:2px 8px;white-space:nowrap;border-bottom:1px solid rgba(127,127,127,.15);max-width:280px;
- overflow:hidden;text-overflow:ellipsis}
-.jt-runs td.num{text-align:right;font-family:var(--jp-code-font-family,monospace)}
-.jt-runs tr:hover td{background:rgba(127,127,127,.10)}
+.jt-runs table.jt-grid{border-collapse:collapse;margin:0;table-layout:auto;border:none;font-size:12px}
+.jt-runs table.jt-grid th{position:sticky;top:0;text-align:left;font-weight:600;padding:3px 8px;white-space:nowrap;
+ border:none;border-bottom:1px solid rgba(127,127,127,.45);background:rgba(127,127,127,.08)}
+.jt-runs table.jt-grid td{text-align:left;padding:2px 8px;white-space:nowrap;border:none;
+ border-bottom:1px solid rgba(127,127,127,.15);max-width:280px;overflow:hidden;text-overflow:ellipsis;line-height:1.4}
+.jt-runs table.jt-grid td.num{text-align:right;font-family:var(--jp-code-font-family,monospace)}
+.jt-runs table.jt-grid tr,.jt-runs table.jt-grid tr:nth-child(odd){background:transparent}
+.jt-runs table.jt-grid tr:hover td{background:rgba(127,127,127,.10)}
 .jt-runs .s-finished{color:#16a34a}.jt-runs .s-failed,.jt-runs .s-crashed{color:#dc2626}
 .jt-runs .s-running{color:#2563eb}.jt-runs .s-killed{color:#ea580c}
 .jt-runs .jt-empty{opacity:.7;padding:6px}
@@ -345,7 +346,7 @@ def render_html(frame: pd.DataFrame, index_name: str | None = "id", note: str = 
     if not body:
         body.append(f'<tr><td class="jt-empty" colspan="{len(columns) + 1}">no runs match</td></tr>')
     note_html = f'<div style="opacity:.7;margin:2px 0">{escape(note)}</div>' if note else ""
-    return (f'<style>{_TABLE_CSS}</style><div class="jt-runs">{note_html}<table><thead><tr>{head}</tr></thead>'
+    return (f'<style>{_TABLE_CSS}</style><div class="jt-runs">{note_html}<table class="jt-grid"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
@@ -528,8 +529,8 @@ def comparison_figure(frame: pd.DataFrame, run_dirs: Mapping[str, Any], run_ids:
         label = f"{frame.at[run_id, 'name']} ({run_id})" if run_id in frame.index else str(run_id)
         figure.add_trace(go.Scattergl(x=x, y=y, mode="lines", name=label))
     figure.update_layout(
-        title={"text": metric}, xaxis_title="step", height=360, margin={"l": 50, "r": 20, "t": 40, "b": 40},
-        template="plotly_white", legend={"orientation": "h"},
+        title={"text": metric}, xaxis_title="step", height=380, margin={"l": 50, "r": 20, "t": 70, "b": 40},
+        template="plotly_white", legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )
     return figure
 
@@ -619,7 +620,7 @@ class _RunsWidget:
         self.sort_by = widgets.Dropdown(options=[("(none)", None), ("id", "id"), *[(c, c) for c in columns]],
                                         description="sort", layout=layout(width="240px"))
         self.descending = widgets.ToggleButton(value=False, description="descending", icon="sort-amount-desc",
-                                               layout=layout(width="110px"))
+                                               layout=layout(width="130px"))
         self.group_by = widgets.Dropdown(options=[("(no grouping)", None), *[(c, c) for c in group_choices]],
                                          description="group by", layout=layout(width="260px"))
         self.previous = widgets.Button(description="◀", layout=layout(width="40px"), tooltip="previous page")
