@@ -44,6 +44,15 @@ def test_load_registers_line_and_cell_magic(ip: Any) -> None:
     assert extension._hooks is not None and extension._hooks.on_run_start in sdk.start_hooks
 
 
+def test_notebook_hooks_install_once(ip: Any) -> None:
+    hooks = extension.ensure_notebook_hooks()
+    assert extension.ensure_notebook_hooks() is hooks
+    assert sdk.start_hooks.count(hooks.on_run_start) == 1
+    assert console._warning_sinks.count(hooks.warnings_box) == 1
+    ip.run_line_magic("load_ext", "jupyter_tracker")  # a second %load_ext is a no-op (IPython's rule)
+    assert sdk.start_hooks.count(hooks.on_run_start) == 1
+
+
 def test_init_parses_every_run_option(ip: Any, store_root: Path) -> None:
     ip.run_line_magic(
         "tracker",
