@@ -81,6 +81,11 @@ class Audio(MediaValue):
         return {"_type": "audio-file", "path": path, "sha256": digest, "sample_rate": self.sample_rate,
                 "channels": self.channels, "duration": self.duration, "caption": self.caption}
 
+    def _repr_html_(self) -> str:
+        from jupyter_tracker.media.display import audio_html
+
+        return audio_html(self.wav_bytes(), self.caption)
+
     def __repr__(self) -> str:
         return f"<Audio {self.duration:.2f} s, {self.channels} ch, {self.sample_rate} Hz>"
 

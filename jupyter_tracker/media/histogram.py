@@ -45,6 +45,11 @@ class Histogram(MediaValue):
         """Bins and counts go inline in the history row (a few KB at most); no file."""
         return {"_type": "histogram", "bins": self.bin_edges.tolist(), "values": self.counts.tolist()}
 
+    def _repr_html_(self) -> str:
+        from jupyter_tracker.media.display import histogram_svg
+
+        return histogram_svg(self.counts, self.bin_edges)
+
     def __repr__(self) -> str:
         return f"<Histogram {self.num_bins} bins, {int(self.counts.sum())} values>"
 

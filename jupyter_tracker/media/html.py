@@ -112,5 +112,8 @@ class Html(MediaValue):
         path, digest = write_media(run_dir, "html", self.html.encode("utf-8"), ".html")
         return {"_type": "html-file", "path": path, "sha256": digest}
 
+    def _repr_html_(self) -> str:
+        return self.html
+
     def __repr__(self) -> str:
         return f"<Html {len(self.html)} characters>"

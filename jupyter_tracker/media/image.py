@@ -106,6 +106,9 @@ class Image(MediaValue):
         return {"_type": "image-file", "path": path, "sha256": digest, "format": "png",
                 "width": self.width, "height": self.height, "caption": self.caption}
 
+    def _repr_png_(self) -> bytes:
+        return self.png_bytes()
+
     def __repr__(self) -> str:
         return f"<Image {self.width}x{self.height}{f' {self.caption!r}' if self.caption else ''}>"
 

@@ -124,3 +124,32 @@ def run_table(api_run: Any, key: str, step: int | None = None) -> Any:
     with tempfile.TemporaryDirectory() as directory:
         api_run.file(found["path"]).download(directory)
         return table_to_dataframe(directory, found)
+
+
+def histograms_over_time(rows: Any, key: str, num_bins: int = 64) -> tuple[Any, Any, Any]:
+    """Histograms logged under ``key`` across steps, rebinned onto shared edges: for a heatmap.
+
+    ``rows`` are history rows (dicts with ``_step``). Returns ``(steps, edges, counts)`` with
+    ``counts[i]`` the histogram of ``steps[i]`` on ``edges`` (``num_bins + 1`` values spanning every
+    histogram); each old bin's count is spread evenly over its width.
+
+    >>> rows = [{"_step": 0, "w": {"_type": "histogram", "bins": [0, 1, 2], "values": [1, 3]}}]
+    >>> steps, edges, counts = histograms_over_time(rows, "w", num_bins=4)
+    >>> counts.tolist()
+    [[0.5, 0.5, 1.5, 1.5]]
+    """
+    import numpy as np
+
+    found = [(row.get("_step"), row[key]) for row in rows
+             if isinstance(row.get(key), Mapping) and row[key].get("_type") == "histogram"]
+    if not found:
+        return np.zeros(0), np.zeros(0), np.zeros((0, 0))
+    low = min(float(ref["bins"][0]) for _, ref in found)
+    high = max(float(ref["bins"][-1]) for _, ref in found)
+    edges = np.linspace(low, high if high > low else low + 1.0, num_bins + 1)
+    counts = np.empty((len(found), num_bins))
+    for index, (_, ref) in enumerate(found):
+        old_edges = np.asarray(ref["bins"], dtype=float)
+        cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(ref["values"], dtype=float))])
+        counts[index] = np.diff(np.interp(edges, old_edges, cumulative))
+    return np.asarray([step for step, _ in found], dtype=float), edges, counts

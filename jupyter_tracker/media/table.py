@@ -84,6 +84,11 @@ class Table(MediaValue):
                 "columns": list(self.columns), "nrows": len(self.data), "ncols": len(self.columns),
                 "media_columns": media_columns}
 
+    def _repr_html_(self) -> str:
+        from jupyter_tracker.media.display import table_html
+
+        return table_html(self.columns, self.data)
+
     def __repr__(self) -> str:
         return f"<Table {len(self.data)} rows x {len(self.columns)} columns>"
 

@@ -390,3 +390,24 @@ def test_a_media_file_that_cannot_be_written_leaves_the_rest_of_the_row(run: jt.
     row = logged_row(run)
     assert row["loss"] == 0.5
     assert row["image"]["_type"] == "media-error" and row["image"]["media_kind"] == "image"
+
+
+def test_histograms_over_time_share_edges_and_keep_their_totals() -> None:
+    first = jt.Histogram(np.random.default_rng(1).normal(0, 1, 500), num_bins=16).encode(None)
+    second = jt.Histogram(np.random.default_rng(2).normal(3, 1, 700), num_bins=16).encode(None)
+    rows = [{"_step": 0, "w": first}, {"_step": 1, "loss": 0.2}, {"_step": 2, "w": second}]
+    steps, edges, counts = readback.histograms_over_time(rows, "w", num_bins=32)
+    assert steps.tolist() == [0.0, 2.0]
+    assert len(edges) == 33 and edges[0] == first["bins"][0] and edges[-1] == second["bins"][-1]
+    assert counts.shape == (2, 32)
+    assert counts.sum(axis=1) == pytest.approx([500, 700])
+
+
+def test_media_show_themselves_in_a_notebook() -> None:
+    image = jt.Image(RGB)
+    assert image._repr_png_().startswith(b"\x89PNG")
+    assert "<svg" in jt.Histogram([1, 2, 3])._repr_html_()
+    table_markup = jt.Table(columns=["<b>name</b>"], data=[["<script>x</script>"]])._repr_html_()
+    assert "<script>" not in table_markup and "&lt;script&gt;" in table_markup
+    assert "data:audio/wav;base64," in jt.Audio(np.zeros(4), sample_rate=4, caption="<i>")._repr_html_()
+    assert jt.Html("<p onclick='x'>hi</p>")._repr_html_() == "<p>hi</p>"
