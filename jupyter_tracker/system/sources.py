@@ -17,16 +17,31 @@ Source = Callable[[], dict[str, float]]
 
 
 class HostSource:
-    """CPU, memory, this process's RSS, and disk and network traffic since the run started (MB)."""
+    """CPU, memory, this process's RSS and CPU, and disk and network traffic since the run started (MB)."""
 
     def __init__(self, pid: int | None = None) -> None:
         import psutil
 
         self._psutil = psutil
         self._process = psutil.Process(pid or os.getpid())
-        psutil.cpu_percent(interval=None)  # primes the counter: the first real reading covers one interval
+        # our own CPU-time baselines, so the user's psutil.cpu_percent() calls and ours never interfere
+        self._cpu_last = self._cpu_times()
+        self._process.cpu_percent(interval=None)
         self._disk0 = self._disk()
         self._net0 = self._net()
+
+    def _cpu_times(self) -> tuple[float, float]:
+        times = self._psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        return sum(times), idle
+
+    def _cpu_percent(self) -> float:
+        """Busy share of all CPUs since the last sample, as ``psutil.cpu_percent`` computes it."""
+        total, idle = self._cpu_times()
+        last_total, last_idle = self._cpu_last
+        self._cpu_last = (total, idle)
+        elapsed = total - last_total
+        return max(0.0, min(100.0, 100.0 * (1.0 - (idle - last_idle) / elapsed))) if elapsed > 0 else 0.0
 
     def _disk(self) -> tuple[int, int] | None:
         try:
@@ -45,11 +60,12 @@ class HostSource:
     def __call__(self) -> dict[str, float]:
         psutil = self._psutil
         values: dict[str, float] = {
-            "system/cpu_percent": float(psutil.cpu_percent(interval=None)),
+            "system/cpu_percent": self._cpu_percent(),
             "system/memory_percent": float(psutil.virtual_memory().percent),
         }
         try:
             values["system/proc_rss_mb"] = self._process.memory_info().rss / _MB
+            values["system/proc_cpu_percent"] = float(self._process.cpu_percent(interval=None))
         except (psutil.Error, OSError):
             pass
         disk = self._disk()
