@@ -596,81 +596,24 @@ class Storage:
             for number, (chunk_steps, chunk_values) in enumerate(pieces):
                 packed_steps, packed_values = history_series.pack(chunk_steps, chunk_values)
                 entry = {
-                    "b_run_pk": pk,
-                    "b_key": key,
-                    "b_chunk": first_chunk + number,
+                    "run_pk": pk,
+                    "key": key,
+                    "chunk": first_chunk + number,
                     "points": len(chunk_steps),
                     "steps": packed_steps,
                     "point_values": packed_values,
                 }
                 (updates if number == 0 and key in tails else inserts).append(entry)
-            chunks = first_chunk + len(pieces)
-            total = (known.points if known is not None else 0) + len(steps)
-            summary = {
-                "b_run_pk": pk,
-                "b_key": key,
-                "chunks": chunks,
-                "points": total,
+            counts = {
+                "run_pk": pk,
+                "key": key,
+                "chunks": first_chunk + len(pieces),
+                "points": (known.points if known is not None else 0) + len(steps),
                 "tail_points": len(pieces[-1][0]),
             }
-            (key_updates if known is not None else new_keys).append(summary)
-        if inserts:
-            connection.execute(
-                sa.insert(t.history_chunks),
-                [
-                    {
-                        "run_pk": e["b_run_pk"],
-                        "key": e["b_key"],
-                        "chunk": e["b_chunk"],
-                        "points": e["points"],
-                        "steps": e["steps"],
-                        "point_values": e["point_values"],
-                    }
-                    for e in inserts
-                ],
-            )
-        if updates:
-            connection.execute(
-                sa.update(t.history_chunks)
-                .where(
-                    t.history_chunks.c.run_pk == sa.bindparam("b_run_pk"),
-                    t.history_chunks.c.key == sa.bindparam("b_key"),
-                    t.history_chunks.c.chunk == sa.bindparam("b_chunk"),
-                )
-                .values(
-                    points=sa.bindparam("points"),
-                    steps=sa.bindparam("steps"),
-                    point_values=sa.bindparam("point_values"),
-                ),
-                updates,
-            )
-        if new_keys:
-            connection.execute(
-                sa.insert(t.history_keys),
-                [
-                    {
-                        "run_pk": e["b_run_pk"],
-                        "key": e["b_key"],
-                        "chunks": e["chunks"],
-                        "points": e["points"],
-                        "tail_points": e["tail_points"],
-                    }
-                    for e in new_keys
-                ],
-            )
-        if key_updates:
-            connection.execute(
-                sa.update(t.history_keys)
-                .where(
-                    t.history_keys.c.run_pk == sa.bindparam("b_run_pk"), t.history_keys.c.key == sa.bindparam("b_key")
-                )
-                .values(
-                    chunks=sa.bindparam("chunks"),
-                    points=sa.bindparam("points"),
-                    tail_points=sa.bindparam("tail_points"),
-                ),
-                key_updates,
-            )
+            (key_updates if known is not None else new_keys).append(counts)
+        _insert_and_update(connection, t.history_chunks, ("run_pk", "key", "chunk"), inserts, updates)
+        _insert_and_update(connection, t.history_keys, ("run_pk", "key"), new_keys, key_updates)
 
     # -- history ---------------------------------------------------------------------------
     def numeric_keys(self, pk: int) -> list[str]:
@@ -714,6 +657,28 @@ class Storage:
         )
         with self.engine.connect() as connection:
             return [_unpack_row(data) for data in connection.execute(query).scalars()]
+
+
+def _insert_and_update(
+    connection: sa.Connection,
+    table: sa.Table,
+    key_columns: tuple[str, ...],
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+) -> None:
+    """Inserts new rows, and updates existing rows matched on ``key_columns``, one executemany each."""
+    if inserts:
+        connection.execute(sa.insert(table), inserts)
+    if updates:
+        # bound names must differ from column names in an UPDATE's WHERE clause
+        where = [table.c[name] == sa.bindparam(f"match_{name}") for name in key_columns]
+        changed = [name for name in updates[0] if name not in key_columns]
+        statement = sa.update(table).where(*where).values({name: sa.bindparam(name) for name in changed})
+        parameters = [
+            {**{f"match_{name}": row[name] for name in key_columns}, **{name: row[name] for name in changed}}
+            for row in updates
+        ]
+        connection.execute(statement, parameters)
 
 
 def _text_or_none(value: Any) -> str | None:

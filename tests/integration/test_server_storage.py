@@ -97,3 +97,33 @@ def test_a_database_newer_than_the_server_is_refused(tmp_path: Path) -> None:
     engine.dispose()
     with pytest.raises(RuntimeError, match="newer than this server"):
         open_storage(url)
+
+
+def test_series_survive_batches_that_cross_chunk_boundaries(server_backend: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from jupyter_tracker.server.history_series import CHUNK_POINTS
+
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.create_key(user="a")
+            storage.upsert_run("a", "p", "r", {}, created_by="a")
+            seq = 1
+            sizes = [1, CHUNK_POINTS - 2, 3, CHUNK_POINTS * 2 + 5, 700]
+            step = 0
+            for size in sizes:
+                batch = [
+                    ["h", s, 0.0, 0.0, {"x": s * 0.5, **({"sparse": -s} if s % 3 == 0 else {})}]
+                    for s in range(step, step + size)
+                ]
+                seq = storage.apply_batch("a", "p", "r", seq, batch) + 1
+                step += size
+            pk = storage.run_pk("a", "p", "r")
+            series = storage.series(pk, ["x", "sparse"])
+            assert np.array_equal(series["x"][0], np.arange(step))
+            assert np.array_equal(series["x"][1], np.arange(step) * 0.5)
+            assert np.array_equal(series["sparse"][0], np.arange(0, step, 3))
+            assert np.array_equal(series["sparse"][1], -np.arange(0, step, 3.0))
+        finally:
+            storage.close()
