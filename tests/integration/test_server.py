@@ -494,3 +494,35 @@ def test_system_metrics_are_kept_and_sampled_against_wall_time(shared_server: Se
         values = [row["system/cpu_percent"] for row in answer["rows"]]
         assert 0 < len(values) <= 20 and min(values) == 0.0 and max(values) == 6.0
         assert [row["_step"] for row in scan_all(client, run_id)] == [0]
+
+
+def test_two_server_processes_share_one_database(server_factory: Any) -> None:
+    first = server_factory()
+    second = server_factory(db_url=first.db_url)
+    with first.client() as one, second.client(api_key=first.api_key) as other:
+        run_id = new_run(one)
+        assert other.put(f"/api/v1/runs/alice/mnist/{run_id}", json={"metadata": {}}).json()["created"] is False
+        batches = [
+            [history_record(step, {"loss": float(step)}) for step in range(start, start + 50)]
+            for start in range(0, 500, 50)
+        ]
+        answers: list[int] = []
+
+        def send(client: httpx.Client) -> None:
+            # every batch goes to both servers at once: each is applied exactly once
+            for index, batch in enumerate(batches):
+                answer = post(client, run_id, index * 50 + 1, batch)
+                if answer.status_code == 409:  # the other server is ahead; resend from its applied_seq
+                    continue
+                answers.append(answer.status_code)
+
+        threads = [threading.Thread(target=send, args=(client,)) for client in (one, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert set(answers) == {200}
+        for client in (one, other):
+            run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
+            assert run["applied_seq"] == 500 and run["history_rows"] == 500
+        assert [row["_step"] for row in scan_all(other, run_id)] == list(range(500))
