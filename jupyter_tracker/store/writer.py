@@ -61,6 +61,8 @@ class RunLogWriter:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._unwritten: list[bytes] = []
+        #: flush() callers still waiting: released only once what came before them is written
+        self._waiters: list[threading.Event] = []
         self.records_written = 0
         self.bytes_written = 0
         self._observers: list[Callable[[int, list[Any]], None]] = []
@@ -76,6 +78,10 @@ class RunLogWriter:
             if truncate_at is not None:
                 handle.truncate(truncate_at)
             handle.seek(0, os.SEEK_END)
+            if handle.tell() < len(records.MAGIC):  # nothing readable was left: start the log afresh
+                handle.truncate(0)
+                handle.seek(0)
+                _write_all(handle, records.MAGIC)
         else:
             _write_all(handle, records.MAGIC)
         self._good_end = handle.tell()
@@ -120,7 +126,7 @@ class RunLogWriter:
 
     def _write_pending(self) -> None:
         queue = self._queue
-        waiters: list[threading.Event] = []
+        waiters = self._waiters
         while queue:
             count = min(len(queue), FRAME_RECORDS)
             batch = []
@@ -133,8 +139,11 @@ class RunLogWriter:
             if batch:
                 self._encode(batch)
         self._write_frames()
+        if self._unwritten:  # the write failed: flush() callers wait for the retry to succeed
+            return
         for waiter in waiters:
             waiter.set()
+        waiters.clear()
 
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self.next_seq
@@ -195,7 +204,7 @@ class RunLogWriter:
         """Waits until everything appended so far is handed to the OS."""
         if self._thread is None or not self._thread.is_alive():
             self._write_pending()
-            return True
+            return not self._unwritten
         done = threading.Event()
         self._queue.append(done)
         self._wake.set()

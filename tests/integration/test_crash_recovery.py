@@ -18,7 +18,7 @@ from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex
 from jupyter_tracker.store.reader import RunLogWarning, read_run
 from jupyter_tracker.store.run_dir import RUN_LOG_NAME
-from tests.helpers import only_run_dir
+from tests.helpers import only_run_dir, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
@@ -100,6 +100,38 @@ def test_sigkill_mid_run_keeps_every_flushed_record(tmp_path):
     assert state.config == {"lr": 0.1} and state.state == "running"
     index_row = RunIndex(tmp_path / "jupyter_tracker").get("killed1")
     assert index_row is not None and index_row["state"] == "crashed"
+
+
+def test_the_writer_flushes_on_its_own_so_a_kill_after_one_interval_loses_nothing(tmp_path):
+    code = """
+        import time
+        import jupyter_tracker as jt
+        run = jt.init(project="crash", id="idle1")
+        for step in range(10_000):
+            run.log({"loss": float(step)})
+        print("logged", run.step, "interval", run.settings.flush_interval, flush=True)
+        time.sleep(CHILD_TIMEOUT)
+    """.replace("CHILD_TIMEOUT", str(CHILD_TIMEOUT))
+    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=child_env(tmp_path),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        words = process.stdout.readline().split()
+        assert words[:2] == ["logged", "10000"], process.stderr.read() if process.stderr else ""
+        interval = float(words[3])
+        started = time.monotonic()
+
+        def all_rows_on_disk() -> bool:
+            run_dirs = list((tmp_path / "jupyter_tracker").glob("run-*"))
+            return bool(run_dirs) and read_run(run_dirs[0], warn=False)[0].rows == 10_000
+
+        wait_until(all_rows_on_disk, timeout=10 * interval + 5)
+        assert time.monotonic() - started < 10 * interval + 5
+    finally:
+        process.kill()
+        process.communicate(timeout=CHILD_TIMEOUT)
+    _, state, rows = read_back(tmp_path)
+    assert [row["loss"] for row in rows] == [float(step) for step in range(10_000)]
 
 
 def test_a_torn_tail_after_a_kill_is_skipped_and_the_run_can_resume(tmp_path):

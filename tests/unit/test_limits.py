@@ -13,8 +13,8 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.limits import LIMITS, LimitChecker, LimitWarning
-from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.store.index import RunIndex
+from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.values import MediaValue
 
 

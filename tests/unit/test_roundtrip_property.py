@@ -141,7 +141,7 @@ def test_any_sequence_of_log_calls_round_trips_exactly(shared_store, calls):
         state, rows = read_run(Path(run.dir), keep_history=True)
         got = [{key: value for key, value in row.items() if key not in ("_timestamp", "_runtime")} for row in rows]
         assert [row["_step"] for row in got] == [row["_step"] for row in expected]
-        for got_row, expected_row in zip(got, expected):
+        for got_row, expected_row in zip(got, expected, strict=True):
             assert same_value(got_row, expected_row), (got_row, expected_row)
         assert state.problems == [] and state.state == "finished"
         assert run.step == model.step

@@ -610,7 +610,7 @@ def test_context_manager_finishes_and_marks_failures(root):
     assert run.state == "finished" and read_run(Path(run.dir))[0].exit_code == 0
     with pytest.raises(ZeroDivisionError):
         with jt.init() as failing:
-            1 / 0
+            raise ZeroDivisionError("in the training loop")
     state, _ = read_run(Path(failing.dir))
     assert (state.state, state.exit_code) == ("failed", 1)
 

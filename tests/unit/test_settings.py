@@ -170,7 +170,9 @@ def test_unknown_arguments_are_kept_as_extra(clean):
 
 
 def test_settings_are_frozen():
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().mode = "offline"  # type: ignore[misc]
 
 

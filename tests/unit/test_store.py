@@ -225,6 +225,19 @@ def test_writer_continues_an_existing_log_and_truncates_a_torn_tail(tmp_path):
     assert [(r.seq, r.fields[0]) for r in found] == [(1, 0), (2, 1)] and result.problems == []
 
 
+def test_writer_restarts_a_log_whose_header_was_lost(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"JTL")  # a header torn by a crash, or garbage
+    assert scan(path.read_bytes())[1].valid_end == 0
+    writer = RunLogWriter(path, truncate_at=0)
+    writer.start()
+    writer.append(history(0, {"a": 1.0}))
+    writer.close()
+    found, result = scan(path.read_bytes())
+    assert [r.fields[0] for r in found] == [0] and result.problems == []
+
+
 def test_one_unencodable_record_does_not_take_its_neighbours(tmp_path):
     path = tmp_path / "run" / RUN_LOG_NAME
     errors = []
@@ -298,6 +311,7 @@ def test_writer_keeps_data_when_a_write_fails(tmp_path, partial):
     for step in range(100):
         writer.append(history(step, {"a": float(step)}))
     wait_until(lambda: failing.failures == 0 and writer.flush(timeout=5), timeout=10)
+    assert failing.calls >= 4  # three failures, then the retry that wrote everything
     for step in range(100, 200):
         writer.append(history(step, {"a": float(step)}))
     writer.close()
@@ -306,6 +320,20 @@ def test_writer_keeps_data_when_a_write_fails(tmp_path, partial):
     assert [r.fields[0] for r in found] == list(range(200))
     assert [r.seq for r in found] == list(range(1, 201))
     assert result.problems == []
+
+
+def test_flush_says_false_while_the_disk_refuses_and_true_once_written(tmp_path):
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None)
+    failing = FailingFile(writer._file, failures=10**9)
+    writer._file = failing
+    writer.start()
+    writer.append(history(0, {"a": 1.0}))
+    assert writer.flush(timeout=0.3) is False
+    failing.failures = 0
+    assert writer.flush(timeout=10) is True
+    writer.close()
+    assert [r.fields[0] for r in scan(path.read_bytes())[0]] == [0]
 
 
 def test_observers_see_every_batch_and_their_failures_are_contained(tmp_path):
