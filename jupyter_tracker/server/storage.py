@@ -360,12 +360,13 @@ class Storage:
         return int(found) if found is not None else None
 
     def _run_pk(self, connection: sa.Connection, entity: str, project: str, run_id: str) -> int:
-        project_id = self._project_id(connection, entity, project, create=False)
-        pk = None
-        if project_id is not None:
-            pk = connection.execute(
-                sa.select(t.runs.c.pk).where(t.runs.c.project_id == project_id, t.runs.c.run_id == run_id)
-            ).scalar()
+        query = (
+            sa.select(t.runs.c.pk)
+            .join(t.projects, t.projects.c.id == t.runs.c.project_id)
+            .join(t.entities, t.entities.c.id == t.projects.c.entity_id)
+            .where(t.entities.c.name == entity, t.projects.c.name == project, t.runs.c.run_id == run_id)
+        )
+        pk = connection.execute(query).scalar()
         if pk is None:
             raise NotFound(f"no run {entity}/{project}/{run_id}")
         return int(pk)
