@@ -9,7 +9,8 @@ adapter is a small module with four functions:
 ``start(lib, workdir, project, name)``
     starts a run in its local/offline mode under ``workdir`` and returns a handle (timed: init);
 ``logger(handle)``
-    returns ``log(row, step)``, the one call the loop times per step;
+    returns the one call the loop times per step: ``log(row, step)`` when the module sets
+    ``STEP_ARG = True`` (libraries that need the step from the caller), else ``log(row)``;
 ``finish(handle)``
     ends the run and flushes everything the library keeps (timed: finish).
 """

@@ -140,7 +140,7 @@ def time_weighted_ema(times: ArrayLike, values: ArrayLike, half_life: float) -> 
     weight_total = 0.0
     previous_time: float | None = None
     isfinite = math.isfinite
-    for index, (moment, point) in enumerate(zip(time_array.tolist(), array.tolist())):
+    for index, (moment, point) in enumerate(zip(time_array.tolist(), array.tolist(), strict=True)):
         if not (isfinite(point) and isfinite(moment)):
             continue
         if previous_time is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_tracker.api.public import Run
-from jupyter_tracker.api.sampling import has_any_key, history_columns, project_row
+from jupyter_tracker.api.sampling import has_any_key, history_columns, project_row, row_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -74,12 +74,7 @@ def history_frame(run: Run, keys: Sequence[str] | None = None) -> pandas.DataFra
     if not rows:
         return pandas.DataFrame(columns=history_columns([*(keys or ()), "_runtime", "_timestamp"]))
     frame = pandas.DataFrame.from_records(rows)
-    first = [column for column in ("_step",) if column in frame.columns]
-    last = [column for column in ("_runtime", "_timestamp") if column in frame.columns]
-    middle = [column for column in frame.columns if column not in first and column not in last]
-    if keys:
-        middle = [key for key in keys if key in middle] + [column for column in middle if column not in keys]
-    return _uniform_columns(frame[first + middle + last])
+    return _uniform_columns(frame[row_columns(frame.columns, ["_step", *(keys or ())])])
 
 
 def format_for(output: str | Path | None, requested: str | None) -> str:

@@ -9,6 +9,7 @@ backend looks (``RunIndex.rebuild``). History always comes from the run log, the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunNo
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex
-from jupyter_tracker.store.reader import iter_log, read_run
+from jupyter_tracker.store.reader import history_row, iter_log, read_run
 from jupyter_tracker.store.run_dir import (
     OUTPUT_LOG_NAME,
     RUN_LOG_NAME,
@@ -97,15 +98,6 @@ def _entity_matches(record_entity: Any, entity: str | None) -> bool:
     return entity is None or record_entity is None or record_entity == entity
 
 
-def _history_row(step: int, timestamp: float, runtime: float, values: Mapping[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"_step": step}
-    row.update(values)
-    row["_step"] = step
-    row["_runtime"] = runtime
-    row["_timestamp"] = timestamp
-    return row
-
-
 class LocalBackend:
     """Runs under one store root (``WANDB_DIR``/``./jupyter_tracker``).
 
@@ -140,8 +132,7 @@ class LocalBackend:
         self._scanned = True
         if not self.root.is_dir():
             return
-        known = self.index.known_ids()
-        missing = [path for path in iter_run_dirs(self.root) if run_id_from_dir(path) not in known]
+        missing = self._unindexed_dirs()
         if not missing:
             return
         try:
@@ -155,6 +146,17 @@ class LocalBackend:
                         f"index-rebuild-{path.name}",
                         f"could not index run directory {path} ({type(error).__name__}: {error}); it is skipped",
                     )
+
+    def _unindexed_dirs(self) -> list[Path]:
+        """Run directories whose id the index lacks; one ``scandir``, no stat of indexed runs."""
+        known = self.index.known_ids()
+        candidates = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith("run-") and run_id_from_dir(Path(entry.name)) not in known:
+                    candidates.append(Path(entry.path))
+        wanted = set(candidates)
+        return [path for path in iter_run_dirs(self.root) if path in wanted] if wanted else []
 
     def _index_rows(self, project: str | None) -> list[dict[str, Any]]:
         """Rows of the index, oldest first, with their JSON columns still text.
@@ -266,10 +268,10 @@ class LocalBackend:
         stream, _ = iter_log(run_dir, warn=run_dir not in self._live_dirs)
         return stream
 
-    def _history_fields(self, run_dir: Path) -> Iterator[tuple[int, float, float, dict[str, Any]]]:
+    def _history_records(self, run_dir: Path) -> Iterator[records.Record]:
         for record in self._log_records(run_dir):
             if record.kind == _HISTORY:
-                yield record.fields  # type: ignore[misc]
+                yield record
 
     def history_rows(
         self,
@@ -284,14 +286,15 @@ class LocalBackend:
         run_dir = self._require_dir(entity, project, run_id)
         wanted = [key for key in keys or () if key not in ROW_FIELDS]
         every_row = not keys or len(wanted) < len(keys)
-        for step, timestamp, runtime, values in self._history_fields(run_dir):
+        for record in self._history_records(run_dir):
+            step, _, _, values = record.fields
             if min_step is not None and step < min_step:
                 continue
             if max_step is not None and step >= max_step:
                 continue
             if not every_row and not any(key in values for key in wanted):
                 continue
-            yield _history_row(step, timestamp, runtime, values)
+            yield history_row(record)
 
     def sampled_history(
         self,
@@ -304,12 +307,13 @@ class LocalBackend:
     ) -> list[dict[str, Any]]:
         samples = check_samples(samples)
         run_dir = self._require_dir(entity, project, run_id)
-        entries = list(self._history_fields(run_dir))
+        entries = list(self._history_records(run_dir))
         if keys:
             wanted = [key for key in keys if key != x_axis] or list(keys)
             if not any(key in ROW_FIELDS for key in wanted):
-                entries = [entry for entry in entries if any(key in entry[3] for key in wanted)]
-        rows = [_history_row(*entries[index]) for index in sample_indices(len(entries), samples)]
+                entries = [entry for entry in entries if any(key in entry.fields[3] for key in wanted)]
+        # rows are built only for the sampled records, not for all 100,000 of a long run
+        rows = [history_row(entries[index]) for index in sample_indices(len(entries), samples)]
         if keys:
             columns = history_columns(keys, x_axis)
             rows = [project_row(row, columns) for row in rows]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_tracker.api.backend import Backend, RunNotFoundError, RunPages, RunRecord
-from jupyter_tracker.api.sampling import DEFAULT_SAMPLES, check_samples, has_all_keys, project_row, sample
+from jupyter_tracker.api.sampling import DEFAULT_SAMPLES, check_samples, has_all_keys, project_row, row_columns, sample
 from jupyter_tracker.settings import Settings, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -378,15 +378,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str] | None) -> pandas.Data
     if not rows:
         return pandas.DataFrame(columns=list(dict.fromkeys(columns)) if columns else ["_step"])
     frame = pandas.DataFrame.from_records(rows)
-    if columns:
-        first = [column for column in dict.fromkeys(columns) if column in frame.columns]
-        last: list[str] = []
-    else:
-        # _step first, the metrics in the order they first appear, then _runtime and _timestamp
-        first = [column for column in ("_step",) if column in frame.columns]
-        last = [column for column in ("_runtime", "_timestamp") if column in frame.columns]
-    middle = [column for column in frame.columns if column not in first and column not in last]
-    ordered = first + middle + last
+    ordered = row_columns(frame.columns, columns or ())
     return frame if ordered == list(frame.columns) else frame[ordered]
 
 

@@ -86,6 +86,21 @@ def history_columns(keys: Sequence[str], x_axis: str = "_step") -> list[str]:
     return list(dict.fromkeys([x_axis, *keys]))
 
 
+def row_columns(present: Iterable[str], leading: Sequence[str] = ()) -> list[str]:
+    """Column order for history tables: ``leading`` (or ``_step``) first, then the metrics as they
+    first appeared, then ``_runtime`` and ``_timestamp``; only columns in ``present``.
+
+    >>> row_columns(["loss", "_runtime", "_step", "acc", "_timestamp"])
+    ['_step', 'loss', 'acc', '_runtime', '_timestamp']
+    >>> row_columns(["loss", "_step", "acc"], leading=["_step", "acc"])
+    ['_step', 'acc', 'loss']
+    """
+    names = list(dict.fromkeys(present))
+    first = [name for name in dict.fromkeys(leading or ["_step"]) if name in names]
+    last = [name for name in ("_runtime", "_timestamp") if name in names and name not in first]
+    return first + [name for name in names if name not in first and name not in last] + last
+
+
 def sampled_history(
     rows: Iterable[Mapping[str, Any]],
     keys: Sequence[str] | None = None,

@@ -153,7 +153,7 @@ def ls(project: str | None, directory: Path | None, as_json: bool, filter_text: 
             run.state,
             _format_created(run.created),
             _format_runtime(run.runtime),
-            _summary_text(run.summary),
+            _summary_text(run.summary.to_dict()),
         ]
         for run in shown
     ]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +25,8 @@ _HISTORY = "h"
 _DEFINE_METRIC = "define"
 _FINISH = "finish"
 _INITIAL_CAPACITY = 256
+#: points kept per metric; beyond it the older half is thinned with min/max buckets (extremes kept)
+MAX_POINTS_KEPT = 262_144
 
 
 def _numeric(value: Any) -> float | None:
@@ -51,6 +54,8 @@ class SeriesView:
     axes: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
     #: the step metric ``define_metric`` gave this metric, if any
     step_metric: str | None = None
+    #: points logged in all (more than ``len`` once old points were thinned)
+    logged: int = 0
 
     def __len__(self) -> int:
         return int(self.value.size)
@@ -59,11 +64,14 @@ class SeriesView:
 class MetricSeries:
     """Growable columns of one metric; written by one thread, read through :meth:`view`."""
 
-    __slots__ = ("name", "size", "_columns", "_axes", "step_metric")
+    __slots__ = ("name", "size", "_columns", "_axes", "step_metric", "max_points", "thinned")
 
-    def __init__(self, name: str, axis_names: Iterable[str] = ()) -> None:
+    def __init__(self, name: str, axis_names: Iterable[str] = (), max_points: int = MAX_POINTS_KEPT) -> None:
         self.name = name
         self.size = 0
+        self.max_points = max_points
+        #: points dropped by thinning
+        self.thinned = 0
         self.step_metric: str | None = None
         self._columns = np.empty((4, _INITIAL_CAPACITY), dtype=np.float64)
         self._axes: dict[str, NDArray[np.float64]] = {}
@@ -106,6 +114,32 @@ class MetricSeries:
                 self.add_axis(axis)
             self._axes[axis][self.size : end] = values
         self.size = end
+        if end > self.max_points:
+            self._thin()
+
+    def _thin(self) -> None:
+        """Keeps memory bounded: the newest half stays whole, the older part shrinks to min/max picks.
+
+        The picks keep every extreme at a resolution far finer than the 1,500-point plot needs,
+        so the plot of a thinned series looks the same. New arrays: readers' views stay valid.
+        """
+        from jupyter_tracker.downsample import min_max_indices
+
+        recent = self.max_points // 2
+        head = self.size - recent
+        picks = min_max_indices(self._columns[3, :head], max(4, self.max_points // 4))
+        size = picks.size + recent
+        columns = np.empty_like(self._columns)
+        columns[:, : picks.size] = self._columns[:, picks]
+        columns[:, picks.size : size] = self._columns[:, head : self.size]
+        for axis, old in list(self._axes.items()):
+            thinned = np.full(old.size, np.nan)
+            thinned[: picks.size] = old[picks]
+            thinned[picks.size : size] = old[head : self.size]
+            self._axes[axis] = thinned
+        self._columns = columns
+        self.thinned += head - picks.size
+        self.size = size
 
     def view(self) -> SeriesView:
         size = self.size
@@ -118,6 +152,7 @@ class MetricSeries:
             value=columns[3, :size],
             axes={axis: values[:size] for axis, values in self._axes.items()},
             step_metric=self.step_metric,
+            logged=size + self.thinned,
         )
 
 
@@ -169,7 +204,7 @@ class LiveFeed:
             self._add_definition(definition)
         start = getattr(run, "start_time", None)
         self.start_time = float(start) if isinstance(start, (int, float)) else None
-        if preload and getattr(run, "dir", ""):
+        if preload and str(getattr(run, "dir", "") or ""):
             self._buffer = []
         run.add_record_observer(self.observe)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -125,7 +126,7 @@ def _polyline(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, 
     screen_y = top + height - (y - y_min) / y_span * height
     segments: list[str] = []
     current: list[str] = []
-    for keep, sx, sy in zip(finite.tolist(), screen_x.tolist(), screen_y.tolist()):
+    for keep, sx, sy in zip(finite.tolist(), screen_x.tolist(), screen_y.tolist(), strict=True):
         if keep:
             current.append(f"{sx:.1f},{sy:.1f}")
         elif current:

@@ -33,6 +33,8 @@ from jupyter_tracker.server import schema as t
 from jupyter_tracker.store import records
 
 _NAME_MAX = 128
+#: run objects kept in memory by each server process for runs queries
+_RUN_CACHE_LIMIT = 200_000
 
 
 class StorageError(Exception):
@@ -456,7 +458,15 @@ class Storage:
                 .order_by(t.runs.c.created, t.runs.c.pk)
             ).all()
             with self._cache_lock:
-                stale = [pk for pk, version in versions if self._run_cache.get(pk, (None,))[0] != version]
+                if len(self._run_cache) + len(versions) > _RUN_CACHE_LIMIT:  # bound the memory: start afresh
+                    self._run_cache.clear()
+                    self._project_cache.clear()
+                known = {
+                    pk: self._run_cache[pk][1]
+                    for pk, version in versions
+                    if self._run_cache.get(pk, (None,))[0] == version
+                }
+            stale = [pk for pk, _ in versions if pk not in known]
             if len(stale) > len(versions) // 2:  # mostly unknown (e.g. the first query): read the project at once
                 batches = [
                     connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.project_id == project_id)).all()
@@ -475,8 +485,9 @@ class Storage:
                 with self._cache_lock:
                     for pk, version, run in objects:
                         self._run_cache[pk] = (version, run)
+                        known[pk] = run
+        runs = [known[pk] for pk, _ in versions if pk in known]
         with self._cache_lock:
-            runs = [self._run_cache[pk][1] for pk, _ in versions if pk in self._run_cache]
             self._project_cache[project_id] = (stamp, runs)
         return stamp, runs
 

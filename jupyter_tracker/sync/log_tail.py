@@ -77,6 +77,9 @@ class LogTail:
     def __init__(self, path: Path, offset: int = 0) -> None:
         self.path = Path(path)
         self.offset = max(offset, len(records.MAGIC))
+        #: the end of the last valid frame read: a safe place to resume from (``offset`` may
+        #: have moved past a torn tail that a resumed writer will overwrite)
+        self.good_offset = self.offset
         #: what a final read skipped: one sentence per damaged region
         self.problems: list[str] = []
 
@@ -117,7 +120,7 @@ class LogTail:
                     frames.append(frame)
                     position = frame.end - self.offset
                 if frames:
-                    self.offset = frames[-1].end
+                    self.offset = self.good_offset = frames[-1].end
                 if final and not frames and self.offset < self.size:
                     self._skip_damage(handle)
                     if self.offset < self.size:
@@ -125,6 +128,23 @@ class LogTail:
                 return frames
         except FileNotFoundError:
             return []
+
+    def first_seq_at(self, offset: int) -> int | None:
+        """The first sequence number of the complete, valid frame at ``offset``, else None."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                header = handle.read(_HEADER.size)
+                if len(header) < _HEADER.size:
+                    return None
+                length, _ = _HEADER.unpack(header)
+                if length > records.MAX_FRAME_BYTES:
+                    return None
+                handle.seek(offset)
+                frame, _ = LogTail(self.path, offset)._frame_at(handle.read(_HEADER.size + length), 0)
+        except OSError:
+            return None
+        return frame.first_seq if frame is not None else None
 
     def _frame_at(self, data: bytes, position: int) -> tuple[Frame | None, int]:
         """The frame at ``position`` in ``data``; or None and the bytes needed to complete it (0: damaged/none)."""

@@ -171,7 +171,11 @@ class RunUpload:
             )
         self.state.claim()
         offset = self.state.offset if known and self.state.applied_seq == applied else 0
-        if offset > self.tail.size:
+        if offset > len(records.MAGIC) and offset != self.tail.size:
+            first_seq = self.tail.first_seq_at(offset)
+            if first_seq is None or first_seq > applied + 1:
+                offset = 0  # not a frame boundary of this log any more (a resumed run rewrote its tail)
+        elif offset > self.tail.size:
             offset = 0
         self._reposition(applied, offset)
         self.connected = True
@@ -228,6 +232,7 @@ class RunUpload:
         limit_records = self.max_batch_records
         limit_bytes = self.max_batch_bytes
         backlog = True
+        gaps = 0
         while True:
             if backlog or final:
                 backlog = self._fill(final)
@@ -253,15 +258,17 @@ class RunUpload:
                 limit_bytes = max(1, size // 2)
                 continue
             except SequenceGapError as error:
-                if error.applied_seq >= self.state.applied_seq:
+                gaps += 1
+                if gaps <= 3:
                     # the server lost or gained records since we asked: start over from its word
                     self._reposition(error.applied_seq, 0)
                     backlog = True
                     continue
                 raise UploadStopped(
-                    f"the server's copy of run {self.run_id} went back to sequence "
+                    f"the server keeps refusing run {self.run_id}'s records ({error}); its copy is at sequence "
                     f"{error.applied_seq}; run `jupyter-tracker sync {self.run_dir}`"
                 ) from None
+            gaps = 0
             acknowledged = self._acknowledge(applied)
             if on_sent is not None and acknowledged:
                 on_sent(acknowledged)
@@ -278,7 +285,7 @@ class RunUpload:
     def _save_offset(self) -> None:
         # the start of the frame holding the first unacknowledged record: re-reading from
         # there repeats only records the server ignores
-        self.state.offset = self._pending[0].frame_start if self._pending else self.tail.offset
+        self.state.offset = self._pending[0].frame_start if self._pending else self.tail.good_offset
         self.state.save(self.run_dir)
 
     # files --------------------------------------------------------------------------------------------
@@ -490,6 +497,13 @@ class SyncThread:
                         shown = applied
             if bar is not None and self.done.is_set() and last_seq is not None and last_seq > shown:
                 bar.update(last_seq - shown)
+        except KeyboardInterrupt:
+            self.stop()
+            console.info(
+                f"run {self.upload.run_id}: upload interrupted; the run is kept locally. "
+                f"Finish it with `jupyter-tracker sync {self.upload.run_dir}`"
+            )
+            raise
         finally:
             if bar is not None:
                 bar.close()

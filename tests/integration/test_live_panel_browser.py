@@ -18,8 +18,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,6 +129,7 @@ def jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 CHART = '.jt-live-chart[data-metric="train/loss"] .jt-live-plot'
+VAL_CHART = '.jt-live-chart[data-metric="val/acc"] .jt-live-plot'
 
 READ_CHART = """(selector) => {
   const plot = document.querySelector(selector);
@@ -167,6 +169,9 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             console_errors: list[str] = []
             page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            outside: list[str] = []
+            local = (jupyterlab["base"], "blob:", "data:")
+            page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
             page.goto(f"{jupyterlab['base']}/lab/tree/quickstart.ipynb?token={jupyterlab['token']}")
             page.wait_for_function(
                 "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -223,10 +228,32 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
                 timeout=120_000,
             )
             page.screenshot(path=str(ARTIFACTS / "live_panel_finished.png"), full_page=False)
+
+            # the other controls, all in the browser: x-axis, metric filter, log scale
+            options = page.eval_on_selector(".jt-live-axis", "(select) => Array.from(select.options, (o) => o.value)")
+            assert options == ["step", "relative", "wall", "epoch"], options
+            page.select_option(".jt-live-axis", "epoch")
+            page.wait_for_function(
+                f"() => {{ const x = document.querySelector('{VAL_CHART}').data[0].x;"
+                " return x.length === 15 && x.every((value, i) => value === i); }"
+            )
+            page.select_option(".jt-live-axis", "wall")
+            page.wait_for_function(f"() => document.querySelector('{CHART}').layout.xaxis.type === 'date'")
+            page.fill(".jt-live-filter", "^val/")
+            page.wait_for_function(
+                "() => document.querySelector('.jt-live-chart[data-metric=\"train/loss\"]').hidden"
+                " && !document.querySelector('.jt-live-chart[data-metric=\"val/acc\"]').hidden"
+            )
+            page.check(".jt-live-log")
+            page.wait_for_function(f"() => document.querySelector('{VAL_CHART}').layout.yaxis.type === 'log'")
             groups = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-group-title'), (n) => n.textContent)")
             assert "train" in groups and "val" in groups, groups
             plotly_errors = [text for text in console_errors if "jupyter_tracker" in text]
             assert not plotly_errors, plotly_errors
+            loads = page.evaluate("() => document.querySelectorAll('script[data-jupyter-tracker=\"plotly\"]').length")
+            assert loads == 1, f"plotly.js must be loaded once per page, was loaded {loads} times"
+            assert page.evaluate("() => typeof window.Plotly.react") == "function"
+            assert not outside, f"the page fetched from outside the server (no internet allowed): {outside[:5]}"
         finally:
             browser.close()
     assert (ARTIFACTS / "live_panel_running.png").stat().st_size > 0

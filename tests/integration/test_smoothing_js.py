@@ -71,7 +71,7 @@ def test_js_smoothing_matches_python(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout)
     assert len(results) == len(cases)
-    for (values, weight), from_js in zip(cases, results):
+    for (values, weight), from_js in zip(cases, results, strict=True):
         browser = _decode(from_js)
         python = tensorboard_ema(values, weight)
         assert browser.shape == python.shape

@@ -142,3 +142,28 @@ def test_attached_to_a_real_run_sees_earlier_and_later_history(store_root: Path)
     assert series.axes["epoch"].tolist() == [1.0] and series.step_metric == "epoch"
     run.finish()
     wait_until(lambda: feed.finished)
+
+
+def test_memory_stays_bounded_and_extremes_survive_thinning() -> None:
+    from jupyter_tracker.downsample import min_max_indices
+    from jupyter_tracker.notebook.live_feed import MetricSeries
+
+    rng = np.random.default_rng(9)
+    values = np.cumsum(rng.normal(size=100_000))
+    series = MetricSeries("x", ["epoch"], max_points=8_192)
+    for start in range(0, values.size, 1_000):
+        chunk = values[start : start + 1_000]
+        series.extend([(start + i, 0.0, 0.0, float(v)) for i, v in enumerate(chunk)],
+                      {"epoch": [float((start + i) // 1_000) for i in range(chunk.size)]})
+        assert series.size <= 8_192 + 1_000
+    view = series.view()
+    assert view.logged == 100_000 and len(view) <= 8_192 + 1_000
+    assert np.all(np.diff(view.step) > 0)
+    assert view.value.max() == values.max() and view.value.min() == values.min()
+    assert np.array_equal(view.value, values[view.step.astype(int)])
+    assert np.array_equal(view.axes["epoch"], view.step // 1_000)
+    # the newest points are all there
+    assert np.array_equal(view.value[-4_096:], values[-4_096:])
+    # the plot of the thinned series keeps the same extremes as the plot of the full one
+    plotted = view.value[min_max_indices(view.value, 1_500)]
+    assert plotted.max() == values.max() and plotted.min() == values.min()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from jupyter_tracker.store import records
 from jupyter_tracker.store.writer import RunLogWriter
 from jupyter_tracker.sync.log_tail import LogTail, encode_batch, split_payload
+from jupyter_tracker.sync.transport import TrackerClient
+from jupyter_tracker.sync.uploader import RunUpload
+from tests.unit.test_backoff import FakeServer
 
 PACK = records.make_packer()
 
@@ -155,3 +160,40 @@ def test_follows_a_live_writer_without_losing_or_repeating_a_record(tmp_path: Pa
     producer.join()
     assert seen == list(range(1, total + 1))
     assert tail.problems == []
+
+
+# the uploader over damaged and resumed logs (against an in-memory server) ----------------------------
+def upload_to(server: FakeServer, run_dir: Path) -> None:
+    client = TrackerClient("http://tracker.test", "jt_test_key", transport=httpx.MockTransport(server))
+    RunUpload(run_dir, client, {"id": "abc", "project": "p"}, entity="alice").upload_all()
+
+
+def test_records_lost_to_a_corrupt_frame_become_a_warning_not_a_hole(tmp_path: Path) -> None:
+    corrupt = bytearray(frame(3, [history(2), history(3)]))
+    corrupt[-2] ^= 0xFF
+    new_log(tmp_path / "run.jtlog", frame(1, [history(0), history(1)]), bytes(corrupt), frame(5, [history(4)]))
+    server = FakeServer()
+    upload_to(server, tmp_path)
+    assert server.applied_seq == 5
+    kinds = [record[0] for record in server.records]
+    assert kinds == ["h", "h", "warning", "warning", "h"]
+    assert server.records[2][1]["kind"] == "missing_records"
+    assert "corrupt" in json.loads((tmp_path / "sync.json").read_text())["problems"][0]
+
+
+def test_a_stored_offset_never_points_past_a_torn_tail_a_resumed_writer_overwrites(tmp_path: Path) -> None:
+    path = new_log(tmp_path / "run.jtlog", frame(1, [history(0), history(1)]), frame(3, [history(2)])[:-4])
+    server = FakeServer()
+    upload_to(server, tmp_path)
+    assert server.applied_seq == 2
+    good_end = len(records.MAGIC) + len(frame(1, [history(0), history(1)]))
+    assert json.loads((tmp_path / "sync.json").read_text())["offset"] == good_end
+    # the run is resumed: the writer cuts the torn tail and appends from seq 3
+    writer = RunLogWriter(path, first_seq=3, flush_interval=0.01, truncate_at=good_end)
+    writer.start()
+    for step in range(2, 40):
+        writer.append(history(step))
+    writer.close()
+    upload_to(server, tmp_path)
+    assert server.applied_seq == 40
+    assert [record[1] for record in server.records] == list(range(40))

@@ -1,7 +1,7 @@
 // The live panel's view: one small plotly.js chart per metric, grouped by the prefix before "/".
 //
 // Only data comes from the kernel (it is busy running the training cell): the `_index` trait
-// describes the metrics and `_data` holds their downsampled columns as float64 binary. Every
+// describes the metrics and `_data` holds their downsampled columns as binary (float32/float64). Every
 // control (smoothing, x-axis, filter, log scale, groups) acts here, on the points the browser
 // holds, so it responds while the cell runs. plotly.js comes from the installed plotly package,
 // sent once gzipped in `_plotly_gz`, and is evaluated once per page.
@@ -41,6 +41,7 @@ function evaluateScript(source) {
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     const script = document.createElement("script");
     script.src = url;
+    script.dataset.jupyterTracker = "plotly";
     script.onload = () => { globalThis.define = savedDefine; URL.revokeObjectURL(url); resolve(globalThis.Plotly); };
     script.onerror = (error) => { globalThis.define = savedDefine; URL.revokeObjectURL(url); reject(error); };
     document.head.appendChild(script);
@@ -69,7 +70,7 @@ function whenPlotly(model) {
     if (provided || registry.started) return;
     model.on("change:_plotly_gz", () => providePlotly(model));
     // another panel on this page may be providing it; if none does, ask the kernel (answered once idle)
-    setTimeout(() => { if (!plotlyRegistry().started) model.send({ type: "need-plotly" }); }, 1500);
+    setTimeout(() => { if (!plotlyRegistry().started) model.send({ type: "need-plotly" }); }, 5000);
   });
   return registry.promise;
 }
@@ -82,10 +83,16 @@ function decodeSeries(model) {
   if (!view || !index.metrics) return { index, series };
   for (const metric of index.metrics) {
     const columns = {};
+    let start = view.byteOffset + metric.offset;
     metric.columns.forEach((column, position) => {
-      const start = view.byteOffset + metric.offset + position * metric.count * 8;
-      // copy: the offset inside the message buffer need not be 8-byte aligned
-      columns[column] = new Float64Array(view.buffer.slice(start, start + metric.count * 8));
+      const single = (metric.dtypes || [])[position] === "f4";
+      const end = start + metric.count * (single ? 4 : 8);
+      // copy: a column's offset inside the message buffer need not be aligned
+      const bytes = view.buffer.slice(start, end);
+      const values = single ? Float64Array.from(new Float32Array(bytes)) : new Float64Array(bytes);
+      if (column === "wall") for (let i = 0; i < values.length; i++) values[i] += index.wall_base || 0;
+      columns[column] = values;
+      start = end;
     });
     series.set(metric.name, { ...metric, columns });
   }
