@@ -17,11 +17,9 @@ fi
 # Our package first, then every peer on its own so that one peer that cannot install does not
 # stop the others; bench_log.py reports a missing peer as "not installed" rather than a number.
 "$VENV/bin/python" -m pip install --quiet -e "$ROOT"
-status=0
 for peer in wandb mlflow trackio tensorboardX; do
     if ! "$VENV/bin/python" -m pip install --quiet "$peer"; then
         echo "bench/setup.sh: could not install $peer (it will be reported as not installed)" >&2
-        status=1
     fi
 done
 "$VENV/bin/python" -m pip install --quiet py-spy || echo "bench/setup.sh: py-spy not installed (profiling only)" >&2

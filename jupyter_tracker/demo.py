@@ -24,15 +24,20 @@ def _make_data(rng: Any, samples: int, features: int) -> tuple[Any, Any]:
 
 
 def train(project: str = "demo", epochs: int = 20, batch_size: int = 64, learning_rate: float = 0.1,
-          directory: str | Path | None = None, mode: str | None = None, seed: int = 0) -> sdk.Run:
-    """Trains and logs one run; returns the finished run (its ``dir`` holds the data)."""
+          directory: str | Path | None = None, mode: str | None = None, seed: int = 0,
+          server: tuple[str, str] | None = None) -> sdk.Run:
+    """Trains and logs one run; returns the finished run (its ``dir`` holds the data).
+
+    ``server`` is ``(base_url, api_key)`` of a tracking server to sync to while training.
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
     inputs, labels = _make_data(rng, 6_000, 20)
     train_x, val_x = inputs[:5_000], inputs[5_000:]
     train_y, val_y = labels[:5_000], labels[5_000:]
-    run = sdk.init(project=project, dir=str(directory) if directory else None, mode=mode, config={
+    connection = {"base_url": server[0], "api_key": server[1]} if server else None
+    run = sdk.init(project=project, dir=str(directory) if directory else None, mode=mode, settings=connection, config={
         "learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs,
         "model": {"kind": "logistic_regression", "features": int(inputs.shape[1])},
     })

@@ -8,6 +8,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -e ".[test,parquet,postgres]"
+# torch tensors are a supported value type: test them when this machine carries a CPU wheel
+if ls /opt/wheels/torch-*cpu*.whl >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q "torch==$(ls /opt/wheels/torch-*cpu*.whl | head -n 1 | sed -E 's/.*torch-([0-9.]+)\+cpu.*/\1/')" \
+    || echo "torch could not be installed: its value tests will be reported as not run"
+fi
 # shellcheck source=scripts/postgres.sh
 source scripts/postgres.sh
 start_test_postgres || echo "PostgreSQL not installed: the PostgreSQL tests will be reported as not run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -16,20 +17,37 @@ def demo(epochs: int, directory: Path | None, offline: bool) -> None:
     """Train a small model as a tracked run and show where its data went.
 
     Logistic regression in numpy on synthetic data: metrics are logged every step, validation
-    every epoch, and the run is then listed and read back as a pandas DataFrame.
+    every epoch. Unless --offline, a private SQLite tracking server is started on loopback for
+    the run to sync to in the background, and the history is read back from it.
     """
     from jupyter_tracker.api import Api
     from jupyter_tracker.demo import train
 
-    run = train(epochs=epochs, directory=directory, mode="offline" if offline else None)
-    frame = Api().run(f"{run.project}/{run.id}").history(samples=5)
-    click.echo("")
-    click.echo(f"Run {run.name} ({run.id}) is {run.state}.")
-    click.echo(f"  run directory: {run.dir}")
-    click.echo(f"  summary:       {dict(run.summary)}")
-    click.echo("  history (5 of its rows, via jupyter_tracker.Api):")
-    click.echo("    " + frame.to_string(max_cols=6).replace("\n", "\n    "))
-    click.echo("Next: `jupyter-tracker ls` lists runs; `jupyter-tracker export <id> --format csv` writes one.")
+    with contextlib.ExitStack() as stack:
+        server = None
+        if not offline:
+            from jupyter_tracker.server.embedded import embedded_server
+
+            server = stack.enter_context(embedded_server())
+            click.echo(f"Tracking server (SQLite, {server.db_url}) listening on {server.base_url}")
+        run = train(epochs=epochs, directory=directory, mode="offline" if offline else None,
+                    server=(server.base_url, server.api_key) if server else None)
+        if server is not None:
+            api = Api(overrides={"base_url": server.base_url}, api_key=server.api_key)
+            source = f"the tracking server at {server.base_url}"
+        else:
+            api = Api(overrides={"dir": str(directory)} if directory else None)
+            source = "the local run store"
+        stored = api.run(f"{run.project}/{run.id}")
+        frame = stored.history(keys=["train/loss", "train/acc"], samples=6)
+        click.echo("")
+        click.echo(f"Run {run.name} ({run.id}) is {stored.state}.")
+        click.echo(f"  run directory: {run.dir}")
+        click.echo(f"  summary:       {dict(stored.summary)}")
+        click.echo(f"  history of train/loss and train/acc, sampled, read back from {source}:")
+        click.echo("    " + frame.to_string(max_cols=6).replace("\n", "\n    "))
+    click.echo("Next: `jupyter-tracker ls` lists runs; `jupyter-tracker export <id> --format csv` writes one;")
+    click.echo("      `jupyter-tracker server` runs a tracking server of your own.")
 
 
 COMMANDS = [demo]

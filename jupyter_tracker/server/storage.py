@@ -749,8 +749,10 @@ def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:
         if isinstance(runtime, (int, float)) and not isinstance(runtime, bool):
             doc.columns["runtime"] = float(runtime)
         if fields.get("summary") is not None:
-            doc.last_values = json_values.to_json(dict(fields["summary"]))
-            doc.summary_manual = {}
+            # as the local reader does: keys set by hand stay marked so a resumed run keeps them
+            final = json_values.to_json(dict(fields["summary"]))
+            doc.summary_manual = {key: final[key] for key in doc.summary_manual if key in final}
+            doc.last_values = {key: value for key, value in final.items() if key not in doc.summary_manual}
             doc.changed.update(("last_values", "summary_manual"))
     # other kinds (e.g. newer record types) are accepted and counted as applied
 

@@ -17,12 +17,6 @@ import jupyter_tracker
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: lazily imported names whose module is still being written: they may fail to resolve, but only
-#: because their module or attribute does not exist yet. Add a name here only while its module is
-#: missing, and remove it once the module lands, so that a later breakage is caught. (Api and the
-#: media types were listed here until their modules landed.)
-NOT_BUILT_YET: set[str] = set()
-
 #: names that only exist through the module's ``__getattr__``
 DYNAMIC = {"run", "config", "summary"}
 
@@ -47,15 +41,6 @@ def test_all_is_complete():
 
 @pytest.mark.parametrize("name", jupyter_tracker.__all__)
 def test_every_name_resolves(name):
-    if name in jupyter_tracker._LAZY and name in NOT_BUILT_YET:
-        module_name, attribute = jupyter_tracker._LAZY[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            assert error.name is not None and module_name.startswith(error.name), error
-            pytest.skip(f"{module_name} is not built yet")
-        if not hasattr(module, attribute):
-            pytest.skip(f"{module_name}.{attribute} is not built yet")
     value = getattr(jupyter_tracker, name)
     if name == "run":
         assert value is None or isinstance(value, jupyter_tracker.Run)
@@ -66,8 +51,6 @@ def test_every_name_resolves(name):
         assert value is getattr(importlib.import_module(module_name), attribute)
 
 
-def test_the_not_built_yet_list_only_names_lazy_names():
-    assert NOT_BUILT_YET <= set(jupyter_tracker._LAZY)
 
 
 def test_unknown_names_raise_attribute_error():
