@@ -11,7 +11,8 @@ import logging
 import sys
 import threading
 import warnings
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from jupyter_tracker import settings
 

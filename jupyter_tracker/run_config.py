@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any
 
-from jupyter_tracker.values import normalise_mapping
+from jupyter_tracker.values import nested_under, normalise_mapping
 
 #: config names keep up to three dots; deeper nesting stays a nested value
 CONFIG_MAX_DOTS = 3
@@ -13,19 +14,6 @@ CONFIG_MAX_DOTS = 3
 
 class ConfigWarning(UserWarning):
     """A config change was refused or is suspicious (a locked key)."""
-
-
-def _nest(flat: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        if not key.startswith(prefix):
-            continue
-        parts = key[len(prefix) :].split(".")
-        node = nested
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return nested
 
 
 class Config(MutableMapping[str, Any]):
@@ -52,7 +40,7 @@ class Config(MutableMapping[str, Any]):
         values: dict[str, Any] = self._values
         if key in values:
             return values[key]
-        nested = _nest(values, key + ".")
+        nested = nested_under(values, key)
         if nested:
             return nested
         raise KeyError(key)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
-from typing import Any, Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
 
 from jupyter_tracker.values import normalise_mapping
 
@@ -40,7 +41,7 @@ class MetricDefinition:
         return dataclasses.asdict(self) | {"summary": list(self.summary)}
 
     @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> "MetricDefinition":
+    def from_record(cls, data: Mapping[str, Any]) -> MetricDefinition:
         return cls(data["name"], data.get("step_metric"), tuple(data.get("summary") or ()),
                    data.get("goal"), bool(data.get("hidden")))
 

@@ -10,8 +10,9 @@ import atexit
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from jupyter_tracker import console, names
 from jupyter_tracker import settings as settings_module

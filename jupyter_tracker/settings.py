@@ -9,8 +9,9 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 SETTINGS_FILE_NAME = "settings"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
@@ -123,7 +124,8 @@ def _login_fallback(values: dict[str, Any]) -> None:
     if values.get("base_url") and values.get("api_key"):
         return
     stored = read_login_file()
-    hosts = stored.get("hosts") if isinstance(stored.get("hosts"), dict) else {}
+    listed = stored.get("hosts")
+    hosts: dict[str, Any] = listed if isinstance(listed, dict) else {}
     base_url = values.get("base_url") or stored.get("current")
     if not base_url:
         return

@@ -12,8 +12,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from jupyter_tracker import console
 from jupyter_tracker.limits import LimitChecker, LimitWarning
@@ -23,7 +24,7 @@ from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import records
 from jupyter_tracker.store.reader import RunState
 from jupyter_tracker.store.writer import RunLogWriter
-from jupyter_tracker.values import MediaValue, fast_copy, normalise_row
+from jupyter_tracker.values import fast_copy, normalise_row
 
 _HISTORY = records.HISTORY
 _time = time.time
@@ -314,11 +315,11 @@ class Run:
         return self._metrics
 
     # observers used by the notebook and sync parts -------------------------------------------
-    def on_finish(self, callback: Callable[["Run"], None]) -> None:
+    def on_finish(self, callback: Callable[[Run], None]) -> None:
         """Calls ``callback(run)`` once the run is finished (the live panel's final figure, sync)."""
         self._finish_callbacks.append(callback)
 
-    def before_finish(self, callback: Callable[["Run"], None]) -> None:
+    def before_finish(self, callback: Callable[[Run], None]) -> None:
         """Calls ``callback(run)`` inside ``finish()`` while the run log is still open.
 
         For parts that write their last records at the end (system metrics, ``policy="end"`` files).
@@ -396,16 +397,15 @@ class Run:
 
         return render_run_card(self)
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
         if kind is None:
             self.finish()
         else:
             self.state = "killed" if issubclass(kind, KeyboardInterrupt) else "failed"
             self.finish(exit_code=130 if issubclass(kind, KeyboardInterrupt) else 1)
-        return False
 
 
 class DisabledRun(Run):

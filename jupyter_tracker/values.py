@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 #: value types written as they are, with no conversion
 PLAIN_TYPES = frozenset({float, int, bool, type(None)})
@@ -164,6 +165,25 @@ def normalise_row(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, in
         elif isinstance(stored, list) and stored and all(isinstance(item, MediaValue) for item in stored):
             media.append((key, stored[0]))
     return row, sizes, media
+
+
+def nested_under(flat: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Rebuilds the nested dict of every dotted name under ``prefix`` (``config["opt"]``).
+
+    >>> nested_under({"opt.name": "adam", "opt.betas": [0.9], "lr": 0.1}, "opt")
+    {'name': 'adam', 'betas': [0.9]}
+    """
+    start = prefix + "."
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if not key.startswith(start):
+            continue
+        parts = key[len(start) :].split(".")
+        node = nested
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested
 
 
 def normalise_mapping(data: Mapping[str, Any], max_dots: int, what: str) -> dict[str, Any]:

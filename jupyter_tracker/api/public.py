@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_tracker.api.backend import Backend, RunNotFoundError, RunPages, RunRecord
 from jupyter_tracker.api.sampling import DEFAULT_SAMPLES, check_samples, has_all_keys, project_row, row_columns, sample
 from jupyter_tracker.settings import Settings, resolve
+from jupyter_tracker.values import nested_under
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -78,15 +79,7 @@ class ReadOnlyValues(Mapping[str, Any]):
         values: dict[str, Any] = self._values
         if key in values:
             return values[key]
-        prefix = key + "."
-        nested: dict[str, Any] = {}
-        for name, value in values.items():
-            if name.startswith(prefix):
-                node = nested
-                parts = name[len(prefix) :].split(".")
-                for part in parts[:-1]:
-                    node = node.setdefault(part, {})
-                node[parts[-1]] = value
+        nested = nested_under(values, key)
         if nested:
             return nested
         raise KeyError(key)

@@ -39,13 +39,14 @@ def demo(epochs: int, directory: Path | None, offline: bool) -> None:
             api = Api(overrides={"dir": str(directory)} if directory else None)
             source = "the local run store"
         stored = api.run(f"{run.project}/{run.id}")
-        frame = stored.history(keys=["train/loss", "train/acc"], samples=6)
+        frame = stored.history(keys=["train/loss", "train/acc"], samples=6, pandas=True)
         click.echo("")
         click.echo(f"Run {run.name} ({run.id}) is {stored.state}.")
         click.echo(f"  run directory: {run.dir}")
         click.echo(f"  summary:       {dict(stored.summary)}")
         click.echo(f"  history of train/loss and train/acc, sampled, read back from {source}:")
-        click.echo("    " + frame.to_string(max_cols=6).replace("\n", "\n    "))
+        text = frame.to_string(max_cols=6) if hasattr(frame, "to_string") else str(frame)
+        click.echo("    " + text.replace("\n", "\n    "))
     click.echo("Next: `jupyter-tracker ls` lists runs; `jupyter-tracker export <id> --format csv` writes one;")
     click.echo("      `jupyter-tracker server` runs a tracking server of your own.")
 

@@ -246,7 +246,8 @@ def _compare(op: type, left: Any, right: Any, frame: pd.DataFrame) -> pd.Series:
         mask = _contains(left_values, right_values, frame)
         return ~mask if op is ast.NotIn else mask
     if not isinstance(left_values, pd.Series):  # literal on the left: mirror the comparison
-        op = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}.get(op, op)
+        mirrored: dict[type, type] = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
+        op = mirrored.get(op, op)
         left_values, right_values = right_values, left_values
     if not isinstance(left_values, pd.Series):
         return pd.Series(bool(_COMPARE[op](left_values, right_values)), index=frame.index)

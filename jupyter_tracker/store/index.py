@@ -11,8 +11,9 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from jupyter_tracker.store.run_dir import INDEX_NAME, iter_run_dirs
 
@@ -118,7 +119,7 @@ class RunIndex:
         return int(total)
 
     def _decode(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        values = dict(zip(_COLUMNS, row))
+        values = dict(zip(_COLUMNS, row, strict=True))
         for key in _JSON_COLUMNS:
             values[key] = json.loads(values[key]) if values[key] else ({} if key != "tags" else [])
         if values["state"] == "running" and values["host"] == socket.gethostname() and not _pid_alive(values["pid"]):

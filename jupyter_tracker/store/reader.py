@@ -6,8 +6,9 @@ A torn or corrupt tail is skipped with a warning; it is never fatal.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from jupyter_tracker import console
 from jupyter_tracker.store import records
