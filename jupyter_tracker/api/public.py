@@ -339,6 +339,12 @@ class Run:
             return item
         raise RunNotFoundError(f"run {self.id} has no file {name!r}")
 
+    def table(self, key: str, step: int | None = None) -> "pandas.DataFrame":
+        """The ``Table`` logged under ``key`` (the last one, or the one at ``step``) as a DataFrame."""
+        from jupyter_tracker.media.readback import run_table
+
+        return run_table(self, key, step=step)
+
     # display ------------------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"<Run {'/'.join(self.path)} ({self._record.get('state')})>"

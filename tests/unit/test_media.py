@@ -377,6 +377,7 @@ def test_a_logged_table_comes_back_through_the_api_as_a_dataframe(run: jt.Run) -
     api_run = jt.Api().run(f"media/{run.id}")
     assert readback.run_table(api_run, "predictions")["label"].tolist() == ["dog", "cow"]
     assert readback.run_table(api_run, "predictions", step=0)["label"].tolist() == ["cat"]
+    assert api_run.table("predictions")["score"].tolist() == [0.7, 0.2]
     with pytest.raises(KeyError, match="no Table"):
         readback.run_table(api_run, "loss")
     names = {file.name for file in api_run.files()}
