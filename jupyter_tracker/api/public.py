@@ -339,7 +339,7 @@ class Run:
             return item
         raise RunNotFoundError(f"run {self.id} has no file {name!r}")
 
-    def table(self, key: str, step: int | None = None) -> "pandas.DataFrame":
+    def table(self, key: str, step: int | None = None) -> pandas.DataFrame:
         """The ``Table`` logged under ``key`` (the last one, or the one at ``step``) as a DataFrame."""
         from jupyter_tracker.media.readback import run_table
 

@@ -14,7 +14,6 @@ and the run keeps logging locally either way.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import functools
 import os
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_tracker import console
+from jupyter_tracker.run_files import is_ignored
 from jupyter_tracker.store import records
 from jupyter_tracker.store import run_dir as layout
 from jupyter_tracker.sync.backoff import Backoff, RetriesExhausted, RetryableError, retry
@@ -80,12 +80,6 @@ def gap_filler(first: int, last: int) -> list[bytes]:
     return [one] * (last - first + 1)
 
 
-def ignored(name: str, globs: Sequence[str]) -> bool:
-    """True when a file name (or its base name) matches one of ``WANDB_IGNORE_GLOBS``."""
-    base = name.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(name, glob) or fnmatch.fnmatchcase(base, glob) for glob in globs)
-
-
 def run_files(run_dir: Path, ignore_globs: Sequence[str] = ()) -> dict[str, Path]:
     """The files a run uploads, by server name: ``files/x`` as ``x``, ``media/...`` as is, ``output.log``."""
     found: dict[str, Path] = {}
@@ -98,10 +92,10 @@ def run_files(run_dir: Path, ignore_globs: Sequence[str] = ()) -> dict[str, Path
             for file_name in sorted(names):
                 path = Path(directory) / file_name
                 name = prefix + path.relative_to(folder).as_posix()
-                if path.is_file() and not ignored(name, ignore_globs) and name not in _OWN_FILES:
+                if path.is_file() and not is_ignored(name, ignore_globs) and name not in _OWN_FILES:
                     found[name] = path
     output = run_dir / layout.OUTPUT_LOG_NAME
-    if output.is_file() and not ignored(layout.OUTPUT_LOG_NAME, ignore_globs):
+    if output.is_file() and not is_ignored(layout.OUTPUT_LOG_NAME, ignore_globs):
         found[layout.OUTPUT_LOG_NAME] = output
     return found
 
