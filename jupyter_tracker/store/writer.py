@@ -2,7 +2,8 @@
 
 ``append`` is a bare ``deque.append`` (atomic, lock-free, a fraction of a microsecond), so the
 training loop never waits on disk. The thread wakes every ``flush_interval`` seconds (at most
-:data:`MAX_WAKE_INTERVAL`, which bounds the memory queued records take), writes what is queued
+:data:`MAX_WAKE_INTERVAL` while records arrive, which bounds the memory queued records take, and
+:data:`IDLE_WAKE_INTERVAL` while none do), writes what is queued
 in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
 drains everything and fsyncs.
 """
@@ -25,6 +26,9 @@ FRAME_RECORDS = 2048
 #: rows/s would otherwise hold ``flush_interval`` worth of them (~60 MB at 0.2 s); at 0.02 s that
 #: backlog stays near 10 MB, for ~50 cheap wake-ups a second
 MAX_WAKE_INTERVAL = 0.02
+#: while nothing is being logged the thread sleeps longer (a burst that starts then queues at most
+#: this long before the short interval takes over)
+IDLE_WAKE_INTERVAL = 0.05
 
 
 def _write_all(handle: Any, data: bytes) -> None:
@@ -109,11 +113,14 @@ class RunLogWriter:
         return len(self._queue)
 
     def _loop(self) -> None:
-        interval = min(self.flush_interval, MAX_WAKE_INTERVAL)
+        busy = min(self.flush_interval, MAX_WAKE_INTERVAL)
+        idle = min(self.flush_interval, IDLE_WAKE_INTERVAL)
+        interval = idle
         while True:
             self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stopping
+            interval = busy if self._queue else idle
             self._write_pending()
             if stopping:
                 return
