@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from jupyter_tracker.values import nested_under, normalise_mapping
+from jupyter_tracker.values import DottedValues, normalise_mapping
 
 #: config names keep up to three dots; deeper nesting stays a nested value
 CONFIG_MAX_DOTS = 3
@@ -16,7 +16,7 @@ class ConfigWarning(UserWarning):
     """A config change was refused or is suspicious (a locked key)."""
 
 
-class Config(MutableMapping[str, Any]):
+class Config(DottedValues, MutableMapping[str, Any]):
     """Hyperparameters of a run.
 
     >>> config = Config()
@@ -35,40 +35,12 @@ class Config(MutableMapping[str, Any]):
         object.__setattr__(self, "_on_change", on_change)
         object.__setattr__(self, "_on_warning", on_warning)
 
-    # mapping protocol -------------------------------------------------------------------
-    def __getitem__(self, key: str) -> Any:
-        values: dict[str, Any] = self._values
-        if key in values:
-            return values[key]
-        nested = nested_under(values, key)
-        if nested:
-            return nested
-        raise KeyError(key)
-
+    # mapping protocol (reading comes from DottedValues) ---------------------------------
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
     def __delitem__(self, key: str) -> None:
         raise TypeError("config keys cannot be deleted; set a new value instead")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, key: object) -> bool:
-        if key in self._values:
-            return True
-        return isinstance(key, str) and any(name.startswith(key + ".") for name in self._values)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         self.update({name: value})

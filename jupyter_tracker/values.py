@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 #: value types written as they are, with no conversion
@@ -184,6 +184,49 @@ def nested_under(flat: Mapping[str, Any], prefix: str) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return nested
+
+
+class DottedValues(Mapping[str, Any]):
+    """Flat dotted names read as a mapping: a prefix gives the nested dict, plain names are attributes.
+
+    The base of a run's ``config`` and of the values the ``Api`` returns.
+
+    >>> values = DottedValues({"lr": 0.1, "opt.name": "adam"})
+    >>> values["lr"], values.lr, values["opt"], "opt" in values
+    (0.1, 0.1, {'name': 'adam'}, True)
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_values", dict(values or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        values: dict[str, Any] = self._values
+        if key in values:
+            return values[key]
+        nested = nested_under(values, key)
+        if nested:
+            return nested
+        raise KeyError(key)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no value named {name!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._values:
+            return True
+        prefix = f"{key}."
+        return isinstance(key, str) and any(name.startswith(prefix) for name in self._values)
 
 
 def normalise_mapping(data: Mapping[str, Any], max_dots: int, what: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_tracker.api.backend import Backend, RunNotFoundError, RunPages, RunRecord
 from jupyter_tracker.api.sampling import DEFAULT_SAMPLES, check_samples, has_all_keys, project_row, row_columns, sample
 from jupyter_tracker.settings import Settings, resolve
-from jupyter_tracker.values import nested_under
+from jupyter_tracker.values import DottedValues
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -61,7 +61,7 @@ def _split_path(path: str) -> list[str]:
     return parts
 
 
-class ReadOnlyValues(Mapping[str, Any]):
+class ReadOnlyValues(DottedValues):
     """A run's config or summary as the API returns it: dict-like and read-only.
 
     Names are flat and dotted (``"opt.name"``), as they were logged; a prefix gives the nested
@@ -72,40 +72,8 @@ class ReadOnlyValues(Mapping[str, Any]):
     (0.1, 0.1, {'name': 'adam'})
     """
 
-    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_values", dict(values or {}))
-
-    def __getitem__(self, key: str) -> Any:
-        values: dict[str, Any] = self._values
-        if key in values:
-            return values[key]
-        nested = nested_under(values, key)
-        if nested:
-            return nested
-        raise KeyError(key)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no value named {name!r}") from None
-
     def __setattr__(self, name: str, value: Any) -> None:
         raise TypeError("a run's values read through the Api are read-only")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, key: object) -> bool:
-        if key in self._values:
-            return True
-        prefix = f"{key}."
-        return isinstance(key, str) and any(name.startswith(prefix) for name in self._values)
 
     def __repr__(self) -> str:
         return repr(self._values)

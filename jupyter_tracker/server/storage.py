@@ -778,28 +778,13 @@ _QUERY_COLUMNS = (
     t.runs.c.version,
 )
 
+#: what applying a batch needs: the queried columns plus the summary parts and extras
 _RUN_COLUMNS = (
-    t.runs.c.pk,
-    t.runs.c.run_id,
-    t.runs.c.name,
-    t.runs.c.state,
-    t.runs.c.group_name,
-    t.runs.c.tags,
-    t.runs.c.notes,
-    t.runs.c.job_type,
-    t.runs.c.created,
-    t.runs.c.updated,
-    t.runs.c.runtime,
-    t.runs.c.exit_code,
-    t.runs.c.config,
-    t.runs.c.summary,
+    *_QUERY_COLUMNS[:14],
     t.runs.c.summary_manual,
     t.runs.c.last_values,
     t.runs.c.extra,
-    t.runs.c.applied_seq,
-    t.runs.c.history_rows,
-    t.runs.c.created_by,
-    t.runs.c.version,
+    *_QUERY_COLUMNS[14:],
 )
 
 
