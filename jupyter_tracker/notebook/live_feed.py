@@ -4,7 +4,9 @@ A :class:`LiveFeed` is a record observer of the run's writer (``run.add_record_o
 it sees exactly what goes to disk, in order, from the writer thread, and never slows ``log``.
 For every numeric scalar it keeps the step, the wall time, the runtime and the value, plus the
 value of each ``define_metric`` step metric (``epoch``...) at that point, so the panel can
-draw any metric against any of those x-axes. Columns are numpy arrays that double when full;
+draw any metric against any of those x-axes. System metrics (``"system"`` records of the
+sampler) have no step: their step column is NaN and their view says ``time_axis``, so they are
+drawn against time whatever x-axis the user picked. Columns are numpy arrays that double when full;
 readers take a :meth:`LiveFeed.snapshot` (views up to the current length, never copied).
 """
 
@@ -22,6 +24,7 @@ from numpy.typing import NDArray
 __all__ = ["LiveFeed", "MetricSeries", "SeriesView"]
 
 _HISTORY = "h"
+_SYSTEM = "system"
 _DEFINE_METRIC = "define"
 _FINISH = "finish"
 _INITIAL_CAPACITY = 256
@@ -56,6 +59,8 @@ class SeriesView:
     step_metric: str | None = None
     #: points logged in all (more than ``len`` once old points were thinned)
     logged: int = 0
+    #: True for system metrics: no step, drawn against runtime or wall time
+    time_axis: bool = False
 
     def __len__(self) -> int:
         return int(self.value.size)
@@ -64,7 +69,7 @@ class SeriesView:
 class MetricSeries:
     """Growable columns of one metric; written by one thread, read through :meth:`view`."""
 
-    __slots__ = ("name", "size", "_columns", "_axes", "step_metric", "max_points", "thinned")
+    __slots__ = ("name", "size", "_columns", "_axes", "step_metric", "max_points", "thinned", "time_axis")
 
     def __init__(self, name: str, axis_names: Iterable[str] = (), max_points: int = MAX_POINTS_KEPT) -> None:
         self.name = name
@@ -73,6 +78,7 @@ class MetricSeries:
         #: points dropped by thinning
         self.thinned = 0
         self.step_metric: str | None = None
+        self.time_axis = False
         self._columns = np.empty((4, _INITIAL_CAPACITY), dtype=np.float64)
         self._axes: dict[str, NDArray[np.float64]] = {}
         for axis in axis_names:
@@ -153,6 +159,7 @@ class MetricSeries:
             axes={axis: values[:size] for axis, values in self._axes.items()},
             step_metric=self.step_metric,
             logged=size + self.thinned,
+            time_axis=self.time_axis,
         )
 
 
@@ -176,8 +183,10 @@ class LiveFeed:
     [0.5]
     """
 
-    def __init__(self, definitions: Iterable[Any] = ()) -> None:
+    def __init__(self, definitions: Iterable[Any] = (), media: Any = None) -> None:
         self._lock = threading.Lock()
+        #: where images and histograms of the rows go (a ``live_media.MediaTrack``), if anywhere
+        self.media = media
         self._series: dict[str, MetricSeries] = {}
         #: step metric name -> its last logged value
         self._axis_last: dict[str, float] = {}
@@ -262,6 +271,8 @@ class LiveFeed:
         points: dict[str, list[tuple[float, float, float, float]]] = {}
         axis_points: dict[str, dict[str, list[float]]] = {}
         axis_last = self._axis_last
+        media = self.media
+        system_keys: set[str] = set()
         for record in records:
             kind = record[0]
             if kind == _HISTORY:
@@ -273,6 +284,8 @@ class LiveFeed:
                 for key, raw in row.items():
                     value = _numeric(raw)
                     if value is None:
+                        if media is not None and raw is not None and type(raw) is not str:
+                            media.take(step, key, raw)
                         continue
                     metric_points = points.get(key)
                     if metric_points is None:
@@ -286,6 +299,24 @@ class LiveFeed:
                             # the axis was defined mid-batch: earlier points of the batch have none
                             column = per_axis[axis] = [math.nan] * (len(metric_points) - 1)
                         column.append(last)
+            elif kind == _SYSTEM:
+                _, wall_time, runtime, values = record
+                for key, raw in values.items():
+                    value = _numeric(raw)
+                    if value is None:
+                        continue
+                    metric_points = points.get(key)
+                    if metric_points is None:
+                        metric_points = points[key] = []
+                        axis_points[key] = {axis: [] for axis in axis_last}
+                    system_keys.add(key)
+                    metric_points.append((math.nan, wall_time, runtime, value))
+                    per_axis = axis_points[key]
+                    for axis in axis_last:
+                        column = per_axis.get(axis)
+                        if column is None:
+                            column = per_axis[axis] = [math.nan] * (len(metric_points) - 1)
+                        column.append(math.nan)
             elif kind == _DEFINE_METRIC:
                 self._add_definition(record[1])
             elif kind == _FINISH:
@@ -296,6 +327,8 @@ class LiveFeed:
                 if series is None:
                     series = self._series[key] = MetricSeries(key, axis_last)
                     series.step_metric = self._step_metric_of(key)
+                if key in system_keys:
+                    series.time_axis = True
                 series.extend(metric_points, axis_points[key])
             self.last_seq = first_seq + len(records) - 1
             self.version += 1

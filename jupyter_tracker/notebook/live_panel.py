@@ -7,6 +7,8 @@ downsamples each metric to at most 1,500 points with min/max buckets and sends t
 one binary buffer (float64 values, float32 times). Smoothing, the x-axis, the metric filter, the log scale and the
 groups are all computed in the browser (``static/live_panel.js``). Without a widget frontend
 the same charts go out as plotly figures through a display handle (``live_static``).
+Images and histograms go to the widget's media row (``live_media``): PNG bytes of the last
+steps of each image key and one heatmap per histogram key, sent only when they change.
 
 Entry point: :func:`show_live_panel`. Nothing here prints, and nothing here raises into the
 training loop: a failure becomes one console warning.
@@ -29,6 +31,7 @@ import numpy as np
 from jupyter_tracker import console
 from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
+from jupyter_tracker.notebook.live_media import MediaTrack, build_media_update
 from jupyter_tracker.notebook.live_static import DEFAULT_SMOOTHING, PLOTLY_MIMETYPE, StaticLiveView, static_bundle
 
 __all__ = ["LivePanel", "build_update", "choose_mode", "show_live_panel"]
@@ -92,6 +95,8 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
     ``wall``, ``value`` and ``axis:<step metric>``) and their types: values and step-metric
     columns are float64; times are float32 (``wall`` as seconds after ``index["wall_base"]``),
     and so are steps while they are below 2**24, where float32 is exact. 20 bytes a point.
+    System metrics (``time_axis``) have no ``step`` nor step-metric columns: the browser draws
+    them against runtime, or wall time when that is the chosen x-axis.
 
     >>> feed = LiveFeed(); feed.observe(1, [("h", 0, 100.0, 0.0, {"loss": 1.0})])
     >>> index, data = build_update(feed.snapshot())
@@ -115,21 +120,25 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
         def pick(values: np.ndarray, indices: np.ndarray | None = indices) -> np.ndarray:
             return values if indices is None else values[indices]
 
-        step = pick(series.step)
-        step_type = np.float32 if step.size and float(np.abs(step).max()) < _FLOAT32_EXACT else np.float64
-        columns: list[tuple[str, np.ndarray]] = [
-            ("step", step.astype(step_type)),
+        columns: list[tuple[str, np.ndarray]] = []
+        if not series.time_axis:
+            step = pick(series.step)
+            step_type = np.float32 if step.size and float(np.abs(step).max()) < _FLOAT32_EXACT else np.float64
+            columns.append(("step", step.astype(step_type)))
+        columns += [
             ("runtime", pick(series.runtime).astype(np.float32)),
             ("wall", (pick(series.wall_time) - wall_base).astype(np.float32)),
             ("value", np.ascontiguousarray(pick(series.value), dtype=np.float64)),
         ]
-        columns += [(f"axis:{axis}", pick(values).astype(np.float64)) for axis, values in series.axes.items()]
+        if not series.time_axis:
+            columns += [(f"axis:{axis}", pick(values).astype(np.float64)) for axis, values in series.axes.items()]
         size = 0
         for _, column in columns:
             chunks.append(column.tobytes())
             size += column.nbytes
         metrics.append({
-            "name": name, "offset": offset, "count": int(step.size), "columns": [label for label, _ in columns],
+            "name": name, "offset": offset, "count": int(columns[0][1].size), "time_axis": series.time_axis,
+            "columns": [label for label, _ in columns],
             "dtypes": ["f4" if column.dtype == np.float32 else "f8" for _, column in columns],
             "total": max(series.logged, count), "step_metric": series.step_metric,
         })
@@ -240,6 +249,8 @@ def _widget_class() -> type:
         header = traitlets.Dict(help="run name, id, project, state and sync status").tag(sync=True)
         _index = traitlets.Dict(help="layout of `_data`: per metric its columns, offset and count").tag(sync=True)
         _data = traitlets.Bytes(b"", help="downsampled float64 columns of every metric").tag(sync=True)
+        _media_index = traitlets.Dict(help="layout of `_media_data`: image steps per key, histogram heatmaps").tag(sync=True)
+        _media_data = traitlets.Bytes(b"", help="PNG bytes of the kept image steps and float32 heatmaps").tag(sync=True)
         _plotly_gz = traitlets.Bytes(b"", help="gzipped plotly.min.js, sent to the first panel only").tag(sync=True)
         smoothing = traitlets.Float(DEFAULT_SMOOTHING, min=0.0, max=0.999, help="EMA weight").tag(sync=True)
         x_axis = traitlets.Unicode("step", help="step, relative, wall or a step metric").tag(sync=True)
@@ -278,7 +289,10 @@ class LivePanel:
         self.run = run
         self.mode = mode
         self.points_per_line = points_per_line
-        self.feed = LiveFeed()
+        # only the widget has a media row; the static figures leave images and histograms out
+        self.media = MediaTrack(getattr(run, "dir", None))
+        self.feed = LiveFeed(media=self.media if mode == "widget" else None)
+        self._pushed_media_version = 0
         self.widget: Any = None
         self.static_view: StaticLiveView | None = None
         self.handle: Any = None
@@ -382,14 +396,21 @@ class LivePanel:
         self._last_header = dict(header)
         if self.mode == "widget":
             index, data = build_update(snapshot, self.points_per_line)
+            media_version = self.media.version
+            media: tuple[dict[str, Any], bytes] | None = None
+            if media_version != self._pushed_media_version or (final and media_version):
+                media = build_media_update(self.media, final=final)
+                self._pushed_media_version = media_version
             with self._widget_lock, self.widget.hold_sync():
                 self.widget._index = index
                 self.widget._data = data
+                if media is not None:
+                    self.widget._media_index, self.widget._media_data = media
                 self.widget.header = dict(header)
                 if final:
                     # the browser has it by now; keep it out of saved widget state
                     self.widget._plotly_gz = b""
-            sent = len(data)
+            sent = len(data) + (len(media[1]) if media is not None else 0)
         else:
             assert self.static_view is not None
             if final:

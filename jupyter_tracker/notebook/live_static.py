@@ -59,7 +59,8 @@ def _x_list(values: NDArray[np.float64]) -> list[float | int | None]:
 
 def _points(series: SeriesView, points_per_line: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     indices = min_max_indices(series.value, points_per_line)
-    return series.step[indices], series.value[indices]
+    x = series.runtime if series.time_axis else series.step  # system metrics: seconds since the start
+    return x[indices], series.value[indices]
 
 
 def figure_dict(

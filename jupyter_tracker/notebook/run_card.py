@@ -18,6 +18,8 @@ from typing import Any
 #: entries of config and summary shown before "… and N more"
 TOP_ENTRIES = 10
 _TEXT_LIMIT = 80
+#: hex digits of a commit shown, as ``git log --oneline`` does
+SHORT_SHA = 7
 
 _CSS = """
 .jt-card{font:13px/1.4 var(--jp-ui-font-family,system-ui,-apple-system,sans-serif);color:inherit;
@@ -37,6 +39,7 @@ _CSS = """
 .jt-card table.jt-kv td{text-align:left;padding:1px 10px 1px 0;vertical-align:top;word-break:break-all;border:none;
  line-height:1.4}
 .jt-card table.jt-kv td.jt-v{font-family:var(--jp-code-font-family,monospace);text-align:right;padding-right:0}
+.jt-card .jt-dirty{color:#d97706}
 .jt-card ul.jt-warn{margin:6px 0 0;padding-left:18px;color:#d97706}
 .jt-card code{font-family:var(--jp-code-font-family,monospace);font-size:12px}
 """
@@ -150,6 +153,25 @@ def _meta_rows(pairs: Iterable[tuple[str, str]]) -> str:
     return "".join(f"<dt>{_escape(label)}</dt><dd>{text}</dd>" for label, text in pairs if text)
 
 
+def git_summary(git: Any) -> str:
+    """The card's git line as HTML: short commit, branch (or detached) and whether the tree was dirty.
+
+    ``git`` is what ``code.capture`` keeps on the run (``run.git``, also the ``("run", {"git": ...})``
+    record); every part is escaped. Empty when the run has no git state.
+    """
+    if not isinstance(git, Mapping):
+        return ""
+    commit = git.get("commit")
+    parts = [f"<code>{_escape(str(commit)[:SHORT_SHA])}</code>" if commit else "no commit yet"]
+    branch = git.get("branch")
+    parts.append(f"on {_escape(_short(str(branch), 60))}" if branch else "detached")
+    if git.get("dirty"):
+        parts.append('<span class="jt-dirty">dirty (uncommitted changes)</span>')
+    else:
+        parts.append("clean")
+    return " · ".join(parts)
+
+
 def render_run_card(run: Any, now: float | None = None) -> str:
     """The card's HTML (a ``<style>`` block scoped to ``.jt-card`` plus the card itself)."""
     state = str(run.state)
@@ -161,6 +183,7 @@ def render_run_card(run: Any, now: float | None = None) -> str:
         ("duration", _escape(format_duration(run_duration(run, now)))),
         ("tags", tags.strip()),
         ("notes", _escape(_short(run.notes or "", 200))),
+        ("git", git_summary(getattr(run, "git", None))),
         ("local dir", f"<code>{_escape(run.dir)}</code>" if run.dir else ""),
         ("sync", _escape(sync_state(run))),
     ])

@@ -27,9 +27,14 @@ panel = show_live_panel(run, mode={mode!r})
 print("panel mode:", panel.mode)"""
 
 TRAIN = """\
+import numpy as np
 print("user output before")
 for step in range(400):
-    jt.log({"train/loss": 1.0 / (step + 1), "train/acc": step / 400, "lr": 0.1})
+    media = {}
+    if step % 40 == 0:
+        media = {"samples": jt.Image(np.full((16, 16, 3), step % 256, np.uint8), caption=f"step {step}"),
+                 "weights": jt.Histogram(np.random.normal(step / 100, 1.0, 200))}
+    jt.log({"train/loss": 1.0 / (step + 1), "train/acc": step / 400, "lr": 0.1, **media})
     time.sleep(0.006)
 print("user output after")"""
 
@@ -88,7 +93,7 @@ def test_static_mode_updates_one_display_in_place(tmp_path: Path) -> None:
     assert "application/vnd.jupyter.widget-view+json" not in data
     assert "<svg" in data["text/html"] and "<script" not in data["text/html"]
     traces = _final_figure(data)
-    assert set(traces) == {"train/loss", "train/acc", "lr"}
+    assert {name for name in traces if not name.startswith("system/")} == {"train/loss", "train/acc", "lr"}
     assert len(traces["train/loss"]["x"]) == 400, "the saved figure is the final one, with every step"
     refreshes = int("".join(o.text for o in _outputs(notebook.cells[2], "stream")).split("refreshes:")[1].split()[0])
     assert refreshes >= 2, "the figure was updated while the training cell ran"
@@ -107,3 +112,7 @@ def test_widget_mode_shows_the_widget_with_a_static_fallback(tmp_path: Path) -> 
         saved = json.dumps(state[model_id])
         assert len(saved) < 400_000, "plotly.js is dropped from the saved widget state at finish"
         assert state[model_id]["state"]["header"]["state"] == "finished"
+        media = state[model_id]["state"]["_media_index"]
+        assert [entry["key"] for entry in media["images"]] == ["samples"]
+        assert [step["step"] for step in media["images"][0]["steps"]] == list(range(0, 400, 40))
+        assert media["histograms"][0]["key"] == "weights" and len(media["histograms"][0]["steps"]) == 10

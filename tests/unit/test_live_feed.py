@@ -167,3 +167,35 @@ def test_memory_stays_bounded_and_extremes_survive_thinning() -> None:
     # the plot of the thinned series keeps the same extremes as the plot of the full one
     plotted = view.value[min_max_indices(view.value, 1_500)]
     assert plotted.max() == values.max() and plotted.min() == values.min()
+
+
+def test_system_records_become_time_axis_series_without_steps() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [("define", {"name": "val/*", "step_metric": "epoch"})])
+    feed.observe(2, [
+        h(0, {"loss": 1.0, "epoch": 0}),
+        ("system", 1_015.0, 15.0, {"system/cpu_percent": 12.5, "system/gpu.0.util": 40, "system/note": "x"}),
+        h(1, {"loss": 0.5}),
+        ("system", 1_030.0, 30.0, {"system/cpu_percent": 20.0}),
+    ])
+    snapshot = feed.snapshot()
+    assert sorted(snapshot.series) == ["epoch", "loss", "system/cpu_percent", "system/gpu.0.util"]
+    cpu = snapshot.series["system/cpu_percent"]
+    assert cpu.time_axis and not snapshot.series["loss"].time_axis
+    assert cpu.value.tolist() == [12.5, 20.0]
+    assert cpu.runtime.tolist() == [15.0, 30.0] and cpu.wall_time.tolist() == [1_015.0, 1_030.0]
+    assert np.isnan(cpu.step).all() and np.isnan(cpu.axes["epoch"]).all()
+    assert snapshot.series["loss"].step.tolist() == [0, 1], "the user's steps are untouched"
+    assert feed.last_seq == 5
+
+
+def test_a_real_runs_system_metrics_reach_the_feed(store_root: Path) -> None:
+    run = jt.init(project="feed", mode="offline",
+                  settings={"live": "off", "system_sample_interval": 0.05, "system_window": 0.2})
+    feed = LiveFeed()
+    feed.attach(run, preload=False)
+    run.log({"loss": 1.0})
+    cpu = wait_until(lambda: feed.snapshot().series.get("system/cpu_percent"))
+    assert cpu.time_axis and cpu.runtime[0] > 0
+    run.finish()
+    assert feed.snapshot().series["loss"].step.tolist() == [0]

@@ -165,3 +165,56 @@ def test_large_steps_stay_exact() -> None:
     index, data = build_update(feed.snapshot())
     assert index["metrics"][0]["dtypes"][0] == "f8"
     assert decode(index, data)["x"]["step"].tolist() == [2**24, 2**24 + 1, 2**24 + 2]
+
+
+def test_system_metrics_are_sent_against_time_and_drawn_folded() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [("define", {"name": "*", "step_metric": "epoch"}), ("h", 5, 1e9, 1.0, {"loss": 0.5, "epoch": 1})])
+    feed.observe(3, [("system", 1e9 + 15, 15.0, {"system/cpu_percent": 30.0}),
+                     ("system", 1e9 + 30, 30.0, {"system/cpu_percent": 50.0})])
+    index, data = build_update(feed.snapshot())
+    metrics = {metric["name"]: metric for metric in index["metrics"]}
+    system = metrics["system/cpu_percent"]
+    assert system["time_axis"] and system["columns"] == ["runtime", "wall", "value"]
+    assert not metrics["loss"]["time_axis"] and "step" in metrics["loss"]["columns"]
+    decoded = decode(index, data)["system/cpu_percent"]
+    assert decoded["runtime"].tolist() == [15.0, 30.0] and decoded["value"].tolist() == [30.0, 50.0]
+    assert np.allclose(decoded["wall"], [1e9 + 15, 1e9 + 30])
+    script = live_panel.bundled_esm()
+    assert 'const COLLAPSED_BY_DEFAULT = ["system"];' in script and "if (metric.time_axis)" in script
+    figure = static_bundle(feed.snapshot(), {"name": "r"})[PLOTLY_MIMETYPE]
+    system_trace = next(trace for trace in figure["data"] if trace["name"] == "system/cpu_percent")
+    assert system_trace["x"] == [15, 30], "the static figure draws system metrics against runtime"
+    assert figure["data"][-1]["name"] == "system/cpu_percent", "the system group comes last"
+
+
+def test_widget_media_row_gets_images_and_histograms_of_a_real_run(store_root: Path) -> None:
+    from jupyter_tracker.notebook import live_media
+
+    run = jt.init(project="panel", mode="offline", settings={"live": "off"})
+    rng = np.random.default_rng(0)
+    run.log({"early": jt.Image(np.full((8, 8, 3), 7, np.uint8), caption="before the panel")})
+    run.flush()
+    panel = LivePanel(run, "widget", show=False)
+    widget = panel.widget
+    for step in range(1, 26):
+        run.log({"samples": [jt.Image(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8), caption=f"<b>{step}</b>"),
+                             jt.Image(rng.random((16, 16)))],
+                 "weights": jt.Histogram(rng.normal(step, 1.0, 500)), "loss": 1.0 / step})
+    run.flush()
+    wait_until(lambda: [len(entry["steps"]) for entry in widget._media_index.get("histograms", [])] == [25])
+    images = {entry["key"]: entry for entry in widget._media_index["images"]}
+    assert [step["step"] for step in images["samples"]["steps"]] == list(range(6, 26))
+    latest = images["samples"]["steps"][-1]["items"]
+    assert len(latest) == 2 and latest[0]["caption"] == "<b>25</b>" and latest[0]["width"] == 16
+    png = widget._media_data[latest[0]["offset"] : latest[0]["offset"] + latest[0]["length"]]
+    on_disk = [path.read_bytes() for path in (Path(run.dir) / "media" / "images").glob("*.png")]
+    assert png.startswith(b"\x89PNG") and png in on_disk, "the browser gets the PNG file the run wrote"
+    early = images["early"]["steps"][0]["items"][0]
+    assert early["caption"] == "before the panel", "images logged before the panel are read back from disk"
+    (heat,) = widget._media_index["histograms"]
+    assert heat["key"] == "weights" and len(heat["edges"]) == heat["rows"] + 1
+    json.dumps(widget._media_index)
+    run.finish()
+    assert len(widget._media_data) <= live_media.FINAL_MEDIA_BYTES
+    assert decode(widget._index, widget._data)["loss"]["value"].size == 25

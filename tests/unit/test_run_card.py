@@ -103,3 +103,46 @@ def test_sync_state_follows_the_sync_record(store_root: Path) -> None:
     assert sync_state(online) == "syncing to http://127.0.0.1:9: up to record 1,234 acknowledged"
     (Path(online.dir) / "sync.json").write_text(json.dumps({"applied_seq": 2000, "complete": True}))
     assert sync_state(online) == "synced to http://127.0.0.1:9"
+
+
+def test_the_card_shows_the_git_commit_branch_and_dirty_state(store_root: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    branch = "feat/<b>x</b>"
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", *args], cwd=repo,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q", "-b", branch)
+    (repo / "train.py").write_text("x = 1\n")
+    git("add", "train.py")
+    git("commit", "-q", "-m", "first")
+    sha = git("rev-parse", "HEAD")
+    monkeypatch.chdir(repo)
+    clean = jt.init(project="p", mode="offline")
+    page = render_run_card(clean)
+    assert f"<code>{sha[:7]}</code>" in page and sha not in page
+    assert "on feat/&lt;b&gt;x&lt;/b&gt; · clean" in page and "<b>x</b>" not in page
+    clean.finish(quiet=True)
+    (repo / "train.py").write_text("x = 2\n")
+    dirty = jt.init(project="p", mode="offline")
+    assert "dirty (uncommitted changes)" in render_run_card(dirty)
+    dirty.finish(quiet=True)
+    git("checkout", "-q", "--detach")
+    detached = jt.init(project="p", mode="offline")
+    assert "· detached · <span class=\"jt-dirty\">dirty" in render_run_card(detached)
+    detached.finish(quiet=True)
+
+
+def test_the_card_has_no_git_line_without_git_state(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_tracker.notebook.run_card import git_summary
+
+    monkeypatch.setenv("WANDB_DISABLE_CODE", "true")
+    run = jt.init(project="p", mode="offline")
+    assert "<dt>git</dt>" not in render_run_card(run)
+    assert git_summary(None) == ""
+    assert git_summary({"commit": None, "branch": "main", "dirty": False}) == "no commit yet · on main · clean"

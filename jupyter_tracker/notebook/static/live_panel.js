@@ -1,6 +1,8 @@
 // The live panel's view: one small plotly.js chart per metric, grouped by the prefix before "/".
 //
-// Only data comes from the kernel (it is busy running the training cell): the `_index` trait
+// Images and histograms fill a media row above the groups: the last steps of each image key with
+// a step slider (PNG bytes in `_media_data`, shown through blob URLs), and each histogram key as a
+// heatmap of bins over steps. Only data comes from the kernel (it is busy running the training cell): the `_index` trait
 // describes the metrics and `_data` holds their downsampled columns as binary (float32/float64). Every
 // control (smoothing, x-axis, filter, log scale, groups) acts here, on the points the browser
 // holds, so it responds while the cell runs. plotly.js comes from the installed plotly package,
@@ -99,6 +101,23 @@ function decodeSeries(model) {
   return { index, series };
 }
 
+// media: PNG bytes of the last steps of each image key, a float32 heatmap per histogram key
+function bytesAt(view, offset, length) {
+  return new Uint8Array(view.buffer, view.byteOffset + offset, length);
+}
+
+function heatmapTraces(entry, view) {
+  const columns = entry.steps.length;
+  const floats = new Float32Array(view.buffer.slice(view.byteOffset + entry.offset,
+    view.byteOffset + entry.offset + entry.rows * columns * 4));
+  const z = [];
+  for (let row = 0; row < entry.rows; row++) z.push(Array.from(floats.subarray(row * columns, (row + 1) * columns)));
+  const y = [];
+  for (let row = 0; row < entry.rows; row++) y.push((entry.edges[row] + entry.edges[row + 1]) / 2);
+  return [{ type: "heatmap", x: entry.steps, y, z, colorscale: "Viridis", showscale: false,
+    hovertemplate: "step %{x}<br>bin %{y:.4g}: %{z}<extra></extra>" }];
+}
+
 function groupOf(name) {
   const slash = name.indexOf("/");
   return slash > 0 ? name.slice(0, slash) : UNGROUPED;
@@ -106,6 +125,8 @@ function groupOf(name) {
 
 function xValues(metric, axis, startTime) {
   const columns = metric.columns;
+  // system metrics have no step: they follow time whatever the chosen axis
+  if (metric.time_axis) return axis === "wall" ? columns.wall : columns.runtime;
   if (axis === "relative") return columns.runtime;
   if (axis === "wall") return columns.wall;
   if (axis === "step") return columns.step;
@@ -162,7 +183,12 @@ function render({ model, el }) {
 
   const groupsRoot = element("div", "jt-live-groups");
   const emptyNote = element("div", "jt-live-empty", "Waiting for the first logged metrics…");
-  root.append(header, controls, emptyNote, groupsRoot);
+  const mediaRoot = element("details", "jt-live-group jt-live-media");
+  mediaRoot.open = true;
+  mediaRoot.hidden = true;
+  const mediaGrid = element("div", "jt-live-grid");
+  mediaRoot.append(element("summary", "jt-live-group-title", "media"), mediaGrid);
+  root.append(header, controls, emptyNote, mediaRoot, groupsRoot);
 
   const state = {
     smoothing: Number(model.get("smoothing")),
@@ -173,6 +199,9 @@ function render({ model, el }) {
     data: decodeSeries(model),
     groups: new Map(),
     charts: new Map(),
+    mediaCards: new Map(),
+    mediaUrls: [],
+    hasMedia: false,
     plotly: null,
     pending: false,
     alive: true,
@@ -321,7 +350,8 @@ function render({ model, el }) {
     for (const group of state.groups.values()) {
       group.details.hidden = !Array.from(group.grid.children).some((node) => !node.hidden);
     }
-    emptyNote.hidden = state.data.series.size > 0;
+    drawHeatmaps();
+    emptyNote.hidden = state.data.series.size > 0 || state.hasMedia;
     if (state.data.series.size > 0 && shown === 0) {
       emptyNote.hidden = false;
       emptyNote.textContent = "No metric matches the filter.";
@@ -330,6 +360,111 @@ function render({ model, el }) {
     }
     root.dataset.renders = String(Number(root.dataset.renders || 0) + 1);
   }
+
+  function showImageStep(card) {
+    const entry = card.steps[card.position];
+    card.stepLabel.textContent = entry ? `step ${entry.step} (${card.position + 1}/${card.steps.length})` : "";
+    card.frame.replaceChildren(...(entry ? entry.items : []).map((item) => {
+      const figure = element("figure", "jt-live-image");
+      const image = element("img");
+      image.src = item.url;
+      image.alt = item.caption || card.key;
+      // small images (MNIST digits) are scaled up, big ones down, to a readable size
+      if (item.width) image.style.width = `${Math.max(96, Math.min(item.width, 256))}px`;
+      figure.append(image);
+      if (item.caption) figure.append(element("figcaption", "", item.caption));
+      return figure;
+    }));
+  }
+
+  function mediaCard(id, key, kind) {
+    let card = state.mediaCards.get(id);
+    if (card) return card;
+    const node = element("div", `jt-live-chart jt-live-media-card jt-live-${kind}`);
+    node.dataset.media = key;
+    card = { node, key, kind, steps: [], position: 0, follow: true };
+    if (kind === "images") {
+      node.append(element("div", "jt-live-media-title", key));
+      card.frame = element("div", "jt-live-images");
+      const row = element("label", "jt-live-control jt-live-step");
+      card.slider = element("input", "jt-live-step-slider");
+      card.slider.type = "range"; card.slider.min = "0"; card.slider.step = "1";
+      card.stepLabel = element("span", "jt-live-step-label");
+      row.append(card.slider, card.stepLabel);
+      node.append(card.frame, row);
+      card.slider.addEventListener("input", () => {
+        card.position = Number(card.slider.value);
+        card.follow = card.position === card.steps.length - 1;
+        showImageStep(card);
+      });
+    } else {
+      card.canvas = element("div", "jt-live-plot");
+      node.append(card.canvas);
+    }
+    mediaGrid.append(node);
+    state.mediaCards.set(id, card);
+    return card;
+  }
+
+  function updateMedia() {
+    const index = model.get("_media_index") || {};
+    const view = model.get("_media_data");
+    for (const url of state.mediaUrls) URL.revokeObjectURL(url);
+    state.mediaUrls = [];
+    const seen = new Set();
+    for (const entry of (view && index.images) || []) {
+      const id = `images:${entry.key}`;
+      seen.add(id);
+      const card = mediaCard(id, entry.key, "images");
+      card.steps = entry.steps.map((step) => ({ step: step.step, items: step.items.map((item) => {
+        const url = URL.createObjectURL(new Blob([bytesAt(view, item.offset, item.length)], { type: "image/png" }));
+        state.mediaUrls.push(url);
+        return { ...item, url };
+      }) }));
+      const last = card.steps.length - 1;
+      if (card.follow || card.position > last) card.position = last;
+      card.slider.max = String(last);
+      card.slider.value = String(card.position);
+      card.slider.disabled = last < 1;
+      showImageStep(card);
+    }
+    for (const entry of (view && index.histograms) || []) {
+      const id = `histogram:${entry.key}`;
+      seen.add(id);
+      const card = mediaCard(id, entry.key, "histogram");
+      card.entry = entry;
+      card.view = view;
+      card.stale = true;
+    }
+    for (const [id, card] of state.mediaCards) {
+      if (seen.has(id)) continue;
+      if (card.canvas && state.plotly) state.plotly.purge(card.canvas);
+      card.node.remove();
+      state.mediaCards.delete(id);
+    }
+    state.hasMedia = seen.size > 0;
+    mediaRoot.hidden = !state.hasMedia;
+  }
+
+  function drawHeatmaps() {
+    if (!mediaRoot.open) return;
+    for (const card of state.mediaCards.values()) {
+      if (card.kind !== "histogram" || !card.stale) continue;
+      card.stale = false;
+      const figure = layout(card.key);
+      figure.hovermode = "closest";
+      figure.yaxis = { ...figure.yaxis, type: "linear" };
+      figure.xaxis = { ...figure.xaxis, type: "linear", title: { text: "step", standoff: 2 } };
+      state.plotly.react(card.canvas, heatmapTraces(card.entry, card.view), figure,
+        { displaylogo: false, responsive: true, displayModeBar: "hover" });
+      card.node.dataset.steps = String(card.entry.steps.length);
+    }
+  }
+  mediaRoot.addEventListener("toggle", () => {
+    if (!mediaRoot.open) return;
+    for (const card of state.mediaCards.values()) if (card.kind === "histogram") card.stale = true;
+    schedule();
+  });
 
   function schedule() {
     if (state.pending) return;
@@ -358,6 +493,10 @@ function render({ model, el }) {
   model.on("change:_data", onData);
   model.on("change:_index", onData);
   model.on("change:header", updateHeader);
+  const onMedia = () => { updateMedia(); schedule(); };
+  model.on("change:_media_data", onMedia);
+  model.on("change:_media_index", onMedia);
+  updateMedia();
   updateHeader();
   updateAxisChoices();
 
@@ -374,7 +513,11 @@ function render({ model, el }) {
     model.off("change:_data", onData);
     model.off("change:_index", onData);
     model.off("change:header", updateHeader);
+    model.off("change:_media_data", onMedia);
+    model.off("change:_media_index", onMedia);
+    for (const url of state.mediaUrls) URL.revokeObjectURL(url);
     if (state.plotly) for (const chart of state.charts.values()) state.plotly.purge(chart.canvas);
+    if (state.plotly) for (const card of state.mediaCards.values()) if (card.canvas) state.plotly.purge(card.canvas);
   };
 }
 
