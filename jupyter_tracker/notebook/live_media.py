@@ -241,7 +241,7 @@ def build_media_update(track: MediaTrack, final: bool = False) -> tuple[dict[str
     written: dict[int, tuple[int, int]] = {}
     image_index = []
     for key in sorted(images):
-        steps = []
+        step_entries: list[dict[str, Any]] = []
         for step, items in images[key]:
             entries = []
             for source, info in items:
@@ -257,9 +257,9 @@ def build_media_update(track: MediaTrack, final: bool = False) -> tuple[dict[str
                                 "height": info.get("height"),
                                 "caption": None if info.get("caption") is None else str(info["caption"])})
             if entries:
-                steps.append({"step": step, "items": entries})
-        if steps:
-            image_index.append({"key": key, "steps": steps})
+                step_entries.append({"step": step, "items": entries})
+        if step_entries:
+            image_index.append({"key": key, "steps": step_entries})
     histogram_index = []
     for key in sorted(histograms):
         columns = histograms[key]
