@@ -12,7 +12,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -35,9 +35,8 @@ RESUME = "resume"  # (RESUME, {time, step})
 FINISH = "finish"  # (FINISH, {state, exit_code, runtime, summary})
 
 
-@dataclass(frozen=True)
-class Record:
-    """One decoded record with its place in the log."""
+class Record(NamedTuple):
+    """One decoded record with its place in the log (a tuple: a run log holds millions of them)."""
 
     seq: int
     kind: str
