@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jupyter_tracker import console, names
 from jupyter_tracker import settings as settings_module
@@ -343,7 +343,27 @@ def _install_process_hooks() -> None:
         previous_hook(kind, error, trace)
 
     sys.excepthook = excepthook
+    if "ipykernel" not in sys.modules:
+        # a kernel catches SystemExit per cell; a script's sys.exit(n) is how it reports failure
+        _record_exit_status()
     atexit.register(_finish_at_exit)
+
+
+def _record_exit_status() -> None:
+    """Wraps ``sys.exit`` (as wandb does) so a run left open learns the script's exit status."""
+    original_exit = sys.exit
+
+    def exit_recording_status(status: object = None) -> NoReturn:
+        code = status if isinstance(status, int) and not isinstance(status, bool) else (0 if status is None else 1)
+        if code != 0:
+            _crash["exit_code"] = code
+            _crash["state"] = "failed"
+            run = _current
+            if run is not None and run.state == "running":
+                run.state = "failed"
+        original_exit(status)
+
+    sys.exit = exit_recording_status
 
 
 def _finish_at_exit() -> None:

@@ -180,6 +180,22 @@ def test_a_script_that_raises_leaves_the_run_failed_with_exit_code_1(tmp_path):
     assert (row["state"], row["exit_code"]) == ("failed", 1)
 
 
+def test_a_script_that_exits_with_a_status_leaves_the_run_failed_with_that_code(tmp_path):
+    result = run_script(tmp_path, """
+        import sys
+        import jupyter_tracker as jt
+        run = jt.init(project="crash", id="exited3")
+        for step in range(10):
+            jt.log({"loss": float(step)})
+        sys.exit(3)
+    """)
+    assert result.returncode == 3, result.stderr
+    _, state, rows = read_back(tmp_path)
+    assert (state.state, state.exit_code, len(rows)) == ("failed", 3, 10)
+    row = RunIndex(tmp_path / "jupyter_tracker").get("exited3")
+    assert (row["state"], row["exit_code"]) == ("failed", 3)
+
+
 def test_a_script_that_never_calls_finish_is_finished_at_exit(tmp_path):
     result = run_script(tmp_path, """
         import jupyter_tracker as jt
