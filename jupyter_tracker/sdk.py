@@ -353,7 +353,7 @@ def _record_exit_status() -> None:
     """Wraps ``sys.exit`` (as wandb does) so a run left open learns the script's exit status."""
     original_exit = sys.exit
 
-    def exit_recording_status(status: object = None) -> NoReturn:
+    def exit_recording_status(status: str | int | None = None) -> NoReturn:
         code = status if isinstance(status, int) and not isinstance(status, bool) else (0 if status is None else 1)
         if code != 0:
             _crash["exit_code"] = code
