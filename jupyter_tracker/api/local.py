@@ -24,13 +24,11 @@ from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex
 from jupyter_tracker.store.reader import history_row, iter_log, read_run
 from jupyter_tracker.store.run_dir import (
-    OUTPUT_LOG_NAME,
     RUN_LOG_NAME,
-    files_dir,
     find_run_dir,
     iter_run_dirs,
-    media_dir,
     run_id_from_dir,
+    stored_files,
 )
 
 #: states after which a run's index row no longer changes
@@ -328,27 +326,10 @@ class LocalBackend:
                 rows.append({**values, "_runtime": runtime, "_timestamp": timestamp})
         return rows
 
-    def _file_paths(self, run_dir: Path) -> dict[str, Path]:
-        found: dict[str, Path] = {}
-        saved = files_dir(run_dir)
-        if saved.is_dir():
-            for path in sorted(saved.rglob("*")):
-                if path.is_file():
-                    found[path.relative_to(saved).as_posix()] = path
-        media = media_dir(run_dir)
-        if media.is_dir():
-            for path in sorted(media.rglob("*")):
-                if path.is_file():
-                    found[path.relative_to(run_dir).as_posix()] = path
-        output = run_dir / OUTPUT_LOG_NAME
-        if output.is_file():
-            found[OUTPUT_LOG_NAME] = output
-        return found
-
     def files(self, entity: str | None, project: str, run_id: str) -> list[FileRecord]:
         run_dir = self._require_dir(entity, project, run_id)
         listed: list[FileRecord] = []
-        for name, path in self._file_paths(run_dir).items():
+        for name, path in stored_files(run_dir).items():
             stat = path.stat()
             listed.append({"name": name, "size": stat.st_size, "updated": stat.st_mtime})
         return listed
@@ -357,7 +338,7 @@ class LocalBackend:
         self, entity: str | None, project: str, run_id: str, name: str, root: Path, replace: bool = False
     ) -> Path:
         run_dir = self._require_dir(entity, project, run_id)
-        source = self._file_paths(run_dir).get(name)
+        source = stored_files(run_dir).get(name)
         if source is None:
             raise RunNotFoundError(f"run {run_id!r} has no file {name!r}")
         target = Path(root) / name

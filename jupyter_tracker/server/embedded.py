@@ -37,20 +37,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path,
+                       timeout: float = _STARTUP_SECONDS) -> None:
+    """Waits for a server process's health endpoint; raises when it exits or stays silent."""
     import httpx
 
-    deadline = time.monotonic() + _STARTUP_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the embedded server exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
         try:
             if httpx.get(f"{base_url}/api/v1/health", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the embedded server did not answer within {_STARTUP_SECONDS:.0f} s; see {log_path}")
+        time.sleep(0.05)
+    raise RuntimeError(f"the server did not answer within {timeout:.0f} s; see {log_path}")
 
 
 @contextlib.contextmanager
@@ -77,7 +79,7 @@ def embedded_server(home: Path | None = None) -> Iterator[EmbeddedServer]:
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_until_healthy(base_url, process, log_path)
+        wait_until_healthy(base_url, process, log_path)
         yield EmbeddedServer(base_url, new_key.key, db_url, log_path)
     finally:
         process.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -44,3 +45,25 @@ def files_dir(run_dir: Path) -> Path:
 
 def media_dir(run_dir: Path) -> Path:
     return Path(run_dir) / "media"
+
+
+def stored_files(run_dir: Path) -> dict[str, Path]:
+    """A run's files by the name the Api and the server use: ``files/x`` as ``x``, ``media/...``, ``output.log``.
+
+    Symbolic links to directories are not followed, so nothing outside the run is listed.
+    """
+    run_dir = Path(run_dir)
+    found: dict[str, Path] = {}
+    for folder, prefix in ((files_dir(run_dir), ""), (media_dir(run_dir), "media/")):
+        if not folder.is_dir():
+            continue
+        for directory, subdirectories, names in os.walk(folder):
+            subdirectories.sort()
+            for file_name in sorted(names):
+                path = Path(directory) / file_name
+                if path.is_file():
+                    found[prefix + path.relative_to(folder).as_posix()] = path
+    output = run_dir / OUTPUT_LOG_NAME
+    if output.is_file():
+        found[OUTPUT_LOG_NAME] = output
+    return found

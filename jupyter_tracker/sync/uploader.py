@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import threading
 import time
 from collections import deque
@@ -81,23 +80,11 @@ def gap_filler(first: int, last: int) -> list[bytes]:
 
 
 def run_files(run_dir: Path, ignore_globs: Sequence[str] = ()) -> dict[str, Path]:
-    """The files a run uploads, by server name: ``files/x`` as ``x``, ``media/...`` as is, ``output.log``."""
-    found: dict[str, Path] = {}
-    run_dir = Path(run_dir)
-    for folder, prefix in ((layout.files_dir(run_dir), ""), (layout.media_dir(run_dir), "media/")):
-        if not folder.is_dir():
-            continue
-        for directory, subdirectories, names in os.walk(folder):
-            subdirectories.sort()
-            for file_name in sorted(names):
-                path = Path(directory) / file_name
-                name = prefix + path.relative_to(folder).as_posix()
-                if path.is_file() and not is_ignored(name, ignore_globs) and name not in _OWN_FILES:
-                    found[name] = path
-    output = run_dir / layout.OUTPUT_LOG_NAME
-    if output.is_file() and not is_ignored(layout.OUTPUT_LOG_NAME, ignore_globs):
-        found[layout.OUTPUT_LOG_NAME] = output
-    return found
+    """The files a run uploads, by server name: its stored files less ``WANDB_IGNORE_GLOBS`` and the store's own."""
+    return {
+        name: path for name, path in layout.stored_files(run_dir).items()
+        if name not in _OWN_FILES and not is_ignored(name, ignore_globs)
+    }
 
 
 class RunUpload:

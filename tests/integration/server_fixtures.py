@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from jupyter_tracker.server.embedded import wait_until_healthy
 
 POSTGRES_ENVIRONMENT = "JT_TEST_POSTGRES_DSN"
 STARTUP_TIMEOUT = 60.0
@@ -129,18 +130,11 @@ class ServerProcess:
         self._log_handles.append(handle)
         command = [sys.executable, "-c", "from jupyter_tracker.cli import main; main()", "server", *self.args]
         self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not become healthy in {STARTUP_TIMEOUT} s:\n{self.log_text()[-4000:]}")
+        try:
+            wait_until_healthy(self.base_url, self.process, self.log_path, STARTUP_TIMEOUT)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}:\n{self.log_text()[-4000:]}") from None
 
     def kill(self) -> None:
         """SIGKILL, as a crash would (the whole process group, uvicorn workers included)."""
