@@ -7,6 +7,7 @@ explicit step) checks types, copies the dict, stamps it and appends it, in a few
 
 from __future__ import annotations
 
+import operator
 import os
 import socket
 import sys
@@ -28,6 +29,24 @@ from jupyter_tracker.values import fast_copy, normalise_row
 
 _HISTORY = records.HISTORY
 _time = time.time
+
+
+#: steps are stored as signed 64-bit integers by the server and every reader
+MAX_STEP = 2**63 - 1
+
+
+def checked_step(step: Any) -> int:
+    """The step ``log(step=...)`` was given, as an int; anything but an integer in ``[0, 2**63)`` raises.
+
+    A bool, a float (even ``3.0``), a string or an out-of-range integer is refused rather than
+    coerced: a silently rounded or huge step would misplace the row or stall the run's sync.
+    """
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError(f"log(step=...) must be an int, not {type(step).__name__} ({step!r})")
+    value = operator.index(step)
+    if not 0 <= value <= MAX_STEP:
+        raise ValueError(f"log(step=...) must be between 0 and 2**63 - 1, not {value}")
+    return value
 
 
 class StepWarning(UserWarning):
@@ -255,11 +274,7 @@ class Run:
         return row
 
     def _move_to_step(self, step: int) -> bool:
-        if isinstance(step, bool) or not isinstance(step, int):
-            try:
-                step = int(step)
-            except (TypeError, ValueError):
-                raise TypeError(f"log(step=...) must be an int, not {type(step).__name__}") from None
+        step = checked_step(step)
         if step < self._step:
             self._emit_warning(StepWarning(
                 f"step {step} is lower than the run's current step {self._step}; "
