@@ -76,6 +76,19 @@ def environment_value(name: str) -> str | None:
     return os.environ.get(name)
 
 
+def ca_bundle() -> str | None:
+    """The CA certificates to trust for a server with a private CA, as requests and ssl read them.
+
+    ``REQUESTS_CA_BUNDLE`` first (what wandb users set for requests), then ``SSL_CERT_FILE``;
+    None means the system's default store.
+    """
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
 def is_silent() -> bool:
     """``WANDB_SILENT`` read now, so setting it after ``import`` or ``init`` still silences output."""
     value = os.environ.get("WANDB_SILENT")
