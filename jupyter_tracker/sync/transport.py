@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import json
 import math
+import ssl
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from jupyter_tracker import settings
 from jupyter_tracker.sync.backoff import RetryableError
 
 API_PREFIX = "/api/v1"
@@ -97,6 +100,18 @@ def _retry_after(response: httpx.Response) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
+def _tls_verification(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """A context trusting ``ca_bundle`` (a file or a directory of certificates); else the defaults."""
+    if not ca_bundle:
+        return True
+    try:
+        if Path(ca_bundle).is_dir():
+            return ssl.create_default_context(capath=ca_bundle)
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as error:
+        raise SyncError(f"the CA bundle {ca_bundle} (REQUESTS_CA_BUNDLE / SSL_CERT_FILE) cannot be read: {error}") from None
+
+
 class TrackerClient:
     """A session with one tracking server under one API key.
 
@@ -112,6 +127,7 @@ class TrackerClient:
         username: str | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        ca_bundle: str | None = None,
     ) -> None:
         self.base_url = public_url(base_url)
         self._key = api_key or ""
@@ -121,7 +137,11 @@ class TrackerClient:
         if username:
             headers["X-Jt-Username"] = username
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + API_PREFIX, headers=headers, transport=transport, timeout=timeout
+            base_url=base_url.rstrip("/") + API_PREFIX,
+            headers=headers,
+            transport=transport,
+            timeout=timeout,
+            verify=_tls_verification(ca_bundle or settings.ca_bundle()),
         )
 
     def close(self) -> None:
