@@ -13,6 +13,9 @@ from typing import Any
 
 #: value types written as they are, with no conversion
 PLAIN_TYPES = frozenset({float, int, bool, type(None)})
+#: deepest nesting of lists and dicts a value may have: deeper (or cyclic) values are refused with
+#: the key named, instead of a ``RecursionError`` here or an encoding failure in the writer thread
+MAX_NESTING = 100
 _SIZED_TYPES = (str, bytes)
 
 
@@ -56,10 +59,19 @@ def _check_key(key: Any, prefix: str) -> str:
     return key
 
 
-def normalise(value: Any, key: str) -> tuple[Any, int]:
+def _too_deep(key: str, value: Any, path: tuple[int, ...]) -> ValueError:
+    key = key.split("[", 1)[0] if key.endswith("]") else key  # the logged name, not each list index
+    if id(value) in path:
+        return ValueError(f"cannot log {key!r}: the value contains itself (a cyclic list or dict)")
+    return ValueError(f"cannot log {key!r}: the value is nested more than {MAX_NESTING} levels deep")
+
+
+def normalise(value: Any, key: str, path: tuple[int, ...] = ()) -> tuple[Any, int]:
     """Returns the value as stored and its size in bytes (media count as zero).
 
-    Raises ``TypeError`` naming ``key`` for anything the store cannot keep.
+    Raises ``TypeError`` naming ``key`` for anything the store cannot keep, and ``ValueError``
+    for a cyclic value or one nested more than :data:`MAX_NESTING` levels deep. ``path`` holds
+    the ids of the lists and dicts that enclose ``value``.
     """
     kind = type(value)
     if kind in PLAIN_TYPES:
@@ -91,10 +103,13 @@ def normalise(value: Any, key: str) -> tuple[Any, int]:
             return normalise(array.item(), key)
         return _array(array, key, np or _numpy())
     if isinstance(value, (list, tuple)):
+        if len(path) >= MAX_NESTING or id(value) in path:
+            raise _too_deep(key, value, path)
+        inner = (*path, id(value))
         items = []
         size = 0
         for index, item in enumerate(value):
-            stored, item_size = normalise(item, f"{key}[{index}]")
+            stored, item_size = normalise(item, f"{key}[{index}]", inner)
             if isinstance(stored, MediaValue):
                 items.append(stored)
                 continue
@@ -118,7 +133,7 @@ def _array(value: Any, key: str, np: Any) -> tuple[Any, int]:
 
 
 def flatten(
-    data: Mapping[str, Any], max_dots: int | None = None, prefix: str = ""
+    data: Mapping[str, Any], max_dots: int | None = None, prefix: str = "", path: tuple[int, ...] = ()
 ) -> dict[str, Any]:
     """Flattens nested dicts to dotted names; beyond ``max_dots`` the rest stays a nested value.
 
@@ -127,12 +142,15 @@ def flatten(
     >>> flatten({"a": {"b": {"c": 1}}}, max_dots=1)
     {'a.b': {'c': 1}}
     """
+    if len(path) >= MAX_NESTING or id(data) in path:
+        raise _too_deep(prefix.rstrip("."), data, path)
+    inner = (*path, id(data))
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = prefix + _check_key(key, prefix)
         if isinstance(value, Mapping) and (max_dots is None or name.count(".") < max_dots):
             if value:
-                flat.update(flatten(value, max_dots, name + "."))
+                flat.update(flatten(value, max_dots, name + ".", inner))
             else:
                 flat[name] = {}
         else:
@@ -153,7 +171,7 @@ def normalise_row(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, in
     media: list[tuple[str, MediaValue]] = []
     for key, value in flat.items():
         if isinstance(value, Mapping):
-            stored: Any = {k: normalise(v, f"{key}.{k}")[0] for k, v in value.items()}
+            stored: Any = _normalise_nested(value, key)
             size = 0
         else:
             stored, size = normalise(value, key)
@@ -237,10 +255,13 @@ def normalise_mapping(data: Mapping[str, Any], max_dots: int, what: str) -> dict
     return {key: _normalise_nested(value, key) for key, value in flat.items()}
 
 
-def _normalise_nested(value: Any, key: str) -> Any:
+def _normalise_nested(value: Any, key: str, path: tuple[int, ...] = ()) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _normalise_nested(v, f"{key}.{k}") for k, v in value.items()}
-    stored, _ = normalise(value, key)
+        if len(path) >= MAX_NESTING or id(value) in path:
+            raise _too_deep(key, value, path)
+        inner = (*path, id(value))
+        return {str(k): _normalise_nested(v, key, inner) for k, v in value.items()}
+    stored, _ = normalise(value, key, path)
     return stored
 
 

@@ -42,3 +42,67 @@ def test_integer_steps_in_range_are_accepted(root, good_step):
     run = jt.init(project="p")
     run.log({"a": 1.0}, step=good_step, commit=True)
     assert rows_of(run) == [{"a": 1.0, "_step": int(good_step)}]
+
+
+# cyclic and deeply nested values ------------------------------------------------------------------
+def cyclic_list() -> list:
+    items: list = [1.0]
+    items.append(items)
+    return items
+
+
+def cyclic_dict() -> dict:
+    inner: dict = {"a": 1.0}
+    inner["self"] = inner
+    return inner
+
+
+def nested_lists(depth: int) -> list:
+    value: list = [1.0]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def nested_dicts(depth: int) -> dict:
+    value: dict = {"leaf": 1.0}
+    for _ in range(depth):
+        value = {"d": value}
+    return value
+
+
+BAD_VALUES = {
+    "cyclic list": cyclic_list,
+    "cyclic dict": cyclic_dict,
+    "1,000-deep list": lambda: nested_lists(1_000),
+    "1,000-deep dict": lambda: nested_dicts(1_000),
+    "100,000-deep list": lambda: nested_lists(100_000),
+}
+
+
+@pytest.mark.parametrize("make_value", list(BAD_VALUES.values()), ids=list(BAD_VALUES))
+def test_cyclic_or_deep_values_in_log_raise_naming_the_key_and_nothing_is_written(root, make_value):
+    run = jt.init(project="p")
+    with pytest.raises((TypeError, ValueError), match="'weird"):
+        run.log({"ok": 1.0, "weird": make_value()})
+    run.log({"ok": 2.0})
+    assert rows_of(run) == [{"ok": 2.0, "_step": 0}]
+
+
+@pytest.mark.parametrize("make_value", list(BAD_VALUES.values()), ids=list(BAD_VALUES))
+def test_cyclic_or_deep_values_in_config_and_summary_raise_naming_the_key(root, make_value):
+    run = jt.init(project="p")
+    with pytest.raises((TypeError, ValueError), match="weird"):
+        run.config.update({"weird": make_value()})
+    with pytest.raises((TypeError, ValueError), match="weird"):
+        run.summary["weird"] = make_value()
+    assert "weird" not in run.config and "weird" not in run.summary
+    run.finish()
+    state, _ = read_run(Path(run.dir))
+    assert "weird" not in state.config and not any(key.startswith("weird") for key in state.summary)
+
+
+def test_moderately_nested_values_are_still_kept(root):
+    run = jt.init(project="p", config={"deep": nested_dicts(50)})
+    run.log({"lists": nested_lists(50)})
+    assert rows_of(run)[0]["lists"] == nested_lists(50)
