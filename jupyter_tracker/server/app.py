@@ -125,12 +125,12 @@ class Authenticator:
             raise ApiError(401, "this API key has been revoked")
         self._limit(f"key:{key_id}")
         if record.kind == "service":
-            username = request.headers.get(USERNAME_HEADER) or ""
-            if username:
-                try:
-                    check_name(username, "X-Jt-Username")
-                except BadRequest as exc:
-                    raise ApiError(400, exc.message) from None
+            # WANDB_USERNAME is optional, as in wandb: without it the service account itself is the author
+            username = request.headers.get(USERNAME_HEADER) or record.entity
+            try:
+                check_name(username, "X-Jt-Username")
+            except BadRequest as exc:
+                raise ApiError(400, exc.message) from None
             return Principal(key_id, "service", username, [record.entity], record.entity)
         return Principal(key_id, "user", record.entity, [record.entity, *record.teams], record.entity)
 
@@ -237,8 +237,6 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     async def upsert_run(entity: str, project: str, run_id: str, request: Request, principal: Principal = Auth) -> Any:
         """Creates the run (and its project) or finds it: ``{"run_id", "applied_seq", "created"}``."""
         _check_access(principal, entity)
-        if principal.key_kind == "service" and not principal.username:
-            raise ApiError(400, "a service-account key must send the X-Jt-Username header (WANDB_USERNAME)")
         body = await _read_body(request, 1024 * 1024)
         try:
             document = json.loads(body or b"{}")
