@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps with wandb's configuration format: search, controller state and agents."""
