@@ -7,6 +7,7 @@ writer started, and the front ends (notebook, sync, system metrics) told through
 from __future__ import annotations
 
 import atexit
+import shutil
 import sys
 import threading
 import time
@@ -137,9 +138,8 @@ def init(
         # an argument left out keeps what ``settings=`` says about it
         arguments.update({key: value for key, value in named.items() if value is not None})
         resolved = settings_module.resolve(arguments)
-        run = _disabled_run(resolved) if resolved.disabled else _start_run(resolved)
-        if config is not None:
-            run.config.update(_filter_config(config, config_exclude_keys, config_include_keys))
+        initial_config = _filter_config(config, config_exclude_keys, config_include_keys) if config is not None else None
+        run = _disabled_run(resolved, initial_config) if resolved.disabled else _start_run(resolved, initial_config)
         _current = run
         run.on_finish(_forget_run)
         _install_process_hooks()
@@ -164,9 +164,12 @@ def _filter_config(config: Any, exclude: Sequence[str] | None, include: Sequence
     return values
 
 
-def _disabled_run(resolved: Settings) -> Run:
+def _disabled_run(resolved: Settings, initial_config: Any = None) -> Run:
     run_id = resolved.run_id or names.random_run_id()
-    return DisabledRun(resolved, run_id, resolved.name or names.random_run_name(), None, None)
+    run = DisabledRun(resolved, run_id, resolved.name or names.random_run_name(), None, None)
+    if initial_config is not None:
+        run.config.update(initial_config)
+    return run
 
 
 def _encode_media(run_dir: Path) -> Callable[[Any], Any]:
@@ -186,7 +189,7 @@ def _report_writer_error(what: str, error: BaseException) -> None:
     console.warn_once(f"writer-{what}", f"{what} ({type(error).__name__}: {error})")
 
 
-def _start_run(resolved: Settings) -> Run:
+def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
     root = resolved.root
     index = RunIndex(root)
     run_id = names.check_run_id(resolved.run_id) if resolved.run_id else names.random_run_id()
@@ -229,6 +232,15 @@ def _start_run(resolved: Settings) -> Run:
     from jupyter_tracker.store import records
 
     run._append((records.RUN, run.metadata()))
+    try:
+        if initial_config is not None:
+            run.config.update(initial_config)
+    except BaseException:
+        # a config init cannot take leaves nothing behind: no run directory, no index row, no capture
+        writer.discard()
+        if state is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     writer.start()
     _index_run(index, run)
     run.on_finish(lambda finished: _index_run(index, finished))

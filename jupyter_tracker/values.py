@@ -16,6 +16,8 @@ PLAIN_TYPES = frozenset({float, int, bool, type(None)})
 #: deepest nesting of lists and dicts a value may have: deeper (or cyclic) values are refused with
 #: the key named, instead of a ``RecursionError`` here or an encoding failure in the writer thread
 MAX_NESTING = 100
+#: a ``range`` becomes a list of its numbers up to this length (8 MB, within the config guideline)
+MAX_RANGE_ITEMS = 1_000_000
 _SIZED_TYPES = (str, bytes)
 
 
@@ -102,6 +104,8 @@ def normalise(value: Any, key: str, path: tuple[int, ...] = ()) -> tuple[Any, in
         if array.ndim == 0:
             return normalise(array.item(), key)
         return _array(array, key, np or _numpy())
+    if isinstance(value, range):
+        return _range(value, key)
     if isinstance(value, (list, tuple)):
         if len(path) >= MAX_NESTING or id(value) in path:
             raise _too_deep(key, value, path)
@@ -121,6 +125,20 @@ def normalise(value: Any, key: str, path: tuple[int, ...] = ()) -> tuple[Any, in
         "are not supported (use numbers, bools, strings, None, lists, numpy arrays, torch tensors "
         "or media such as jupyter_tracker.Image)"
     )
+
+
+def _range(value: range, key: str) -> tuple[list[int], int]:
+    """A ``range`` is kept as the list it yields, when that list is of a size one would log."""
+    try:
+        items = len(value)
+    except OverflowError:
+        items = MAX_RANGE_ITEMS + 1
+    if items > MAX_RANGE_ITEMS:
+        raise ValueError(
+            f"cannot log {key!r}: {value!r} would be stored as a list of more than {MAX_RANGE_ITEMS:,} "
+            "numbers; log its bounds instead (for example {'start': ..., 'stop': ..., 'step': ...})"
+        )
+    return list(value), 8 * items
 
 
 def _array(value: Any, key: str, np: Any) -> tuple[Any, int]:

@@ -218,6 +218,14 @@ class RunLogWriter:
         self._wake.set()
         return done.wait(timeout)
 
+    def discard(self) -> None:
+        """Closes a writer that was never started, dropping what was queued (an ``init`` that failed)."""
+        if self._thread is not None:
+            raise RuntimeError("discard() is for a writer that was never started; use close()")
+        self._queue.clear()
+        self._unwritten.clear()
+        self._file.close()
+
     def close(self, timeout: float = 30.0, fsync: bool = True) -> None:
         """Drains the queue, fsyncs and closes; safe to call twice."""
         if self._file.closed:

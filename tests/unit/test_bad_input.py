@@ -106,3 +106,44 @@ def test_moderately_nested_values_are_still_kept(root):
     run = jt.init(project="p", config={"deep": nested_dicts(50)})
     run.log({"lists": nested_lists(50)})
     assert rows_of(run)[0]["lists"] == nested_lists(50)
+
+
+# a failed init leaves nothing behind ---------------------------------------------------------------
+def test_a_huge_range_in_config_is_refused_before_anything_starts(root):
+    with pytest.raises(ValueError, match="'steps'.*range"):
+        jt.init(project="p", config={"steps": range(10_000_000)})
+    assert jt.run is None
+    assert list(root.glob("run-*")) == []
+    assert len(jt.Api().runs("p")) == 0
+
+
+def test_a_failed_init_leaves_no_run_no_index_row_and_no_output_capture(root, monkeypatch, capsys):
+    monkeypatch.setenv("WANDB_CONSOLE", "wrap")
+    with pytest.raises(TypeError, match="'bad'"):
+        jt.init(project="p", config={"lr": 0.1, "bad": object()})
+    print("printed after the failed init")
+    assert jt.run is None
+    assert list(root.glob("run-*")) == []
+    assert len(jt.Api().runs("p")) == 0
+    run = jt.init(project="p", config={"lr": 0.1})
+    run.finish()
+    assert [found.id for found in jt.Api().runs("p")] == [run.id]
+    assert "printed after the failed init" not in (Path(run.dir) / "output.log").read_text()
+
+
+def test_a_failed_init_of_a_resumed_run_keeps_the_run_as_it_was(root):
+    run = jt.init(project="p", id="keepme", config={"lr": 0.1})
+    run.log({"loss": 1.0})
+    run.finish()
+    before = (Path(run.dir) / "run.jtlog").read_bytes()
+    with pytest.raises(TypeError, match="'bad'"):
+        jt.init(project="p", id="keepme", resume="allow", config={"bad": object()})
+    assert jt.run is None
+    assert (Path(run.dir) / "run.jtlog").read_bytes() == before
+
+
+def test_a_modest_range_in_config_and_log_is_kept_as_a_list(root):
+    run = jt.init(project="p", config={"milestones": range(0, 30, 10)})
+    assert run.config["milestones"] == [0, 10, 20]
+    run.log({"ticks": range(3)})
+    assert rows_of(run) == [{"ticks": [0, 1, 2], "_step": 0}]
