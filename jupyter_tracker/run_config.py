@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from jupyter_tracker.values import DottedValues, normalise_mapping
+from jupyter_tracker.values import MAX_NESTING, DottedValues, normalise_mapping
 
 #: config names keep up to three dots; deeper nesting stays a nested value
 CONFIG_MAX_DOTS = 3
@@ -14,6 +14,10 @@ CONFIG_MAX_DOTS = 3
 
 class ConfigWarning(UserWarning):
     """A config change was refused or is suspicious (a locked key)."""
+
+
+class ConfigError(TypeError, ValueError):
+    """A config value the store cannot keep (wandb's ``ConfigError``); the message names the key."""
 
 
 class Config(DottedValues, MutableMapping[str, Any]):
@@ -56,7 +60,7 @@ class Config(DottedValues, MutableMapping[str, Any]):
         """
         incoming = _as_mapping(data)
         incoming.update(kwargs)
-        flat = normalise_mapping(incoming, CONFIG_MAX_DOTS, "config")
+        flat = _normalised(incoming)
         changes: dict[str, Any] = {}
         for key, value in flat.items():
             if key in self._locked and self._locked[key] != value:
@@ -78,7 +82,7 @@ class Config(DottedValues, MutableMapping[str, Any]):
 
     def setdefaults(self, data: Mapping[str, Any]) -> None:
         """Sets only the keys that have no value yet."""
-        flat = normalise_mapping(_as_mapping(data), CONFIG_MAX_DOTS, "config")
+        flat = _normalised(_as_mapping(data))
         self.update({key: value for key, value in flat.items() if key not in self._values})
 
     def lock(self, keys: Mapping[str, Any], owner: str = "sweep") -> None:
@@ -101,6 +105,24 @@ class Config(DottedValues, MutableMapping[str, Any]):
     def _warn(self, warning: Warning) -> None:
         if self._on_warning is not None:
             self._on_warning(warning)
+
+
+def _normalised(data: Mapping[Any, Any]) -> dict[str, Any]:
+    """Checked, flattened values; keys that are not strings (``id2label``'s ints) become strings, as in wandb."""
+    try:
+        return normalise_mapping(_string_keys(data, ()), CONFIG_MAX_DOTS, "config")
+    except (TypeError, ValueError) as error:
+        raise ConfigError(str(error).replace("cannot log", "cannot set config").replace("log key", "config key")) from None
+
+
+def _string_keys(data: Mapping[Any, Any], path: tuple[int, ...]) -> dict[str, Any]:
+    if id(data) in path or len(path) > MAX_NESTING:
+        return dict(data)  # left as is: the flattening below names the cyclic or too-deep key
+    inner = (*path, id(data))
+    return {
+        (key if isinstance(key, str) else str(key)): (_string_keys(value, inner) if isinstance(value, Mapping) else value)
+        for key, value in data.items()
+    }
 
 
 def _same(old: Any, new: Any) -> bool:
