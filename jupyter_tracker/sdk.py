@@ -7,6 +7,7 @@ writer started, and the front ends (notebook, sync, system metrics) told through
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import shutil
 import sys
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from jupyter_tracker import console, names
+from jupyter_tracker import console, names, run_names
 from jupyter_tracker import settings as settings_module
 from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import run_dir as layout
@@ -138,6 +139,8 @@ def init(
         # an argument left out keeps what ``settings=`` says about it
         arguments.update({key: value for key, value in named.items() if value is not None})
         resolved = settings_module.resolve(arguments)
+        if not resolved.disabled:
+            resolved = _checked_names(resolved)
         initial_config = _filter_config(config, config_exclude_keys, config_include_keys) if config is not None else None
         run = _disabled_run(resolved, initial_config) if resolved.disabled else _start_run(resolved, initial_config)
         _current = run
@@ -151,6 +154,22 @@ def init(
                 console.warn_once(f"start-hook-{getattr(hook, '__name__', hook)}",
                                   f"a start hook failed ({type(error).__name__}: {error}); logging goes on")
         return run
+
+
+def _checked_names(resolved: Settings) -> Settings:
+    """Refuses, before anything starts, an entity, project or run id the server would refuse at sync."""
+    if resolved.project == "":
+        console.warning(run_names.EmptyProjectWarning(
+            f"project is empty; the run goes to project {run_names.DEFAULT_PROJECT!r}"), stacklevel=4)
+        resolved = dataclasses.replace(resolved, project=run_names.DEFAULT_PROJECT)
+    if resolved.entity == "":
+        resolved = dataclasses.replace(resolved, entity=None)
+    run_names.check_name(resolved.project, "project")
+    if resolved.entity is not None:
+        run_names.check_name(resolved.entity, "entity")
+    if resolved.run_id is not None:
+        names.check_run_id(run_names.check_name(resolved.run_id, "run id"))
+    return resolved
 
 
 def _filter_config(config: Any, exclude: Sequence[str] | None, include: Sequence[str] | None) -> Any:
