@@ -7,9 +7,10 @@ directory settings file written by ``jupyter-tracker offline|online``, the defau
 from __future__ import annotations
 
 import configparser
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ ENVIRONMENT_NAMES: dict[str, str] = {
     "notebook_name": "WANDB_NOTEBOOK_NAME",
     "notes": "WANDB_NOTES",
     "job_type": "WANDB_JOB_TYPE",
+    "sweep_id": "WANDB_SWEEP_ID",
+    "sweep_param_path": "WANDB_SWEEP_PARAM_PATH",
     "console_output": "JUPYTER_TRACKER_CONSOLE_OUTPUT",
     "flush_interval": "JUPYTER_TRACKER_FLUSH_INTERVAL",
     "live": "JUPYTER_TRACKER_LIVE",
@@ -220,6 +223,9 @@ class Settings:
     system_sample_interval: float = 2.0
     system_window: float = 15.0
     disable_system_metrics: bool = False
+    #: set by a sweep agent: the sweep and the file holding this trial's suggested parameters
+    sweep_id: str | None = None
+    sweep_param_path: str | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -263,6 +269,23 @@ def _split_list(value: Any) -> tuple[str, ...]:
     return tuple(str(part) for part in value)
 
 
+#: what an in-process sweep agent sets for the run its function starts (see :func:`sweep_trial`)
+_sweep_trial: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def sweep_trial(values: Mapping[str, Any]) -> Iterator[None]:
+    """Inside ``agent(function=...)``: ``init()`` gets the trial's run id, project and parameter file.
+
+    They win over ``init()``'s own arguments, as the environment a wandb agent sets does in wandb.
+    """
+    _sweep_trial.update(values)
+    try:
+        yield
+    finally:
+        _sweep_trial.clear()
+
+
 def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None = None) -> Settings:
     """Builds the settings of one run from explicit arguments, the environment and the file.
 
@@ -270,6 +293,7 @@ def resolve(arguments: Mapping[str, Any] | None = None, directory: Path | None =
     True
     """
     explicit = {key: value for key, value in (arguments or {}).items() if value is not None}
+    explicit.update(_sweep_trial)
     from_file = read_settings_file(directory)
     values: dict[str, Any] = {}
     for key in dataclasses.fields(Settings):
