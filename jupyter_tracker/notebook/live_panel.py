@@ -32,7 +32,13 @@ from jupyter_tracker import console
 from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
 from jupyter_tracker.notebook.live_media import MediaTrack, build_media_update
-from jupyter_tracker.notebook.live_static import DEFAULT_SMOOTHING, PLOTLY_MIMETYPE, StaticLiveView, static_bundle
+from jupyter_tracker.notebook.live_static import (
+    DEFAULT_SMOOTHING,
+    OUTPUT_MARKER,
+    PLOTLY_MIMETYPE,
+    StaticLiveView,
+    static_bundle,
+)
 
 __all__ = ["LivePanel", "build_update", "choose_mode", "show_live_panel"]
 
@@ -437,17 +443,25 @@ class LivePanel:
             console.warn_once("live-panel-final", f"could not draw the final live chart ({type(error).__name__}: {error})")
 
     def _show_final(self) -> None:
+        """The final static charts (the widget's smoothing and log scale) into the panel's display.
+
+        The widget stays the view where widgets render; frontends without it, and a notebook
+        saved by a Jupyter server with this package's save hook (``saved_notebook``), show the
+        static figure. The output is marked in its metadata so the hook finds it.
+        """
         if self.handle is None:
             return
         snapshot = self.feed.snapshot()
         header = run_header(self.run)
         smoothing = float(self.widget.smoothing) if self.widget is not None else DEFAULT_SMOOTHING
-        bundle = static_bundle(snapshot, header, smoothing, self.points_per_line)
+        log_scale = bool(getattr(self.widget, "log_scale", False))
+        bundle = static_bundle(snapshot, header, smoothing, self.points_per_line, log_scale)
+        view = "final-static"
         if self.mode == "widget":
-            # the widget stays the view where widgets render; the rest read the static figure
-            bundle = {**self._widget_bundle(), PLOTLY_MIMETYPE: bundle[PLOTLY_MIMETYPE],
-                      "text/html": bundle["text/html"]}
-        self.handle.update(bundle, raw=True)
+            fallback = {mimetype: bundle[mimetype] for mimetype in (PLOTLY_MIMETYPE, "text/html") if mimetype in bundle}
+            bundle = {**self._widget_bundle(), **fallback}
+            view = "widget-with-final-static"
+        self.handle.update(bundle, raw=True, metadata={OUTPUT_MARKER: {"view": view}})
 
 
 def show_live_panel(run: Any, mode: str | None = None) -> LivePanel | None:

@@ -1,18 +1,30 @@
-"""The live charts without a widget frontend: plotly figures in a display handle, updated in place.
+"""The live charts without a widget frontend: plotly figures and HTML+SVG in a display handle.
 
 Where widgets cannot render (nbconvert, GitHub or nbviewer, VS Code without widgets, Colab
-without its custom widget manager) the panel's charts are sent as one
-``application/vnd.plotly.v1+json`` figure with a plain HTML+SVG fallback (it renders even where
-scripts do not run), updated through an IPython display handle about once a second and a last
-time at ``finish()``. Every line is downsampled to at most 1,500 points and numbers are written
-with six significant digits, so a finished run adds well under 200 KB per chart to the notebook.
+without its custom widget manager, a notebook reopened without its kernel) the panel's charts
+are a plotly figure (``application/vnd.plotly.v1+json``) with a plain HTML+SVG fallback that
+shows even where scripts do not run. While the run goes on, the display handle is updated with
+the HTML+SVG charts only: JupyterLab's plotly renderer draws a figure once and ignores later
+updates of the same output, whereas HTML is redrawn on every update. At ``finish()`` the final
+bundle adds the plotly figure (interactive where plotly renders).
+
+Each chart draws the raw line faint and the smoothed line bold. The smoothed line is
+``tensorboard_ema`` of the full series, read at the points kept by min/max downsampling, so
+downsampling never biases it. The x-axis is the step, the step metric ``define_metric`` named
+for the metric, or the time since the start for system metrics. Names are shown as typed:
+plotly reads a small HTML subset in text, so names are escaped before they reach a figure.
+At most :data:`MAX_CHARTS` charts are drawn (the first in panel order); a run with more
+metrics gets a table of every metric's last value instead, so a 10,000-metric run stays well
+under 2 MB in the saved notebook.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,28 +34,103 @@ from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, SeriesView
 from jupyter_tracker.smoothing import tensorboard_ema
 
-__all__ = ["PLOTLY_MIMETYPE", "StaticLiveView", "figure_dict", "static_bundle", "svg_html"]
+__all__ = [
+    "MAX_CHARTS",
+    "PLOTLY_MIMETYPE",
+    "StaticLiveView",
+    "figure_dict",
+    "format_duration",
+    "group_of",
+    "natural_key",
+    "ordered_metrics",
+    "static_bundle",
+    "svg_html",
+]
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 DEFAULT_SMOOTHING = 0.6
+#: charts drawn in one static view; further metrics are listed in the table of last values
+MAX_CHARTS = 24
+#: numbers of all lines of one plotly figure together: fewer points per line when there are many charts
+FIGURE_POINT_BUDGET = 36_000
+#: the output metadata key that marks a display as this library's live charts
+OUTPUT_MARKER = "jupyter_tracker"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 _COLUMNS = 3
 _ROW_HEIGHT = 230
 _SVG_POINTS = 300
+_TIME_AXIS = "time since start"
 
 
+# names and order --------------------------------------------------------------------------------
 def group_of(name: str) -> str:
-    """The chart group of a metric: the prefix before the first ``/`` (``charts`` without one)."""
-    prefix, slash, _ = name.partition("/")
-    return prefix if slash and prefix else "charts"
+    """The chart group of a metric: the prefix before the first ``/`` outside ``<...>`` (``charts`` without one).
+
+    >>> group_of("train/loss"), group_of("<i>m</i>"), group_of("a<b/>c/d")
+    ('train', 'charts', 'a<b/>c')
+    """
+    depth = 0
+    for position, character in enumerate(name):
+        if character == "<":
+            depth += 1
+        elif character == ">" and depth:
+            depth -= 1
+        elif character == "/" and not depth:
+            return name[:position] if position else "charts"
+    return "charts"
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key that orders digit runs by number: ``metric_2`` before ``metric_10``.
+
+    >>> sorted(["metric_10", "metric_2", "Metric_1"], key=natural_key)
+    ['Metric_1', 'metric_2', 'metric_10']
+    """
+    parts = re.split(r"(\d+)", name)
+    return (tuple((1, int(part), "") if index % 2 else (0, 0, part.casefold()) for index, part in enumerate(parts)), name)
 
 
 def ordered_metrics(snapshot: FeedSnapshot) -> list[SeriesView]:
-    """Metrics in panel order: by group (``system`` last), then by name."""
-    return sorted(
-        (series for series in snapshot.series.values() if len(series)),
-        key=lambda series: (group_of(series.name) == "system", group_of(series.name) == "charts", group_of(series.name), series.name),
-    )
+    """Metrics in panel order: by group (named groups, then ``charts``, ``system`` last), then by name, naturally."""
+
+    def key(series: SeriesView) -> tuple[Any, ...]:
+        group = group_of(series.name)
+        return (group == "system", group == "charts", natural_key(group), natural_key(series.name))
+
+    return sorted((series for series in snapshot.series.values() if len(series)), key=key)
+
+
+def _plotly_text(text: str) -> str:
+    """``text`` as plotly shows it literally: its HTML subset (``<i>``, ``<a href>``, ``<br>``) escaped."""
+    return html.escape(text, quote=False)
+
+
+# numbers --------------------------------------------------------------------------------------------
+def format_duration(seconds: float) -> str:
+    """A time since the start with its unit: ``15.1 s``, ``2 min 05 s``, ``1 h 02 min``.
+
+    >>> format_duration(15.0896), format_duration(125.4), format_duration(3725)
+    ('15.1 s', '2 min 05 s', '1 h 02 min')
+    """
+    if not math.isfinite(seconds):
+        return str(seconds)
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{sign}{seconds:.3g} s" if seconds < 10 else f"{sign}{seconds:.1f} s"
+    if seconds < 3600:
+        minutes, rest = divmod(int(round(seconds)), 60)
+        return f"{sign}{minutes} min {rest:02d} s"
+    hours, rest = divmod(int(round(seconds)), 3600)
+    return f"{sign}{hours} h {rest // 60:02d} min"
+
+
+def _format_x(value: float, time_axis: bool) -> str:
+    if time_axis:
+        return format_duration(value)
+    if math.isfinite(value) and value == round(value) and abs(value) < 1e15:
+        return f"{int(round(value)):,}"
+    return f"{value:.4g}"
 
 
 def _rounded(values: NDArray[np.float64]) -> list[float | None]:
@@ -57,26 +144,66 @@ def _x_list(values: NDArray[np.float64]) -> list[float | int | None]:
     return _rounded(values)
 
 
-def _points(series: SeriesView, points_per_line: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    indices = min_max_indices(series.value, points_per_line)
-    x = series.runtime if series.time_axis else series.step  # system metrics: seconds since the start
-    return x[indices], series.value[indices]
+# one chart's points ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChartLine:
+    """What one chart draws: x, raw y and smoothed y at the kept points, and the x-axis's name."""
+
+    name: str
+    x: NDArray[np.float64]
+    raw: NDArray[np.float64]
+    smoothed: NDArray[np.float64]
+    x_title: str
+    time_axis: bool
+
+    @property
+    def finite_points(self) -> int:
+        return int(np.count_nonzero(np.isfinite(self.raw) & np.isfinite(self.x)))
 
 
+def chart_line(series: SeriesView, smoothing: float, points_per_line: int) -> ChartLine:
+    """The x-axis (step, step metric or time), smoothing of the full series, then min/max downsampling."""
+    if series.time_axis:
+        x, title = series.runtime, _TIME_AXIS  # system metrics: seconds since the start
+    elif series.step_metric and series.step_metric in series.axes:
+        x, title = series.axes[series.step_metric], series.step_metric
+    else:
+        x, title = series.step, "step"
+    values = series.value
+    known = np.isfinite(x)
+    if not known.all():  # points logged before the step metric had a value have no place on its axis
+        x, values = x[known], values[known]
+    smoothed = tensorboard_ema(values, smoothing)
+    indices = min_max_indices(values, max(4, points_per_line))
+    return ChartLine(series.name, x[indices], values[indices], smoothed[indices], title, series.time_axis)
+
+
+def _log_axis(values: NDArray[np.float64]) -> dict[str, Any]:
+    """A log y-axis labelled at decades when the data spans two or more, else at 1, 2 and 5."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    decades = float(np.log10(positive.max() / positive.min())) if positive.size else 0.0
+    return {"type": "log", "dtick": 1 if decades >= 2 else "D2", "exponentformat": "power" if decades >= 4 else "none"}
+
+
+# plotly figure ----------------------------------------------------------------------------------------
 def figure_dict(
     snapshot: FeedSnapshot,
     smoothing: float = DEFAULT_SMOOTHING,
     points_per_line: int = DEFAULT_POINTS,
     title: str | None = None,
+    log_scale: bool = False,
 ) -> dict[str, Any]:
     """One plotly figure (as JSON-ready dict) with a small subplot per metric: raw faint, smoothed bold.
+
+    At most :data:`MAX_CHARTS` subplots; a one-point line is drawn as a marker.
 
     >>> from jupyter_tracker.notebook.live_feed import LiveFeed
     >>> feed = LiveFeed(); feed.observe(1, [("h", 0, 0.0, 0.0, {"loss": 1.0})])
     >>> len(figure_dict(feed.snapshot())["data"])
     2
     """
-    metrics = ordered_metrics(snapshot)
+    metrics = ordered_metrics(snapshot)[:MAX_CHARTS]
+    points_per_line = min(points_per_line, max(200, FIGURE_POINT_BUDGET // max(1, len(metrics))))
     rows = max(1, math.ceil(len(metrics) / _COLUMNS))
     columns = min(_COLUMNS, max(1, len(metrics)))
     data: list[dict[str, Any]] = []
@@ -89,9 +216,10 @@ def figure_dict(
         "template": {"layout": {"font": {"size": 11}}},
     }
     if title:
-        layout["title"] = {"text": html.escape(title), "x": 0.01, "xanchor": "left", "font": {"size": 13}}
+        layout["title"] = {"text": _plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 13}}
     gap_x, gap_y = 0.06, 0.5 / rows
     for position, series in enumerate(metrics):
+        line = chart_line(series, smoothing, points_per_line)
         row, column = divmod(position, columns)
         axis = "" if position == 0 else str(position + 1)
         x_start = column / columns + (gap_x / 2 if column else 0)
@@ -99,80 +227,137 @@ def figure_dict(
         y_end = 1 - row / rows - (gap_y / 2 if row else 0)
         y_start = 1 - (row + 1) / rows + (gap_y / 2 if row < rows - 1 else 0)
         color = _PALETTE[position % len(_PALETTE)]
-        x, y = _points(series, points_per_line)
-        x_values = _x_list(x)
-        data.append({"type": "scatter", "mode": "lines", "x": x_values, "y": _rounded(y), "xaxis": f"x{axis}",
-                     "yaxis": f"y{axis}", "line": {"color": color, "width": 1}, "opacity": 0.3,
-                     "hoverinfo": "skip", "name": f"{series.name} (raw)"})
-        data.append({"type": "scatter", "mode": "lines", "x": x_values, "y": _rounded(tensorboard_ema(y, smoothing)),
+        x_values = _x_list(line.x)
+        shown_name = _plotly_text(series.name)
+        mode = "lines+markers" if line.finite_points == 1 else "lines"
+        data.append({"type": "scatter", "mode": mode, "x": x_values, "y": _rounded(line.raw), "xaxis": f"x{axis}",
+                     "yaxis": f"y{axis}", "line": {"color": color, "width": 1}, "marker": {"color": color, "size": 4},
+                     "opacity": 0.3, "hoverinfo": "skip", "name": f"{shown_name} (raw)"})
+        data.append({"type": "scatter", "mode": mode, "x": x_values, "y": _rounded(line.smoothed),
                      "xaxis": f"x{axis}", "yaxis": f"y{axis}", "line": {"color": color, "width": 2},
-                     "name": html.escape(series.name)})
-        layout[f"xaxis{axis}"] = {"domain": [x_start, x_end], "anchor": f"y{axis}", "automargin": True}
-        layout[f"yaxis{axis}"] = {"domain": [y_start, y_end], "anchor": f"x{axis}", "automargin": True}
+                     "marker": {"color": color, "size": 8}, "name": shown_name})
+        x_axis: dict[str, Any] = {"domain": [x_start, x_end], "anchor": f"y{axis}", "automargin": True}
+        if line.time_axis:
+            x_axis["ticksuffix"] = " s"
+        if line.x_title != "step":
+            x_axis["title"] = {"text": _plotly_text(line.x_title), "font": {"size": 10}, "standoff": 2}
+        layout[f"xaxis{axis}"] = x_axis
+        y_axis: dict[str, Any] = {"domain": [y_start, y_end], "anchor": f"x{axis}", "automargin": True}
+        if log_scale:
+            y_axis.update(_log_axis(line.raw))
+        layout[f"yaxis{axis}"] = y_axis
         layout["annotations"].append({
-            "text": html.escape(series.name), "showarrow": False, "xref": "paper", "yref": "paper",
+            "text": shown_name, "showarrow": False, "xref": "paper", "yref": "paper",
             "x": x_start, "y": y_end, "xanchor": "left", "yanchor": "bottom", "font": {"size": 12},
         })
     return {"data": data, "layout": layout}
 
 
-def _polyline(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, float, float, float],
-              limits: tuple[float, float, float, float]) -> str:
+# HTML with SVG ----------------------------------------------------------------------------------------
+def _screen(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, float, float, float],
+            limits: tuple[float, float, float, float]) -> tuple[NDArray[np.bool_], list[float], list[float]]:
     left, top, width, height = box
     x_min, x_max, y_min, y_max = limits
     x_span = (x_max - x_min) or 1.0
     y_span = (y_max - y_min) or 1.0
     finite = np.isfinite(y) & np.isfinite(x)
-    screen_x = left + (x - x_min) / x_span * width
-    screen_y = top + height - (y - y_min) / y_span * height
-    segments: list[str] = []
+    # a single x or y value sits in the middle of the box
+    screen_x = left + (x - x_min) / x_span * width if x_max > x_min else np.full(x.shape, left + width / 2)
+    screen_y = top + height - (y - y_min) / y_span * height if y_max > y_min else np.full(y.shape, top + height / 2)
+    return finite, screen_x.tolist(), screen_y.tolist()
+
+
+def _polyline(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, float, float, float],
+              limits: tuple[float, float, float, float], marker_radius: float = 0.0) -> str:
+    """SVG polylines of the finite runs of ``(x, y)``; a run of one point is a circle of ``marker_radius``."""
+    finite, screen_x, screen_y = _screen(x, y, box, limits)
+    segments: list[list[str]] = []
     current: list[str] = []
-    for keep, sx, sy in zip(finite.tolist(), screen_x.tolist(), screen_y.tolist(), strict=True):
+    for keep, sx, sy in zip(finite.tolist(), screen_x, screen_y, strict=True):
         if keep:
             current.append(f"{sx:.1f},{sy:.1f}")
         elif current:
-            segments.append(" ".join(current))
+            segments.append(current)
             current = []
     if current:
-        segments.append(" ".join(current))
-    return "".join(f'<polyline points="{segment}"/>' for segment in segments)
+        segments.append(current)
+    shapes = []
+    for segment in segments:
+        if len(segment) > 1:
+            shapes.append(f'<polyline points="{" ".join(segment)}"/>')
+        elif marker_radius:
+            cx, cy = segment[0].split(",")
+            shapes.append(f'<circle cx="{cx}" cy="{cy}" r="{marker_radius:g}" fill="currentColor" stroke="none"/>')
+    return "".join(shapes)
+
+
+def _svg_chart(line: ChartLine, color: str) -> str:
+    width, height = 300.0, 150.0
+    box = (44.0, 22.0, width - 54.0, height - 44.0)
+    finite_y = line.raw[np.isfinite(line.raw)]
+    y_min, y_max = (float(finite_y.min()), float(finite_y.max())) if finite_y.size else (0.0, 1.0)
+    finite_x = line.x[np.isfinite(line.x)]
+    x_min, x_max = (float(finite_x.min()), float(finite_x.max())) if finite_x.size else (0.0, 1.0)
+    limits = (x_min, x_max, y_min, y_max)
+    name = html.escape(line.name)
+    bottom = height - 18
+    x_title = html.escape(line.x_title)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{name}" '
+        'style="font:11px sans-serif;margin:2px">'
+        f'<title>{name}</title>'
+        f'<text x="4" y="14" font-weight="600" fill="currentColor">{name}</text>'
+        f'<text x="4" y="{box[1] + 8:.0f}" fill="gray">{y_max:.4g}</text>'
+        f'<text x="4" y="{box[1] + box[3]:.0f}" fill="gray">{y_min:.4g}</text>'
+        f'<text x="{box[0]:.0f}" y="{bottom:.0f}" fill="gray">{html.escape(_format_x(x_min, line.time_axis))}</text>'
+        f'<text x="{width - 10:.0f}" y="{bottom:.0f}" fill="gray" text-anchor="end">'
+        f'{html.escape(_format_x(x_max, line.time_axis))}</text>'
+        f'<text x="{box[0] + box[2] / 2:.0f}" y="{height - 4:.0f}" fill="gray" text-anchor="middle">{x_title}</text>'
+        f'<rect x="{box[0]:.0f}" y="{box[1]:.0f}" width="{box[2]:.0f}" height="{box[3]:.0f}" fill="none" '
+        'stroke="gray" stroke-opacity="0.3"/>'
+        f'<g fill="none" stroke="{color}" stroke-width="1" stroke-opacity="0.35">'
+        f'{_polyline(line.x, line.raw, box, limits)}</g>'
+        f'<g fill="none" stroke="{color}" stroke-width="2" color="{color}">'
+        f'{_polyline(line.x, line.smoothed, box, limits, marker_radius=3.5)}</g>'
+        "</svg>"
+    )
+
+
+def _last_values_table(metrics: list[SeriesView], charted: int) -> str:
+    """Every metric's last value, minimum and point count: what a run with more than MAX_CHARTS metrics shows."""
+    rows = []
+    for series in metrics:
+        finite = series.value[np.isfinite(series.value)]
+        low = f"{float(finite.min()):.4g}" if finite.size else ""
+        rows.append(f"<tr><td>{html.escape(series.name)}</td><td>{float(series.value[-1]):.6g}</td><td>{low}</td>"
+                    f"<td>{max(series.logged, len(series)):,}</td></tr>")
+    return (
+        f'<details class="jt-live-summary"><summary style="font:12px sans-serif">{len(metrics):,} metrics '
+        f'(charts for the first {charted:,}): last values</summary>'
+        '<table style="font:11px monospace;border-collapse:collapse"><thead><tr><th>metric</th><th>last</th>'
+        f'<th>min</th><th>points</th></tr></thead><tbody>{"".join(rows)}</tbody></table></details>'
+    )
 
 
 def svg_html(snapshot: FeedSnapshot, smoothing: float = DEFAULT_SMOOTHING, title: str | None = None) -> str:
-    """The charts as inline SVG in HTML: no script, so it shows on GitHub, nbviewer and in emails."""
-    charts: list[str] = []
-    width, height = 300.0, 150.0
-    box = (44.0, 22.0, width - 54.0, height - 40.0)
-    for position, series in enumerate(ordered_metrics(snapshot)):
-        x, y = _points(series, _SVG_POINTS)
-        smoothed = tensorboard_ema(y, smoothing)
-        finite = np.isfinite(y)
-        if finite.any():
-            y_min, y_max = float(y[finite].min()), float(y[finite].max())
-        else:
-            y_min, y_max = 0.0, 1.0
-        x_min, x_max = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
-        limits = (x_min, x_max, y_min, y_max)
-        color = _PALETTE[position % len(_PALETTE)]
-        name = html.escape(series.name)
-        charts.append(
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{name}" '
-            'style="font:11px sans-serif;margin:2px">'
-            f'<text x="4" y="14" font-weight="600" fill="currentColor">{name}</text>'
-            f'<text x="4" y="{box[1] + 8:.0f}" fill="gray">{y_max:.4g}</text>'
-            f'<text x="4" y="{box[1] + box[3]:.0f}" fill="gray">{y_min:.4g}</text>'
-            f'<text x="{box[0]:.0f}" y="{height - 4:.0f}" fill="gray">{x_min:.6g}</text>'
-            f'<text x="{width - 10:.0f}" y="{height - 4:.0f}" fill="gray" text-anchor="end">{x_max:.6g}</text>'
-            f'<rect x="{box[0]:.0f}" y="{box[1]:.0f}" width="{box[2]:.0f}" height="{box[3]:.0f}" fill="none" '
-            'stroke="gray" stroke-opacity="0.3"/>'
-            f'<g fill="none" stroke="{color}" stroke-width="1" stroke-opacity="0.35">{_polyline(x, y, box, limits)}</g>'
-            f'<g fill="none" stroke="{color}" stroke-width="2">{_polyline(x, smoothed, box, limits)}</g>'
-            "</svg>"
-        )
+    """The charts as inline SVG in HTML: no script, so it shows on GitHub, nbviewer and in emails.
+
+    The first :data:`MAX_CHARTS` metrics get a chart; a run with more also gets a table of every
+    metric's last value.
+    """
+    metrics = ordered_metrics(snapshot)
+    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS), _PALETTE[position % len(_PALETTE)])
+              for position, series in enumerate(metrics[:MAX_CHARTS])]
     heading = f"<div style=\"font:600 13px sans-serif\">{html.escape(title)}</div>" if title else ""
     body = "".join(charts) or '<div style="font:12px sans-serif;color:gray">no metrics logged yet</div>'
-    return f'<div class="jt-live-static">{heading}<div style="display:flex;flex-wrap:wrap">{body}</div></div>'
+    table = _last_values_table(metrics, MAX_CHARTS) if len(metrics) > MAX_CHARTS else ""
+    return f'<div class="jt-live-static">{heading}<div style="display:flex;flex-wrap:wrap">{body}</div>{table}</div>'
+
+
+# the bundle -----------------------------------------------------------------------------------------
+def _title(header: Mapping[str, Any]) -> str:
+    return " · ".join(str(part) for part in (header.get("name"), header.get("project"), header.get("state")) if part)
 
 
 def static_bundle(
@@ -180,13 +365,26 @@ def static_bundle(
     header: Mapping[str, Any] | None = None,
     smoothing: float = DEFAULT_SMOOTHING,
     points_per_line: int = DEFAULT_POINTS,
+    log_scale: bool = False,
 ) -> dict[str, Any]:
-    """The mimebundle of the static charts: plotly JSON, HTML with SVG, and a line of text."""
-    header = header or {}
-    title = " · ".join(str(part) for part in (header.get("name"), header.get("project"), header.get("state")) if part)
+    """The mimebundle of the final static charts: plotly JSON, HTML with SVG, and a line of text.
+
+    A run with more than :data:`MAX_CHARTS` metrics gets no plotly figure: frontends prefer it
+    to the HTML, which alone holds the table of every metric's last value.
+    """
+    bundle = live_bundle(snapshot, header, smoothing)
+    if len([series for series in snapshot.series.values() if len(series)]) <= MAX_CHARTS:
+        bundle[PLOTLY_MIMETYPE] = figure_dict(snapshot, smoothing, points_per_line, _title(header or {}) or None,
+                                              log_scale)
+    return bundle
+
+
+def live_bundle(snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None,
+                smoothing: float = DEFAULT_SMOOTHING) -> dict[str, Any]:
+    """The mimebundle of a refresh during the run: HTML with SVG (redrawn on each update everywhere) and text."""
+    title = _title(header or {})
     points = sum(len(series) for series in snapshot.series.values())
     return {
-        PLOTLY_MIMETYPE: figure_dict(snapshot, smoothing, points_per_line, title or None),
         "text/html": svg_html(snapshot, smoothing, title or None),
         "text/plain": f"<live charts: {title or 'run'}, {len(snapshot.series)} metrics, {points:,} points>",
     }
@@ -205,16 +403,19 @@ class StaticLiveView:
         self.updates = 0
 
     def bundle(self, snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The final bundle (plotly figure included)."""
         return static_bundle(snapshot, header, self.smoothing, self.points_per_line)
 
     def show(self, snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None) -> None:
         from IPython.display import display
 
-        self.handle = display(self.bundle(snapshot, header), raw=True, display_id=True)
+        self.handle = display(live_bundle(snapshot, header, self.smoothing), raw=True, display_id=True,
+                              metadata={OUTPUT_MARKER: {"view": "live-static"}})
 
     def update(self, snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None) -> None:
         if self.handle is None:
             self.show(snapshot, header)
             return
-        self.handle.update(self.bundle(snapshot, header), raw=True)
+        self.handle.update(live_bundle(snapshot, header, self.smoothing), raw=True,
+                           metadata={OUTPUT_MARKER: {"view": "live-static"}})
         self.updates += 1
