@@ -4,14 +4,32 @@ Both methods return indices into the input (sorted, so ``x[indices]`` stays in o
 always keep the first and last points and the global minimum and maximum, so a spike is never
 smoothed away by downsampling. A run of non-finite points keeps one of its points, so a gap in
 the line stays a gap. Pure numpy; the live panel sends ``x[indices]`` and ``y[indices]``.
+
+Smoothing the kept points alone is biased (the min and max of each bucket are not a fair sample
+of it), so :func:`min_max_summary` also returns a :class:`SmoothingSummary` of the full series:
+with it the browser (``notebook/static/smoothing.js``) or :func:`jupyter_tracker.smoothing.smooth_summary`
+computes TensorBoard's EMA of the full series at every kept point, for any weight.
 """
 
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["DEFAULT_POINTS", "lttb", "lttb_indices", "min_max_buckets", "min_max_indices"]
+__all__ = [
+    "DEFAULT_POINTS",
+    "SmoothingSummary",
+    "lttb",
+    "lttb_indices",
+    "min_max_buckets",
+    "min_max_indices",
+    "min_max_summary",
+    "smoothing_summary",
+]
 
 #: points per line in plots (DESIGN.md's recommended limits)
 DEFAULT_POINTS = 1500
@@ -110,7 +128,7 @@ def min_max_buckets(
 
     >>> x = np.arange(10_000.0); y = np.sin(x / 100)
     >>> small_x, small_y = min_max_buckets(x, y, n=100)
-    >>> len(small_x) <= 100, small_y.max() == y.max(), small_y.min() == y.min()
+    >>> len(small_x) <= 100, bool(small_y.max() == y.max()), bool(small_y.min() == y.min())
     (True, True, True)
     """
     x_array, y_array = _prepare(x, y)
@@ -180,7 +198,7 @@ def lttb(x: ArrayLike, y: ArrayLike, n: int = DEFAULT_POINTS) -> tuple[NDArray[n
 
     >>> x = np.arange(10_000.0); y = np.sin(x / 100)
     >>> small_x, small_y = lttb(x, y, n=100)
-    >>> len(small_x) <= 100, small_x[0] == 0.0, small_x[-1] == 9_999.0
+    >>> len(small_x) <= 100, bool(small_x[0] == 0.0), bool(small_x[-1] == 9_999.0)
     (True, True, True)
     """
     x_array, y_array = _prepare(x, y)
@@ -189,3 +207,203 @@ def lttb(x: ArrayLike, y: ArrayLike, n: int = DEFAULT_POINTS) -> tuple[NDArray[n
         x_array, y_array = x_array[order], y_array[order]
     indices = lttb_indices(x_array, y_array, n)
     return x_array[indices], y_array[indices]
+
+
+#: points nearest an anchor kept exactly: at small weights the EMA is mostly these few points
+EXACT_POINTS = 8
+#: each further block is this much longer than the one before: w^k varies little inside a block
+BLOCK_GROWTH = 1.5
+#: a block's deviation from its segment's mean is stored as int16 in units of 2^(exponent − 15)
+_DEVIATION_BITS = 15
+_SUMMARY_VERSION = 1
+_HEADER = struct.Struct("<4I2d")
+
+
+def _block_starts(longest: int) -> NDArray[np.uint32]:
+    """Offsets, counted back from an anchor, where a segment's blocks start: 0..EXACT_POINTS, then ×BLOCK_GROWTH.
+
+    Only the starts below ``longest`` (the longest segment) are needed.
+    """
+    starts = [0]
+    while True:
+        start = starts[-1]
+        following = start + 1 if start < EXACT_POINTS else max(start + 1, int(np.ceil(start * BLOCK_GROWTH)))
+        if following >= longest:
+            break
+        starts.append(following)
+    return np.asarray(starts, dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class SmoothingSummary:
+    """What the browser needs to compute TensorBoard's EMA of a full series at a few chosen points.
+
+    Each *anchor* (a point the chart draws) summarises the *segment* of the series since the
+    previous anchor: how many finite points it has, their mean, and the means of blocks of them
+    counted back from the anchor (the last ``EXACT_POINTS`` one by one, then blocks growing by
+    ``BLOCK_GROWTH``). An EMA weight ``w`` gives the points of a block weights ``w^k`` that differ
+    little, so applying them per block matches the full series' EMA for every ``w`` in [0, 1).
+    A segment with ``c`` finite points has ``blocks = #(block_starts < c)`` blocks.
+
+    Fields (``m`` anchors, ``B`` stored deviations):
+
+    - ``block_starts`` uint32 (K,): where blocks start, counted back from an anchor (0, 1, ..., 8, 12, 18, ...)
+    - ``counts`` uint32 (m,): finite points in each segment
+    - ``flags`` uint8 (m,): 0 when the anchor is finite, else 1 (NaN), 2 (+inf), 3 (-inf): it passes through
+    - ``means`` float64 (m,): mean of each segment's finite points (0 when it has none)
+    - ``exponents`` int16 (m,): a segment's deviations are in units of 2^(exponent − 15)
+    - ``deviations`` int16 (B,): per segment in order, block mean − segment mean for every block
+      but the last (whose mean follows from the others), quantised to 1/32768 of the segment's
+      largest deviation (far below the 1 % of range the smoothing promises)
+    - ``low``, ``high``: the finite minimum and maximum of the series (NaN when it has none); an EMA
+      lies between them, and clamping to them keeps a constant series exactly constant
+    """
+
+    block_starts: NDArray[np.uint32]
+    counts: NDArray[np.uint32]
+    flags: NDArray[np.uint8]
+    means: NDArray[np.float64]
+    exponents: NDArray[np.int16]
+    deviations: NDArray[np.int16]
+    low: float
+    high: float
+
+    @property
+    def size(self) -> int:
+        """The number of anchors (smoothed points drawn)."""
+        return int(self.counts.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Length of :meth:`to_bytes`."""
+        anchors = self.size
+        return _HEADER.size + 15 * anchors + 4 * self.block_starts.size + 2 * self.deviations.size
+
+    def to_bytes(self) -> bytes:
+        """Little-endian: u32 version, m, B, K; f8 low, high; f8 means[m]; u32 block_starts[K];
+        u32 counts[m]; i16 exponents[m]; i16 deviations[B]; u8 flags[m]. Arrays start aligned."""
+        header = _HEADER.pack(_SUMMARY_VERSION, self.size, self.deviations.size, self.block_starts.size,
+                              self.low, self.high)
+        return b"".join((
+            header,
+            self.means.astype("<f8").tobytes(),
+            self.block_starts.astype("<u4").tobytes(),
+            self.counts.astype("<u4").tobytes(),
+            self.exponents.astype("<i2").tobytes(),
+            self.deviations.astype("<i2").tobytes(),
+            self.flags.astype("u1").tobytes(),
+        ))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SmoothingSummary:
+        """Reads what :meth:`to_bytes` wrote."""
+        if len(data) < _HEADER.size:
+            raise ValueError(f"a smoothing summary needs at least {_HEADER.size} bytes, got {len(data)}")
+        version, anchors, blocks, starts, low, high = _HEADER.unpack_from(data)
+        if version != _SUMMARY_VERSION:
+            raise ValueError(f"unknown smoothing summary version {version}")
+        offset = _HEADER.size
+
+        def take(dtype: str, count: int) -> NDArray[Any]:
+            nonlocal offset
+            array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+            offset += array.nbytes
+            return array
+
+        means = take("<f8", anchors).astype(np.float64)
+        block_starts = take("<u4", starts).astype(np.uint32)
+        counts = take("<u4", anchors).astype(np.uint32)
+        exponents = take("<i2", anchors).astype(np.int16)
+        deviations = take("<i2", blocks).astype(np.int16)
+        flags = take("u1", anchors).astype(np.uint8)
+        return cls(block_starts, counts, flags, means, exponents, deviations, low, high)
+
+
+def _non_finite_flags(values: NDArray[np.float64]) -> NDArray[np.uint8]:
+    flags = np.zeros(values.size, dtype=np.uint8)
+    flags[np.isnan(values)] = 1
+    flags[values == np.inf] = 2
+    flags[values == -np.inf] = 3
+    return flags
+
+
+def _quantise(
+    deviations: NDArray[np.float64], owners: NDArray[np.intp], segments: int
+) -> tuple[NDArray[np.int16], NDArray[np.int16]]:
+    """Per segment, the exponent ``e`` with every |deviation| < 2^e, and the deviations in units of 2^(e − 15)."""
+    deviations = np.where(np.isfinite(deviations), deviations, 0.0)
+    largest = np.zeros(segments)
+    np.maximum.at(largest, owners, np.abs(deviations))
+    exponents = np.frexp(largest)[1].astype(np.int16)
+    units = np.ldexp(deviations, _DEVIATION_BITS - exponents[owners].astype(np.int64))
+    limit = 2**_DEVIATION_BITS - 1
+    return exponents, np.clip(np.rint(units), -limit, limit).astype(np.int16)
+
+
+def smoothing_summary(y: ArrayLike, anchors: ArrayLike) -> SmoothingSummary:
+    """The :class:`SmoothingSummary` of series ``y`` (in the order its EMA runs) at indices ``anchors``.
+
+    ``anchors`` must be strictly increasing indices into ``y`` ending at its last point; each
+    summarises the points after the previous anchor up to itself.
+    """
+    values = np.asarray(y, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {values.shape}")
+    points = np.asarray(anchors, dtype=np.intp)
+    size = values.size
+    if points.ndim != 1 or (size and (points.size == 0 or points[-1] != size - 1)) or (not size and points.size):
+        raise ValueError(f"anchors must be one-dimensional and end at the last index of y ({size - 1})")
+    if points.size and (points[0] < 0 or np.any(np.diff(points) <= 0)):
+        raise ValueError("anchors must be strictly increasing indices into y")
+    finite = np.isfinite(values)
+    finite_before = np.cumsum(finite)
+    finite_upto = finite_before[points] if size else np.empty(0, dtype=np.intp)
+    counts = np.diff(finite_upto, prepend=0)
+    block_starts = _block_starts(int(counts.max()) if counts.size else 0)
+
+    finite_index = np.flatnonzero(finite)
+    finite_values = values[finite_index]
+    segment = np.searchsorted(points, finite_index, side="left")
+    back = finite_upto[segment] - finite_before[finite_index]  # 0 for a segment's last finite point
+    block = np.searchsorted(block_starts, back, side="right") - 1
+    blocks_per_segment = np.searchsorted(block_starts, counts, side="left")
+    first_block = np.concatenate(([0], np.cumsum(blocks_per_segment)[:-1])).astype(np.intp)
+    key = first_block[segment] + block
+    total_blocks = int(blocks_per_segment.sum())
+    block_sums = np.bincount(key, weights=finite_values, minlength=total_blocks)
+    block_sizes = np.bincount(key, minlength=total_blocks)
+
+    sums = np.bincount(segment, weights=finite_values, minlength=points.size)
+    means = np.divide(sums, counts, out=np.zeros(points.size), where=counts > 0)
+    block_segment = np.repeat(np.arange(points.size), blocks_per_segment)
+    block_position = np.arange(total_blocks) - np.repeat(first_block, blocks_per_segment)
+    stored = block_position < blocks_per_segment[block_segment] - 1
+    owners = block_segment[stored]
+    with np.errstate(over="ignore", invalid="ignore"):
+        exponents, deviations = _quantise(block_sums[stored] / block_sizes[stored] - means[owners], owners, points.size)
+    return SmoothingSummary(
+        block_starts=block_starts,
+        counts=counts.astype(np.uint32),
+        flags=_non_finite_flags(values[points]),
+        means=means,
+        exponents=exponents,
+        deviations=deviations,
+        low=float(finite_values.min()) if finite_values.size else float("nan"),
+        high=float(finite_values.max()) if finite_values.size else float("nan"),
+    )
+
+
+def min_max_summary(y: ArrayLike, n: int = DEFAULT_POINTS) -> tuple[NDArray[np.intp], SmoothingSummary]:
+    """:func:`min_max_indices` of ``y`` and the :class:`SmoothingSummary` anchored at every kept index.
+
+    Draw the raw line from ``y[indices]`` and the smoothed one from the summary at the same x:
+    it is TensorBoard's EMA of the full series there, whatever weight the browser picks.
+
+    >>> y = np.arange(10_000.0) % 7
+    >>> indices, summary = min_max_summary(y, 100)
+    >>> indices.size == summary.size <= 100
+    True
+    """
+    values = np.asarray(y, dtype=np.float64)
+    indices = min_max_indices(values, n)
+    return indices, smoothing_summary(values, indices)
