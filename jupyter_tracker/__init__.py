@@ -26,9 +26,11 @@ _LAZY = {
     "Html": ("jupyter_tracker.media", "Html"),
     "Image": ("jupyter_tracker.media", "Image"),
     "Table": ("jupyter_tracker.media", "Table"),
+    "agent": ("jupyter_tracker.sweeps", "agent"),
     "login": ("jupyter_tracker.sync.login", "login"),
     "restore": ("jupyter_tracker.code.restore", "restore"),
     "runs_table": ("jupyter_tracker.notebook.runs_table", "runs_table"),
+    "sweep": ("jupyter_tracker.sweeps", "sweep"),
 }
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "StepWarning",
     "Table",
     "UsageError",
+    "agent",
     "config",
     "define_metric",
     "finish",
@@ -59,6 +62,7 @@ __all__ = [
     "runs_table",
     "save",
     "summary",
+    "sweep",
     "unload_ipython_extension",
 ]
 

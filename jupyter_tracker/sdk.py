@@ -86,6 +86,18 @@ add_start_hook(_system_metrics_hook)
 add_start_hook(_sync_hook)
 
 
+def _sweep_hook(run: Run) -> None:
+    """A run started by a sweep agent gets the trial's suggested config (sweeps/, imported only then)."""
+    if not run.settings.sweep_param_path:
+        return
+    from jupyter_tracker.sweeps.trial_run import attach
+
+    attach(run)
+
+
+add_start_hook(_sweep_hook)
+
+
 def _settings_arguments(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}

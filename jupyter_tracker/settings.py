@@ -100,6 +100,11 @@ def is_silent() -> bool:
     return value.strip().lower() in _TRUE_WORDS
 
 
+def child_environment(values: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``values`` set: what a sweep agent's trial program inherits."""
+    return {**os.environ, **values}
+
+
 def set_silent(flag: bool) -> None:
     """``%tracker silent on|off``: sets ``WANDB_SILENT`` for this process, as ``%env`` would."""
     os.environ["WANDB_SILENT"] = "true" if flag else "false"

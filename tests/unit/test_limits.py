@@ -49,6 +49,7 @@ def test_the_table_has_the_recommended_bounds():
         "distinct_metrics": 10_000, "value_size": 1_000_000, "call_size": 25_000_000,
         "scalar_points": 100_000, "media_points": 50_000, "histogram_points": 10_000,
         "config_size": 10_000_000, "runs_per_project": 10_000, "files_per_run": 1_000,
+        "parallel_agents": 20,
     }
 
 
