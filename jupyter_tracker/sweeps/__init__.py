@@ -1,1 +1,73 @@
-"""Hyperparameter sweeps with wandb's configuration format: search, controller state and agents."""
+"""Hyperparameter sweeps with wandb's configuration format: search, controller state and agents.
+
+>>> sweep_id = jupyter_tracker.sweep({"method": "random", "metric": {"name": "loss"},
+...     "parameters": {"lr": {"min": 0.001, "max": 0.1}}}, project="demo")  # doctest: +SKIP
+>>> jupyter_tracker.agent(sweep_id, function=train, count=10)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_tracker.sweeps.config import SweepConfig, SweepConfigError, parse_config
+from jupyter_tracker.sweeps.trials import Sweep, Trial
+
+__all__ = ["SweepConfig", "SweepConfigError", "Sweep", "Trial", "agent", "parse_config", "sweep", "sweep_store"]
+
+
+def _short_id(sweep_id: str) -> str:
+    """wandb also accepts ``entity/project/sweep_id``; the store knows sweeps by the last part."""
+    return str(sweep_id).rstrip("/").rsplit("/", 1)[-1]
+
+
+def sweep_store(project: str | None = None, entity: str | None = None) -> Any:
+    """The store this process's runs use (the tracking server when logged in, else the local store)."""
+    from jupyter_tracker import settings as settings_module
+    from jupyter_tracker.sweeps.stores import store_for
+
+    return store_for(settings_module.resolve({"project": project, "entity": entity}))
+
+
+def sweep(
+    sweep: Mapping[str, Any] | str | Path,
+    entity: str | None = None,
+    project: str | None = None,
+    prior_runs: Any = None,
+) -> str:
+    """Checks a sweep configuration (a dict or a YAML file), stores the sweep and returns its id.
+
+    The configuration is checked before anything is stored: an error names the key at fault.
+    """
+    from jupyter_tracker import console
+    from jupyter_tracker import settings as settings_module
+    from jupyter_tracker.sweeps.stores import store_for
+
+    config = parse_config(sweep)
+    resolved = settings_module.resolve({"project": project or config.project, "entity": entity or config.entity})
+    store = store_for(resolved)
+    sweep_id = store.create_sweep(config, resolved.project, resolved.entity)
+    console.info(f"sweep {sweep_id} created ({config.method}, project {resolved.project}); "
+                 f"start agents with jupyter_tracker.agent({sweep_id!r}, function=...) or `jupyter-tracker agent {sweep_id}`")
+    return sweep_id
+
+
+def agent(
+    sweep_id: str,
+    function: Callable[[], Any] | None = None,
+    entity: str | None = None,
+    project: str | None = None,
+    count: int | None = None,
+) -> list[Trial]:
+    """Runs trials of a sweep: ``function()`` in this process, or the sweep's program when None.
+
+    Inside ``function``, ``jupyter_tracker.init()`` starts the trial's run with the suggested
+    values in ``run.config``. Returns the trials this agent ran.
+    """
+    from jupyter_tracker import settings as settings_module
+    from jupyter_tracker.sweeps.stores import store_for
+    from jupyter_tracker.sweeps.sweep_agent import Agent
+
+    resolved = settings_module.resolve({"project": project, "entity": entity})
+    return Agent(store_for(resolved), _short_id(sweep_id), function=function, count=count, settings=resolved).run()

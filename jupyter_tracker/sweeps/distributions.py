@@ -152,6 +152,19 @@ class Distribution:
             return self._maybe_quantise(float(beta.ppf(unit, spec["a"], spec["b"])), 0.0, 1.0)
         raise ValueError(f"unknown distribution {name!r}")
 
+    def to_unit(self, value: float) -> float:
+        """The quantile of ``value`` (the inverse of :meth:`from_unit`, for the unbounded and beta families)."""
+        spec, name = self.spec, self.name
+        if name in ("normal", "q_normal"):
+            return NormalDist(spec["mu"], spec["sigma"]).cdf(value)
+        if name in ("log_normal", "q_log_normal"):
+            return NormalDist(spec["mu"], spec["sigma"]).cdf(math.log(max(value, 1e-300)))
+        if name in ("beta", "q_beta"):
+            from scipy.stats import beta
+
+            return float(beta.cdf(value, spec["a"], spec["b"]))
+        raise ValueError(f"{name} is searched in its own units, not as a quantile")
+
     def _maybe_quantise(self, value: float, low: float | None = None, high: float | None = None) -> Any:
         if not self.name.startswith("q_"):
             return value
