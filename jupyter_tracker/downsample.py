@@ -83,7 +83,8 @@ def min_max_indices(y: ArrayLike, n: int = DEFAULT_POINTS) -> NDArray[np.intp]:
         return np.arange(size, dtype=np.intp)
     finite = np.isfinite(y_array)
     all_finite = bool(finite.all())
-    gaps = np.empty(0, dtype=np.intp) if all_finite else _gap_markers(finite, budget // 4)
+    # at the smallest budgets one bucket (its min and max) and the two ends come before gap markers
+    gaps = np.empty(0, dtype=np.intp) if all_finite else _gap_markers(finite, min(budget // 4, budget - 4))
     buckets = (budget - 2 - gaps.size) // 2
     if all_finite:
         low = high = y_array
@@ -355,11 +356,15 @@ def smoothing_summary(y: ArrayLike, anchors: ArrayLike) -> SmoothingSummary:
         raise ValueError(f"anchors must be one-dimensional and end at the last index of y ({size - 1})")
     if points.size and (points[0] < 0 or np.any(np.diff(points) <= 0)):
         raise ValueError("anchors must be strictly increasing indices into y")
+    if not size:
+        nothing = np.empty(0, dtype=np.uint32)
+        return SmoothingSummary(np.zeros(1, dtype=np.uint32), nothing, nothing.astype(np.uint8), nothing.astype(np.float64),
+                                nothing.astype(np.int16), nothing.astype(np.int16), float("nan"), float("nan"))
     finite = np.isfinite(values)
     finite_before = np.cumsum(finite)
-    finite_upto = finite_before[points] if size else np.empty(0, dtype=np.intp)
+    finite_upto = finite_before[points]
     counts = np.diff(finite_upto, prepend=0)
-    block_starts = _block_starts(int(counts.max()) if counts.size else 0)
+    block_starts = _block_starts(int(counts.max()))
 
     finite_index = np.flatnonzero(finite)
     finite_values = values[finite_index]

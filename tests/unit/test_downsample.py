@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_tracker.downsample import lttb, lttb_indices, min_max_buckets, min_max_indices
+from jupyter_tracker.downsample import lttb, lttb_indices, min_max_buckets, min_max_indices, min_max_summary
 
 METHODS = [min_max_buckets, lttb]
 
@@ -94,3 +94,24 @@ def test_lttb_follows_the_shape() -> None:
     indices = lttb_indices(x, y, 500)
     # the downsampled line stays close to the original everywhere
     assert np.max(np.abs(np.interp(x, x[indices], y[indices]) - y)) < 0.05
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 1_500, 1_501, 10_007, 100_000])
+def test_min_max_summary_keeps_the_envelope_and_anchors_every_kept_point(size: int) -> None:
+    _, y = _series(size, seed=size)
+    if size > 100:
+        y[50:90] = np.nan
+    indices, summary = min_max_summary(y, 1_500)
+    assert np.array_equal(indices, min_max_indices(y, 1_500))
+    assert summary.size == indices.size
+    assert int(summary.counts.sum()) == int(np.isfinite(y).sum())
+    # one block per point nearest each anchor: the summary never holds more blocks than points
+    assert summary.deviations.size <= max(size - summary.size, 0)
+
+
+def test_min_max_indices_with_a_gap_at_the_smallest_budget() -> None:
+    _, y = _series(1_000, seed=9)
+    y[100:200] = np.nan
+    indices = min_max_indices(y, 4)
+    assert 0 < indices.size <= 4
+    assert indices[0] == 0 and indices[-1] == 999

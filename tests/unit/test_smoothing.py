@@ -1,4 +1,5 @@
-"""Smoothing: hand-computed short series, an independent reference for long ones, NaN/inf, constants."""
+"""Smoothing: hand-computed short series, an independent reference for long ones, NaN/inf, constants;
+the EMA of a downsampled series from its summary of the full series, within 1 % of the full EMA."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from jupyter_tracker.smoothing import gaussian, running_average, tensorboard_ema, time_weighted_ema
+from jupyter_tracker.downsample import SmoothingSummary, min_max_indices, min_max_summary, smoothing_summary
+from jupyter_tracker.smoothing import gaussian, running_average, smooth_summary, tensorboard_ema, time_weighted_ema
 
 
 # an independent reference: each smoothed point as the explicit weighted mean of the finite points so far,
@@ -168,3 +172,158 @@ def test_importable_without_ipython() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- smoothing a downsampled series through its summary of the full series (issue 8, item 7) ---
+
+# the slider's range, with the weights where a block's w^k spread hurts most (time constants 2..100)
+SLIDER_WEIGHTS = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
+
+
+def loss_with_spikes(size: int = 100_000, seed: int = 0) -> np.ndarray:
+    """A decaying loss with skewed, loss-spike-like noise (exponential, mean 0.3): the issue's case."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(size, dtype=np.float64)
+    return 1.0 + 2.0 * np.exp(-steps / 20_000) + rng.exponential(0.3, size)
+
+
+def _worst_error(values: np.ndarray, weight: float, budget: int = 1_500) -> float:
+    """Largest |summary EMA − full-series EMA| over the drawn points, as a fraction of the range."""
+    indices, summary = min_max_summary(values, budget)
+    full = tensorboard_ema(values, weight)[indices]
+    smoothed = smooth_summary(summary, weight)
+    assert np.array_equal(np.isnan(smoothed), np.isnan(full))
+    assert np.array_equal(smoothed[np.isinf(full)], full[np.isinf(full)])
+    finite = np.isfinite(full)
+    error = float(np.abs(smoothed[finite] - full[finite]).max(initial=0.0))
+    spread = float(np.ptp(values[np.isfinite(values)]))
+    return error / spread if spread else error  # a constant: any error at all is a failure
+
+
+def test_smoothing_the_envelope_alone_is_biased() -> None:
+    """The issue's reproduction: EMA of the ≤ 1,500 min/max points sits ~+0.5 above the full EMA."""
+    values = loss_with_spikes()
+    indices = min_max_indices(values, 1_500)
+    bias = np.mean(tensorboard_ema(values[indices], 0.9) - tensorboard_ema(values, 0.9)[indices])
+    assert bias > 0.3
+
+
+@pytest.mark.parametrize("weight", SLIDER_WEIGHTS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_summary_matches_full_series_ema_within_one_percent(weight: float, seed: int) -> None:
+    values = loss_with_spikes(seed=seed)
+    assert _worst_error(values, weight) <= 0.01
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.6, 0.9, 0.99, 0.999])
+def test_summary_within_one_percent_across_nan_gaps_and_infinities(weight: float) -> None:
+    values = loss_with_spikes(seed=2)
+    values[1_000:1_300] = np.nan  # a gap spanning several buckets
+    values[50_000:50_020] = np.nan
+    values[70_001] = np.inf
+    values[80_002] = -np.inf
+    values[99_999] = np.nan  # a non-finite last point
+    assert _worst_error(values, weight) <= 0.01
+
+
+@pytest.mark.parametrize("size", [1, 2, 10, 1_500, 10_000, 262_144])
+def test_summary_error_holds_at_other_lengths(size: int) -> None:
+    values = loss_with_spikes(size, seed=size)
+    for weight in (0.0, 0.6, 0.9, 0.99, 0.999):
+        assert _worst_error(values, weight) <= 0.01, weight
+
+
+def test_summary_is_exact_where_nothing_was_dropped() -> None:
+    values = loss_with_spikes(1_000, seed=3)
+    values[[10, 11, 500]] = [np.nan, np.inf, np.nan]
+    indices, summary = min_max_summary(values, 1_500)
+    assert np.array_equal(indices, np.arange(1_000))
+    for weight in (0.0, 0.6, 0.999):
+        smoothed, full = smooth_summary(summary, weight), tensorboard_ema(values, weight)
+        finite = np.isfinite(full)
+        assert np.allclose(smoothed[finite], full[finite], rtol=1e-12, atol=0)
+        assert np.array_equal(smoothed[~finite], full[~finite], equal_nan=True)
+
+
+def test_summary_bytes_round_trip_and_size() -> None:
+    values = loss_with_spikes()
+    values[5:9] = np.nan
+    indices, summary = min_max_summary(values, 1_500)
+    data = summary.to_bytes()
+    assert len(data) == summary.nbytes < 64 * indices.size
+    again = SmoothingSummary.from_bytes(data)
+    for field in ("block_starts", "counts", "flags", "means", "exponents", "deviations"):
+        assert np.array_equal(getattr(again, field), getattr(summary, field)), field
+    assert (again.low, again.high) == (summary.low, summary.high)
+    assert np.array_equal(smooth_summary(again, 0.9), smooth_summary(summary, 0.9), equal_nan=True)
+    with pytest.raises(ValueError, match="version"):
+        SmoothingSummary.from_bytes(b"\x02" + data[1:])
+    with pytest.raises(ValueError, match="at least"):
+        SmoothingSummary.from_bytes(data[:10])
+
+
+def test_summary_counts_every_finite_point_once() -> None:
+    values = loss_with_spikes(20_000, seed=4)
+    values[::7] = np.nan
+    indices, summary = min_max_summary(values, 300)
+    assert summary.size == indices.size
+    assert int(summary.counts.sum()) == int(np.isfinite(values).sum())
+    assert np.array_equal(summary.flags != 0, ~np.isfinite(values[indices]))
+
+
+def test_summary_edges_and_errors() -> None:
+    indices, summary = min_max_summary(np.array([]), 1_500)
+    assert indices.size == 0 and summary.size == 0 and smooth_summary(summary, 0.5).size == 0
+    _, summary = min_max_summary(np.full(5_000, np.nan), 100)
+    assert np.isnan(smooth_summary(summary, 0.9)).all()
+    with pytest.raises(ValueError, match="last index"):
+        smoothing_summary(np.arange(10.0), [0, 5])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        smoothing_summary(np.arange(10.0), [5, 3, 9])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        smoothing_summary(np.zeros((2, 2)), [1])
+    with pytest.raises(ValueError, match="weight"):
+        smooth_summary(summary, 1.0)
+
+
+_point = st.one_of(st.just(np.nan), st.just(np.inf), st.just(-np.inf), st.just(0.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    constant=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+    size=st.integers(1, 6_000),
+    gaps=st.lists(st.tuples(st.integers(0, 5_999), st.sampled_from([np.nan, np.inf, -np.inf])), max_size=20),
+    budget=st.integers(4, 2_000),
+    weight=st.floats(0.0, 0.999),
+)
+def test_constant_series_stays_constant_and_non_finite_points_pass_through(
+    constant: float, size: int, gaps: list[tuple[int, float]], budget: int, weight: float
+) -> None:
+    values = np.full(size, constant)
+    for position, value in gaps:
+        if position < size:
+            values[position] = value
+    indices, summary = min_max_summary(values, budget)
+    smoothed = smooth_summary(summary, weight)
+    drawn = values[indices]
+    finite = np.isfinite(drawn)
+    assert np.all(smoothed[finite] == constant)
+    assert np.array_equal(smoothed[~finite], drawn[~finite], equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.floats(-1e6, 1e6), _point), min_size=1, max_size=3_000),
+    budget=st.integers(4, 500),
+    weight=st.floats(0.0, 0.999),
+)
+def test_summary_ema_stays_within_the_finite_range(values: list[float], budget: int, weight: float) -> None:
+    series = np.asarray(values, dtype=np.float64)
+    indices, summary = min_max_summary(series, budget)
+    smoothed = smooth_summary(summary, weight)
+    drawn = series[indices]
+    finite = np.isfinite(drawn)
+    assert np.array_equal(smoothed[~finite], drawn[~finite], equal_nan=True)
+    if finite.any():
+        assert np.all((smoothed[finite] >= summary.low) & (smoothed[finite] <= summary.high))
