@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jupyter_tracker.server import api_keys, history_series, json_values
+from jupyter_tracker.server import access_log, api_keys, history_series, json_values
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
 from jupyter_tracker.server.rate_limit import RateLimiter, parse_rate
+from jupyter_tracker.server.request_guard import RequestGuard
 from jupyter_tracker.server.storage import (
+    MAX_STEP,
     BadRequest,
     Forbidden,
     Principal,
@@ -184,6 +185,8 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     )
     app.state.storage = storage
     app.state.config = config
+    app.add_middleware(RequestGuard)
+    access_log.install()
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -239,9 +242,9 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         _check_access(principal, entity)
         body = await _read_body(request, 1024 * 1024)
         try:
-            document = json.loads(body or b"{}")
-        except ValueError:
-            raise ApiError(400, 'request body must be JSON: {"metadata": {...}}') from None
+            document = json_values.parse_strict(body or b"{}", "request body")
+        except ValueError as error:
+            raise ApiError(400, f'{error}; expected JSON {{"metadata": {{...}}}}') from None
         metadata = document.get("metadata", {}) if isinstance(document, dict) else None
         if not isinstance(metadata, dict):
             raise ApiError(400, 'request body must be JSON: {"metadata": {...}}')
@@ -288,20 +291,18 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         project: str,
         filters: str | None = None,
         order: str | None = None,
-        page: int = 1,
-        per_page: int = 50,
+        page: Annotated[int, Query(ge=1, le=MAX_STEP)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
         principal: Principal = Auth,
     ) -> Any:
         """The runs of a project matching wandb-style ``filters`` (JSON), sorted by ``order``, one page."""
         _check_access(principal, entity)
-        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-            raise ApiError(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
         parsed: Any = None
         if filters:
             try:
-                parsed = json.loads(filters)
-            except ValueError:
-                raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)") from None
+                parsed = json_values.parse_strict(filters, "filters")
+            except ValueError as error:
+                raise ApiError(400, f"{error}; filters must be a JSON object (MongoDB-style, as in wandb)") from None
             if not isinstance(parsed, dict):
                 raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)")
         stamp, runs = storage.project_runs(entity, project)
@@ -317,7 +318,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         project: str,
         run_id: str,
         keys: str | None = None,
-        samples: int = 1500,
+        samples: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 1500,
         x_axis: str = "_step",
         stream: str = "default",
         principal: Principal = Auth,
@@ -345,8 +346,8 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         project: str,
         run_id: str,
         keys: str | None = None,
-        min_step: int = 0,
-        page_size: int = 1000,
+        min_step: Annotated[int, Query(ge=0, le=MAX_STEP)] = 0,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 1000,
         principal: Principal = Auth,
     ) -> Any:
         """Full rows with ``_step >= min_step``, a page at a time; ``next_min_step`` is null at the end.
@@ -463,6 +464,8 @@ def _filter_and_sort(
         return run_filters.sort_runs(runs, order)
     except (ValueError, TypeError, KeyError) as exc:
         raise ApiError(400, f"invalid filters or order: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid filters: nested too deeply") from None
 
 
 def sampled_history(storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from collections import defaultdict
@@ -33,6 +34,10 @@ from jupyter_tracker.server import schema as t
 from jupyter_tracker.store import records
 
 _NAME_MAX = 128
+#: steps are stored as signed 64-bit integers
+MAX_STEP = 2**63 - 1
+#: times and runtimes beyond this (about 3e9 years in seconds) are not times
+_MAX_TIME = 1e17
 #: run objects kept in memory by each server process for runs queries
 _RUN_CACHE_LIMIT = 200_000
 
@@ -132,6 +137,14 @@ class _RunDoc:
     changed: set[str] = field(default_factory=set)
 
 
+def _check_finite(value: Any, what: str) -> None:
+    """A time, runtime or creation date: a finite number (NaN or inf could not be read back)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"malformed batch: {what} must be a number")
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > _MAX_TIME:
+        raise BadRequest(f"malformed batch: {what} must be a finite number")
+
+
 def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
     """Checks the shape of every record before anything is written; raises BadRequest."""
     if type(first_seq) is not int or first_seq < 1:
@@ -144,20 +157,22 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
         if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
             raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
         kind = record[0]
+        if json_values.nesting_depth_over(record):
+            raise BadRequest(f"malformed batch: {where} nests values more than {json_values.MAX_NESTING} levels deep")
         if kind == records.HISTORY:
             if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
                 raise BadRequest(f"malformed batch: {where} is not a history record [h, step, time, runtime, row]")
-            for number in record[2:4]:
-                if not isinstance(number, (int, float)) or isinstance(number, bool):
-                    raise BadRequest(f"malformed batch: {where} has a non-numeric time or runtime")
+            if not 0 <= record[1] <= MAX_STEP:
+                raise BadRequest(f"malformed batch: {where} has step {record[1]}, outside 0..{MAX_STEP}")
+            _check_finite(record[2], f"{where} time")
+            _check_finite(record[3], f"{where} runtime")
             if not all(isinstance(key, str) for key in record[4]):
                 raise BadRequest(f"malformed batch: {where} has a non-string metric name")
         elif kind == records.SYSTEM:
             if len(record) != 4 or not isinstance(record[3], dict):
                 raise BadRequest(f"malformed batch: {where} is not a system record [system, time, runtime, values]")
-            for number in record[1:3]:
-                if not isinstance(number, (int, float)) or isinstance(number, bool):
-                    raise BadRequest(f"malformed batch: {where} has a non-numeric time or runtime")
+            _check_finite(record[1], f"{where} time")
+            _check_finite(record[2], f"{where} runtime")
         elif kind in (
             records.RUN,
             records.CONFIG,
@@ -172,13 +187,17 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
                 raise BadRequest(f"malformed batch: {where} ({kind}) must carry a dict")
             if kind == records.FILE and not isinstance(record[1].get("name"), str):
                 raise BadRequest(f"malformed batch: {where} (file) has no name")
+            if kind == records.RUN and "created" in record[1] and record[1]["created"] is not None:
+                _check_finite(record[1]["created"], f"{where} (run) created")
             if kind == records.FINISH:
                 summary = record[1].get("summary")
                 code = record[1].get("exit_code")
                 if summary is not None and not isinstance(summary, dict):
                     raise BadRequest(f"malformed batch: {where} (finish) summary must be a dict")
-                if code is not None and type(code) is not int:
-                    raise BadRequest(f"malformed batch: {where} (finish) exit_code must be an integer")
+                if code is not None and (type(code) is not int or not -(2**31) <= code < 2**31):
+                    raise BadRequest(f"malformed batch: {where} (finish) exit_code must be a 32-bit integer")
+                if record[1].get("runtime") is not None:
+                    _check_finite(record[1]["runtime"], f"{where} (finish) runtime")
         checked.append(list(record))
     return checked
 
@@ -384,6 +403,13 @@ class Storage:
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
             raise BadRequest("metadata.tags must be a list of strings")
         created = metadata.get("created")
+        if created is not None and (
+            isinstance(created, bool)
+            or not isinstance(created, (int, float))
+            or (isinstance(created, float) and not math.isfinite(created))
+            or abs(created) > _MAX_TIME
+        ):
+            raise BadRequest("metadata.created must be a finite number (seconds since 1970)")
         known = ("name", "group", "tags", "notes", "job_type", "created")
         with self.write() as connection:
             project_id = self._project_id(connection, entity, project, create=True)
