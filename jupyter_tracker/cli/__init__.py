@@ -32,6 +32,10 @@ def _register() -> None:
 
     for command in server_commands.COMMANDS:
         main.add_command(command)
+    from jupyter_tracker.cli import sweep_commands
+
+    for command in sweep_commands.COMMANDS:
+        main.add_command(command)
 
 
 _register()

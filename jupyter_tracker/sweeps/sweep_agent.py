@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import signal
 import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -23,7 +24,7 @@ from jupyter_tracker import console
 from jupyter_tracker import settings as settings_module
 from jupyter_tracker.limits import LIMITS, LimitWarning
 from jupyter_tracker.sweeps.command_line import expand_command
-from jupyter_tracker.sweeps.config import parse_config
+from jupyter_tracker.sweeps.config import SweepConfigError, parse_config
 from jupyter_tracker.sweeps.local_store import DEFAULT_LEASE_SECONDS
 from jupyter_tracker.sweeps.search import nest
 from jupyter_tracker.sweeps.stores import SweepStore, location
@@ -64,6 +65,8 @@ class Agent:
         self.poll_seconds = poll_seconds
         self.sweep = store.get_sweep(sweep_id)
         self.config = parse_config(self.sweep.config)
+        if function is None and "${program}" in self.config.command and not self.config.program:
+            raise SweepConfigError("program", "an agent without a function runs the sweep's program; add program: train.py")
         self.trials_run: list[Trial] = []
         self.agent_id: str | None = None
         self._current: Trial | None = None
@@ -203,7 +206,8 @@ class Agent:
         try:
             with self._lock:
                 self._current = trial
-                self._process = subprocess.Popen(argv, env=settings_module.child_environment(environment))
+                self._process = subprocess.Popen(argv, env=settings_module.child_environment(environment),
+                                                 preexec_fn=_end_with_parent if sys.platform == "linux" else None)
             code = self._process.wait()
         except OSError as failure:
             return "failed", f"could not start {argv[0]!r}: {failure}", None
@@ -216,3 +220,9 @@ class Agent:
         if code != 0:
             return "failed", f"exit code {code}", value
         return "finished", None, value
+
+
+def _end_with_parent() -> None:
+    """In the trial's process before it starts: a SIGKILLed agent takes its trial down with it (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
