@@ -21,7 +21,7 @@ from jupyter_tracker import settings as settings_module
 from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import run_dir as layout
 from jupyter_tracker.store.index import RunIndex, index_values
-from jupyter_tracker.store.reader import RunState, read_run
+from jupyter_tracker.store.reader import RunLogWarning, RunState, read_run
 from jupyter_tracker.store.writer import RunLogWriter
 from jupyter_tracker.tracked_run import DisabledRun, Run
 from jupyter_tracker.values import MediaValue
@@ -233,6 +233,8 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
             )
         state, _ = read_run(previous_dir)
         run_dir = previous_dir
+        if state.damaged:
+            _keep_damaged_log(run_id, previous_dir, state)
     else:
         if resolved.resume == "must":
             raise RunExistsError(f"resume='must' but no run with id {run_id!r} exists in {root}")
@@ -246,6 +248,7 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
         encode_default=_encode_media(run_dir),
         on_error=_report_writer_error,
         truncate_at=state.valid_end if state else None,
+        repair_header=state.damaged if state else False,
     )
     project = resolved.project
     runs_in_project = index.count(project) + (0 if state else 1)
@@ -284,6 +287,18 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
     mode_note = " (offline)" if resolved.offline else ""
     console.info(f"run {run.name} ({run.id}) {verb}{mode_note}, logging to {run_dir}")
     return run
+
+
+def _keep_damaged_log(run_id: str, run_dir: Path, state: RunState) -> None:
+    """Resuming never destroys what a damaged log holds: a copy is kept, and the user is told where."""
+    try:
+        kept = layout.keep_damaged_copy(run_dir)
+    except OSError as error:
+        raise RunExistsError(f"run {run_id!r}: its run log is damaged ({state.problems[0]}) and no copy of it "
+                             f"could be kept ({error}); not resuming, so that nothing is lost") from error
+    console.warning(RunLogWarning(
+        f"run {run_id!r}: its run log was damaged ({state.problems[0]}); a copy of it is kept at {kept}, "
+        f"and the run resumes after its {state.rows:,} intact rows"), stacklevel=5)
 
 
 def _index_run(index: RunIndex, run: Run) -> None:

@@ -42,6 +42,8 @@ class RunState:
     exit_code: int | None = None
     valid_end: int = len(records.MAGIC)
     problems: list[str] = dataclasses.field(default_factory=list)
+    #: more than a torn tail was skipped (a damaged header, corrupt bytes before intact frames)
+    damaged: bool = False
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -124,4 +126,5 @@ def read_run(run_dir: Path, warn: bool = True, keep_history: bool = False) -> tu
                 state.last_values = {key: value for key, value in final.items() if key not in state.summary_manual}
     state.valid_end = result.valid_end
     state.problems = list(result.problems or [])
+    state.damaged = result.damaged
     return state, history

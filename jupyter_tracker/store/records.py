@@ -188,13 +188,20 @@ def iter_records(data: bytes, result: ScanResult, source: str = "run log") -> It
     """Yields every record of a log image; a torn tail or a corrupt frame is noted, never raised."""
     problems: list[str] = []
     result.problems = problems
-    if not data.startswith(MAGIC):
-        problems.append(f"{source}: not a jupyter_tracker run log (bad header)")
-        result.valid_end = 0
-        return
     view = memoryview(data)
     offset = len(MAGIC)
     result.valid_end = offset
+    if not data.startswith(MAGIC):
+        # a damaged header (one flipped bit) must not cost the intact frames after it
+        result.valid_end = 0
+        first = find_frame(data, offset) if len(data) > offset else None
+        if first is None:
+            problems.append(f"{source}: not a jupyter_tracker run log (bad header)")
+            result.damaged = len(data) > offset
+            return
+        problems.append(f"{source}: the header is damaged; {first} bytes skipped, the frames after it kept")
+        result.damaged = True
+        offset = first
     while offset < len(view):
         frame = _frame_at(view, offset)
         decoded = None
@@ -213,6 +220,7 @@ def iter_records(data: bytes, result: ScanResult, source: str = "run log") -> It
             problems.append(
                 f"{source}: skipped {following - offset} corrupt bytes at offset {offset}; later records kept"
             )
+            result.damaged = True
             offset = following
             continue
         first_seq, records = decoded

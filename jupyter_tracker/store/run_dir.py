@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -37,6 +38,19 @@ def iter_run_dirs(root: Path) -> list[Path]:
 
 def run_log_path(run_dir: Path) -> Path:
     return Path(run_dir) / RUN_LOG_NAME
+
+
+def keep_damaged_copy(run_dir: Path) -> Path:
+    """Copies a damaged run log aside (``run.jtlog.damaged-YYYYMMDD_HHMMSS``) before it is repaired."""
+    source = run_log_path(run_dir)
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    target = source.with_name(f"{RUN_LOG_NAME}.damaged-{stamp}")
+    number = 1
+    while target.exists():
+        number += 1
+        target = source.with_name(f"{RUN_LOG_NAME}.damaged-{stamp}-{number}")
+    shutil.copy2(source, target)
+    return target
 
 
 def files_dir(run_dir: Path) -> Path:

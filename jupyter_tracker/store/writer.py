@@ -54,6 +54,7 @@ class RunLogWriter:
         encode_default: Callable[[Any], Any] | None = None,
         on_error: Callable[[str, BaseException], None] | None = None,
         truncate_at: int | None = None,
+        repair_header: bool = False,
     ) -> None:
         self.path = Path(path)
         self.next_seq = first_seq
@@ -71,9 +72,9 @@ class RunLogWriter:
         self.records_written = 0
         self.bytes_written = 0
         self._observers: list[Callable[[int, list[Any]], None]] = []
-        self._file = self._open(truncate_at)
+        self._file = self._open(truncate_at, repair_header)
 
-    def _open(self, truncate_at: int | None):  # type: ignore[no-untyped-def]
+    def _open(self, truncate_at: int | None, repair_header: bool = False):  # type: ignore[no-untyped-def]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         exists = self.path.exists() and self.path.stat().st_size > 0
         # unbuffered: a failed write leaves nothing half-queued in a buffer, so the file can be
@@ -82,6 +83,10 @@ class RunLogWriter:
         if exists:
             if truncate_at is not None:
                 handle.truncate(truncate_at)
+            if repair_header and handle.seek(0, os.SEEK_END) >= len(records.MAGIC):
+                # the frames after a damaged header are intact: only the header is written again
+                handle.seek(0)
+                _write_all(handle, records.MAGIC)
             handle.seek(0, os.SEEK_END)
             if handle.tell() < len(records.MAGIC):  # nothing readable was left: start the log afresh
                 handle.truncate(0)

@@ -18,6 +18,63 @@ def root(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return store_root
 
 
+def finished_run(run_id: str, steps: int) -> Path:
+    run = jt.init(project="p", id=run_id, config={"lr": 0.1})
+    for step in range(steps):
+        run.log({"a": float(step)})
+    run.finish()
+    return Path(run.dir)
+
+
+def flip(path: Path, offset: int, mask: int = 0x01) -> bytes:
+    data = bytearray(path.read_bytes())
+    original = bytes(data)
+    data[offset] ^= mask
+    path.write_bytes(bytes(data))
+    return original
+
+
+@pytest.mark.parametrize("offset", [0, 3, 6])
+def test_resume_over_a_damaged_header_keeps_every_row_and_a_copy_of_the_log(root, offset):
+    run_dir = finished_run("hdr1", 50)
+    log_path = run_dir / "run.jtlog"
+    flip(log_path, offset)
+    damaged = log_path.read_bytes()
+    with pytest.warns(jt.RunLogWarning, match="header is damaged"):
+        state, _ = read_run(run_dir)
+    assert state.rows == 50
+    with pytest.warns(jt.RunLogWarning, match="a copy of it is kept at"):
+        run = jt.init(project="p", id="hdr1", resume="allow")
+    assert run.step == 50 and run.config["lr"] == 0.1
+    run.log({"a": 50.0})
+    run.finish()
+    state, rows = read_run(run_dir, keep_history=True)
+    assert [row["a"] for row in rows] == [float(step) for step in range(51)]
+    assert state.problems == []  # the header was written again; nothing else changed
+    (copy,) = run_dir.glob("run.jtlog.damaged-*")
+    assert copy.read_bytes() == damaged
+
+
+def test_resume_over_a_corrupt_middle_keeps_the_frames_after_it(root):
+    run = jt.init(project="p", id="mid1")
+    for step in range(30):
+        run.log({"a": float(step)})
+        run.flush()  # one frame per row
+    run.finish()
+    log_path = Path(run.dir) / "run.jtlog"
+    flip(log_path, len(records.MAGIC) + 200, 0xFF)
+    with pytest.warns(jt.RunLogWarning):
+        state, rows = read_run(Path(run.dir), keep_history=True)
+    kept = [row["a"] for row in rows]
+    assert 25 <= len(kept) < 30 and kept[-1] == 29.0
+    with pytest.warns(jt.RunLogWarning, match="copy"):
+        run = jt.init(project="p", id="mid1", resume="allow")
+    run.log({"a": 30.0})
+    run.finish()
+    _, rows = read_run(Path(run.dir), keep_history=True)
+    assert [row["a"] for row in rows] == kept + [30.0]
+
+
 def test_skipping_damage_does_not_checksum_at_every_byte_offset(tmp_path):
     """Issue 9 item 6: the resync used to try a CRC and a decode at every byte offset (18 MB: 61 s).
 

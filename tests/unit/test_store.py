@@ -75,8 +75,20 @@ def test_values_round_trip_through_a_frame():
 
 
 def test_a_log_without_the_magic_header_is_reported():
-    found, result = scan(b"garbage" + records.encode_frame(1, [history(0, {})], pack))
+    found, result = scan(b"garbage" + b"x" * 100)
     assert found == [] and result.valid_end == 0 and "bad header" in result.problems[0]
+
+
+@pytest.mark.parametrize("bit", [0, 9, 30, 55])
+def test_a_damaged_header_keeps_every_intact_frame_after_it(bit):
+    """Issue 9 item 1: one flipped bit in the 7-byte header used to read as 0 rows."""
+    data = bytearray(records.MAGIC)
+    for step in range(3):
+        data += records.encode_frame(step + 1, [history(step, {"a": float(step)})], pack)
+    data[bit // 8] ^= 1 << (bit % 8)
+    found, result = scan(bytes(data))
+    assert [r.fields[0] for r in found] == [0, 1, 2]
+    assert result.valid_end == len(data) and result.damaged and "header is damaged" in result.problems[0]
 
 
 def test_an_empty_log_has_no_records_and_no_problems():
