@@ -212,7 +212,8 @@ class RunsWidget:
             boxes.append(box)
         self.picker_list.children = boxes
         more = f"; showing the first {len(matches)}, type to narrow" if total > len(matches) else ""
-        self.picker_note.value = html.escape(f"{total:,} keys match · {len(view.shown):,} columns shown{more}")
+        matched = "1 key matches" if total == 1 else f"{total:,} keys match"
+        self.picker_note.value = html.escape(f"{matched} · {len(view.shown):,} columns shown{more}")
 
     def _pick(self, column: str, shown: bool) -> None:
         self.table.view.set_column_shown(column, shown)
