@@ -29,11 +29,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from jupyter_tracker import run_names
 from jupyter_tracker.server import api_keys, history_series, json_values
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.store import records
 
-_NAME_MAX = 128
 #: steps are stored as signed 64-bit integers
 MAX_STEP = 2**63 - 1
 #: times and runtimes beyond this (about 3e9 years in seconds) are not times
@@ -102,11 +102,10 @@ def normalise_url(url: str) -> str:
 
 
 def check_name(value: str, what: str) -> str:
-    """Entity, project and run names: printable, no path separators, at most 128 characters."""
-    if not isinstance(value, str) or not value or len(value) > _NAME_MAX:
-        raise BadRequest(f"{what} must be 1 to {_NAME_MAX} characters")
-    if value in (".", "..") or any(ch in value for ch in "/\\\x00") or not value.isprintable():
-        raise BadRequest(f"{what} {value!r} is not allowed: no slashes, backslashes, control characters, '.' or '..'")
+    """Entity, project and run names, by the rules ``init`` applies too (:mod:`jupyter_tracker.run_names`)."""
+    problem = run_names.name_problem(value, what)
+    if problem is not None:
+        raise BadRequest(problem)
     return value
 
 
