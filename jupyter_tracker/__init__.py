@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_tracker import sdk as _sdk
 from jupyter_tracker.limits import LimitWarning
 from jupyter_tracker.run_config import ConfigWarning
 from jupyter_tracker.run_summary import MetricDefinition
@@ -27,10 +28,13 @@ _LAZY = {
     "Image": ("jupyter_tracker.media", "Image"),
     "Table": ("jupyter_tracker.media", "Table"),
     "agent": ("jupyter_tracker.sweeps", "agent"),
+    "as_wandb": ("jupyter_tracker.compat", "as_wandb"),
     "login": ("jupyter_tracker.sync.login", "login"),
     "restore": ("jupyter_tracker.code.restore", "restore"),
     "runs_table": ("jupyter_tracker.notebook.runs_table", "runs_table"),
     "sweep": ("jupyter_tracker.sweeps", "sweep"),
+    "unwatch": ("jupyter_tracker.model_watch", "unwatch"),
+    "watch": ("jupyter_tracker.model_watch", "watch"),
 }
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "Table",
     "UsageError",
     "agent",
+    "as_wandb",
     "config",
     "define_metric",
     "finish",
@@ -64,6 +69,8 @@ __all__ = [
     "summary",
     "sweep",
     "unload_ipython_extension",
+    "unwatch",
+    "watch",
 ]
 
 
@@ -96,12 +103,11 @@ class _NoRun:
 
 
 def __getattr__(name: str) -> Any:
-    from jupyter_tracker import sdk
-
+    # the module imported above, never the ``sdk`` attribute, which a stray import could replace
     if name == "run":
-        return sdk.current_run()
+        return _sdk.current_run()
     if name in ("config", "summary"):
-        current = sdk.current_run()
+        current = _sdk.current_run()
         return getattr(current, name) if current is not None else _NoRun(name)
     if name in _LAZY:
         import importlib

@@ -92,6 +92,24 @@ def ca_bundle() -> str | None:
     return None
 
 
+#: the opt-in that makes ``import wandb`` give jupyter_tracker, inherited by subprocesses
+AS_WANDB_ENVIRONMENT_NAME = "JUPYTER_TRACKER_AS_WANDB"
+
+
+def as_wandb_requested() -> bool:
+    """``JUPYTER_TRACKER_AS_WANDB`` is true: this process serves ``import wandb`` (a word that is not a boolean is off)."""
+    value = os.environ.get(AS_WANDB_ENVIRONMENT_NAME)
+    return value is not None and value.strip().lower() in _TRUE_WORDS
+
+
+def set_as_wandb(flag: bool) -> None:
+    """Passes the opt-in to subprocesses (launchers, workers) started from now on."""
+    if flag:
+        os.environ[AS_WANDB_ENVIRONMENT_NAME] = "1"
+    else:
+        os.environ.pop(AS_WANDB_ENVIRONMENT_NAME, None)
+
+
 def is_silent() -> bool:
     """``WANDB_SILENT`` read now, so setting it after ``import`` or ``init`` still silences output."""
     value = os.environ.get("WANDB_SILENT")

@@ -24,7 +24,7 @@ from jupyter_tracker.run_summary import MetricDefinition, MetricDefinitions, Sum
 from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import records
 from jupyter_tracker.store.reader import RunState
-from jupyter_tracker.store.writer import RunLogWriter
+from jupyter_tracker.store.writer import RunLogWriter, UnwrittenRecordsWarning
 from jupyter_tracker.values import fast_copy, normalise_row
 
 _HISTORY = records.HISTORY
@@ -159,6 +159,25 @@ class Run:
 
         saved = save_files(self, glob_str, base_path=base_path, policy=policy)
         return saved
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Histograms of a torch model's gradients and/or parameters every ``log_freq`` steps (see :func:`jupyter_tracker.watch`)."""
+        from jupyter_tracker.model_watch import watch_run
+
+        watch_run(self, models, log=log, log_freq=log_freq, idx=idx)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Removes the hooks :meth:`watch` added."""
+        from jupyter_tracker.model_watch import unwatch_run
+
+        unwatch_run(self, models)
+
+    def _label(self, code: str | None = None, repo: str | None = None, code_version: str | None = None,
+               **labels: Any) -> None:
+        """wandb's telemetry label (``run._label(code="transformers_trainer")``): which integration started the run."""
+        named = {"code": code, "repo": repo, "code_version": code_version, **labels}
+        self._labels = {**getattr(self, "_labels", {}), **{key: str(value) for key, value in named.items() if value}}
 
     # metadata ------------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -391,6 +410,25 @@ class Run:
         }))
         if self._writer is not None:
             self._writer.close()
+            self._report_unwritten(self._writer)
+
+    def _report_unwritten(self, writer: RunLogWriter) -> None:
+        """A full disk is said at finish: how many records are missing from the run log, and what that means."""
+        unwritten, dropped = writer.records_unwritten, writer.records_dropped
+        if not unwritten and not dropped:
+            return
+        error = writer.last_write_error
+        reason = f" ({type(error).__name__}: {error})" if error is not None else ""
+        if unwritten:
+            # the finish record is among them: the log ends mid-run, so the run is not "finished"
+            self.state = "crashed"
+            outcome = "the log ends before the run's finish record, so the run is marked crashed"
+        else:
+            outcome = "the records after them, the finish record included, are on disk"
+        self._emit_warning(UnwrittenRecordsWarning(
+            f"run {self.id}: {unwritten + dropped:,} of {writer.records_written:,} records could not be written to "
+            f"{writer.path}{reason}: {dropped:,} dropped while the disk refused writes, {unwritten:,} still unwritten "
+            f"at finish; {outcome}"))
 
     def _say_goodbye(self) -> None:
         steps = f"{self._step:,} steps" if self._step != 1 else "1 step"

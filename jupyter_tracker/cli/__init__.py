@@ -36,6 +36,10 @@ def _register() -> None:
 
     for command in sweep_commands.COMMANDS:
         main.add_command(command)
+    from jupyter_tracker.cli import run_command
+
+    for command in run_command.COMMANDS:
+        main.add_command(command)
 
 
 _register()

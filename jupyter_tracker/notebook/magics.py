@@ -87,6 +87,12 @@ def _silent_parser() -> None:
     """Silences (or restores) every message of the library, like ``%env WANDB_SILENT true``."""
 
 
+@magic_arguments(name="tracker as-wandb")
+@argument("--silent", "-s", action="store_true", help="no message when an installed wandb is set aside")
+def _as_wandb_parser() -> None:
+    """Makes ``import wandb`` give jupyter_tracker in this kernel (and processes it starts), for framework integrations."""
+
+
 _PARSERS: dict[str, Callable[..., Any]] = {
     "init": _init_parser,
     "finish": _finish_parser,
@@ -94,6 +100,7 @@ _PARSERS: dict[str, Callable[..., Any]] = {
     "live": _live_parser,
     "runs": _runs_parser,
     "silent": _silent_parser,
+    "as-wandb": _as_wandb_parser,
 }
 
 
@@ -183,6 +190,7 @@ class TrackerMagics(Magics):
           %tracker live [--mode widget|static]   the live panel, also when silent
           %tracker runs [--project P]     an interactive runs table
           %tracker silent on|off          sets WANDB_SILENT
+          %tracker as-wandb [--silent]    `import wandb` gives jupyter_tracker (framework integrations)
 
         Cell magic, the whole cell as one run (same options as ``init``)::
 
@@ -203,7 +211,7 @@ class TrackerMagics(Magics):
                 f"unknown %tracker subcommand {command!r}; expected one of: {', '.join(_PARSERS)} (see %tracker?)"
             )
         options = parse(_PARSERS[command], rest)
-        return getattr(self, f"_command_{command}")(options)
+        return getattr(self, f"_command_{command.replace('-', '_')}")(options)
 
     # subcommands ---------------------------------------------------------------------------------
     def _command_init(self, options: argparse.Namespace) -> None:
@@ -249,6 +257,11 @@ class TrackerMagics(Magics):
 
     def _command_silent(self, options: argparse.Namespace) -> None:
         settings_module.set_silent(options.state == "on")
+
+    def _command_as_wandb(self, options: argparse.Namespace) -> None:
+        from jupyter_tracker.compat import as_wandb
+
+        as_wandb(silent=options.silent)
 
     # the cell magic --------------------------------------------------------------------------------
     def _run_cell(self, line: str, cell: str) -> Any:

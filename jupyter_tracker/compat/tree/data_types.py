@@ -1,0 +1,8 @@
+"""``wandb.sdk.data_types.*`` and ``wandb.data_types``: the media classes and ``WBValue``, their common base."""
+
+from __future__ import annotations
+
+from jupyter_tracker.media import Audio, Histogram, Html, Image, Table
+from jupyter_tracker.values import MediaValue as WBValue
+
+__all__ = ["Audio", "Histogram", "Html", "Image", "Table", "WBValue"]

@@ -1,0 +1,3 @@
+"""A ``wandb`` package that only holds subpackages (``wandb.integration``)."""
+
+__all__: list[str] = []
