@@ -26,6 +26,12 @@ from jupyter_tracker.store.writer import RunLogWriter
 from jupyter_tracker.tracked_run import DisabledRun, Run
 from jupyter_tracker.values import MediaValue
 
+if __name__ != "jupyter_tracker.sdk":
+    # jupyter_tracker aliased as another package (``sys.modules["wandb"] = jupyter_tracker``) and a
+    # submodule imported through the alias: a second copy would hold a second current run
+    raise ImportError(f"jupyter_tracker.sdk cannot be imported a second time as {__name__!r}; "
+                      "for `import wandb` use jupyter_tracker.as_wandb()", name=__name__)
+
 
 class UsageError(RuntimeError):
     """The API was called in an order it cannot serve (e.g. ``log`` before ``init``)."""
