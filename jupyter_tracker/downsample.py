@@ -361,27 +361,31 @@ def smoothing_summary(y: ArrayLike, anchors: ArrayLike) -> SmoothingSummary:
         return SmoothingSummary(np.zeros(1, dtype=np.uint32), nothing, nothing.astype(np.uint8), nothing.astype(np.float64),
                                 nothing.astype(np.int16), nothing.astype(np.int16), float("nan"), float("nan"))
     finite = np.isfinite(values)
-    finite_before = np.cumsum(finite)
-    finite_upto = finite_before[points]
-    counts = np.diff(finite_upto, prepend=0)
-    block_starts = _block_starts(int(counts.max()))
-
-    finite_index = np.flatnonzero(finite)
-    finite_values = values[finite_index]
-    segment = np.searchsorted(points, finite_index, side="left")
-    back = finite_upto[segment] - finite_before[finite_index]  # 0 for a segment's last finite point
-    block = np.searchsorted(block_starts, back, side="right") - 1
+    if finite.all():
+        counts = np.diff(points, prepend=-1)
+        finite_values = values
+        finite_upto = points + 1
+    else:
+        finite_upto = np.cumsum(finite)[points]
+        counts = np.diff(finite_upto, prepend=0)
+        finite_values = values[finite]
+    longest = int(counts.max())
+    block_starts = _block_starts(longest)
+    # the blocks of every segment, in summary order (per segment, block 0 ends at the anchor)
     blocks_per_segment = np.searchsorted(block_starts, counts, side="left")
     first_block = np.concatenate(([0], np.cumsum(blocks_per_segment)[:-1])).astype(np.intp)
-    key = first_block[segment] + block
     total_blocks = int(blocks_per_segment.sum())
-    block_sums = np.bincount(key, weights=finite_values, minlength=total_blocks)
-    block_sizes = np.bincount(key, minlength=total_blocks)
-
-    sums = np.bincount(segment, weights=finite_values, minlength=points.size)
-    means = np.divide(sums, counts, out=np.zeros(points.size), where=counts > 0)
     block_segment = np.repeat(np.arange(points.size), blocks_per_segment)
     block_position = np.arange(total_blocks) - np.repeat(first_block, blocks_per_segment)
+    next_start = np.append(block_starts[1:].astype(np.intp), longest)
+    block_end_back = np.minimum(next_start[block_position], counts[block_segment])
+    block_sizes = block_end_back - block_starts[block_position].astype(np.intp)
+    # each block is a run of consecutive finite points: one reduceat pass, in series order, sums them
+    reverse = first_block[block_segment] + blocks_per_segment[block_segment] - 1 - block_position
+    block_first = finite_upto[block_segment] - block_end_back
+    block_sums = np.add.reduceat(finite_values, block_first[reverse])[reverse] if total_blocks else np.zeros(0)
+    sums = np.bincount(block_segment, weights=block_sums, minlength=points.size)
+    means = np.divide(sums, counts, out=np.zeros(points.size), where=counts > 0)
     stored = block_position < blocks_per_segment[block_segment] - 1
     owners = block_segment[stored]
     with np.errstate(over="ignore", invalid="ignore"):
