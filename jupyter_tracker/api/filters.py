@@ -42,7 +42,7 @@ import math
 import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -238,21 +238,45 @@ def _to_timestamp(value: Any) -> Any:
 
 
 # compiling ---------------------------------------------------------------------------------
-def _compile_regex(pattern: Any, options: Any, field: str) -> re.Pattern[str]:
+class _Searcher(Protocol):
+    """A compiled pattern: Python's ``re.Pattern`` (given by a caller) or an RE2 pattern (from a filter)."""
+
+    def search(self, text: str) -> Any: ...
+
+
+#: ``$options`` letters and the inline flag RE2 takes for each (RE2 has no verbose mode)
+_REGEX_FLAGS = {"i": "i", "m": "m", "s": "s"}
+
+
+def _compile_regex(pattern: Any, options: Any, field: str) -> _Searcher:
+    """A ``$regex`` compiled by RE2, whose matching time is linear in the text.
+
+    A backtracking engine lets one pattern such as ``^(a+)+$`` run for minutes, and on a shared
+    server that stalls every other request; RE2 has no backreferences or lookaround, so those
+    are refused with a message that says so.
+    """
     if isinstance(pattern, re.Pattern):
         return pattern
     if not isinstance(pattern, str):
         raise ValueError(f"filter on {field!r}: $regex needs a string pattern, got {pattern!r}")
-    flags = 0
+    flags = ""
     for letter in str(options or ""):
-        flag = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(letter)
+        flag = _REGEX_FLAGS.get(letter)
         if flag is None:
-            raise ValueError(f"filter on {field!r}: unknown $options letter {letter!r} (use i, m, s, x)")
-        flags |= flag
+            raise ValueError(f"filter on {field!r}: unknown $options letter {letter!r} (use i, m, s)")
+        flags += flag
+    import re2
+
+    settings = re2.Options()
+    settings.log_errors = False
     try:
-        return re.compile(pattern, flags)
-    except re.error as error:
-        raise ValueError(f"filter on {field!r}: bad $regex {pattern!r}: {error}") from None
+        return re2.compile(f"(?{flags}){pattern}" if flags else pattern, settings)
+    except re2.error as error:
+        reason = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) else error
+        raise ValueError(
+            f"filter on {field!r}: bad $regex {pattern!r}: {reason} "
+            "(regexes run on RE2: no backreferences or lookaround)"
+        ) from None
 
 
 def _is_operator_document(condition: Any) -> bool:

@@ -9,6 +9,7 @@ keep-alive connection open and leaves stored data readable.
 from __future__ import annotations
 
 import http.client
+import threading
 import json
 import time
 import uuid
@@ -177,3 +178,39 @@ def test_access_log_never_shows_a_key_put_in_a_url(shared_server: ServerProcess)
     assert log.count(marker) >= 3, log[-2000:]
     assert secret not in log and "s3cr3t" not in log
     assert "<redacted>" in log
+
+
+def test_a_catastrophic_regex_neither_stalls_its_query_nor_blocks_other_requests(shared_server: ServerProcess) -> None:
+    """Item 9: ``^(a+)+$`` against a 27-character name took 17 s and blocked another user's request."""
+    project = f"re{uuid.uuid4().hex[:6]}"
+    hostile = json.dumps({"name": {"$regex": "^(a+)+$"}})
+    with shared_server.client() as client:
+        assert (
+            client.put(f"/api/v1/runs/alice/{project}/r1", json={"metadata": {"name": "a" * 40 + "!"}}).status_code
+            == 201
+        )
+        assert client.put(f"/api/v1/runs/alice/{project}/r2", json={"metadata": {"name": "a" * 40}}).status_code == 201
+    answers: dict[str, Any] = {}
+
+    def query() -> None:
+        with shared_server.client(timeout=20.0) as client:
+            started = time.monotonic()
+            answers["regex"] = client.get(f"/api/v1/projects/alice/{project}/runs", params={"filters": hostile})
+            answers["regex_seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=query)
+    worker.start()
+    time.sleep(0.05)
+    with shared_server.client(timeout=20.0) as other:
+        started = time.monotonic()
+        assert other.get("/api/v1/viewer").status_code == 200
+        other_seconds = time.monotonic() - started
+    worker.join(30)
+    assert answers["regex"].status_code == 200, answers["regex"].text
+    assert [run["id"] for run in answers["regex"].json()["runs"]] == ["r2"]
+    assert answers["regex_seconds"] < 5 and other_seconds < 2, (answers["regex_seconds"], other_seconds)
+    with shared_server.client() as client:
+        refused = client.get(
+            f"/api/v1/projects/alice/{project}/runs", params={"filters": json.dumps({"name": {"$regex": "(a)\\1"}})}
+        )
+    assert refused.status_code == 400 and "RE2" in refused.json()["error"]
