@@ -14,7 +14,7 @@ from typing import Any
 from jupyter_tracker.sweeps.config import SweepConfig, SweepConfigError, parse_config
 from jupyter_tracker.sweeps.trials import Sweep, Trial
 
-__all__ = ["SweepConfig", "SweepConfigError", "Sweep", "Trial", "agent", "parse_config", "sweep", "sweep_store"]
+__all__ = ["SweepConfig", "SweepConfigError", "Sweep", "Trial", "agent", "parse_config", "sweep", "sweep_store", "view"]
 
 
 def _short_id(sweep_id: str) -> str:
@@ -70,4 +70,35 @@ def agent(
     from jupyter_tracker.sweeps.sweep_agent import Agent
 
     resolved = settings_module.resolve({"project": project, "entity": entity})
-    return Agent(store_for(resolved), _short_id(sweep_id), function=function, count=count, settings=resolved).run()
+    store = store_for(resolved)
+    runner = Agent(store, _short_id(sweep_id), function=function, count=count, settings=resolved)
+    if function is not None:
+        _show_in_notebook(store, runner.sweep_id)
+    return runner.run()
+
+
+def view(sweep_id: str, project: str | None = None, entity: str | None = None) -> Any:
+    """The live notebook view of a sweep: progress, parallel coordinates, best run, parameter importance."""
+    from jupyter_tracker.notebook.sweep_view import sweep_view
+
+    return sweep_view(sweep_id, project=project, entity=entity)
+
+
+def _show_in_notebook(store: Any, sweep_id: str) -> None:
+    """In a Jupyter kernel, an agent shows its sweep's live view under the cell (once per sweep)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")  # only looked at when already loaded: scripts never import it
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return
+    try:
+        from IPython.display import display
+
+        from jupyter_tracker.notebook.sweep_view import SweepView
+
+        display(SweepView(store, sweep_id))
+    except Exception as error:  # the view is optional; the trials run without it
+        from jupyter_tracker import console
+
+        console.warn_once("sweep-view", f"could not show the sweep view ({type(error).__name__}: {error})")
