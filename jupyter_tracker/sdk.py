@@ -222,8 +222,9 @@ def _encode_media(run_dir: Path) -> Callable[[Any], Any]:
     return encode
 
 
-def _report_writer_error(what: str, error: BaseException) -> None:
-    console.warn_once(f"writer-{what}", f"{what} ({type(error).__name__}: {error})")
+def _report_writer_error(what: str, error: BaseException | None) -> None:
+    detail = f" ({type(error).__name__}: {error})" if error is not None else ""
+    console.warn_once(f"writer-{what}", f"{what}{detail}")
 
 
 def _start_run(resolved: Settings, initial_config: Any = None) -> Run:

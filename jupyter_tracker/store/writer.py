@@ -6,12 +6,19 @@ training loop never waits on disk. The thread wakes every ``flush_interval`` sec
 :data:`IDLE_WAKE_INTERVAL` while none do), writes what is queued
 in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
 drains everything and fsyncs.
+
+When the disk refuses a write (full, or gone), encoded frames wait in memory and are written again
+frame by frame on every wake-up, so any space that frees up is used. The backlog is bounded by
+``max_backlog_bytes`` (:data:`MAX_BACKLOG_BYTES`): past it, the oldest waiting frames are dropped
+and counted (:attr:`RunLogWriter.records_dropped`), the newest are kept. The failure is reported
+when it starts, every :data:`FAILURE_REPORT_INTERVAL` seconds while it lasts, and when it ends.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +36,15 @@ MAX_WAKE_INTERVAL = 0.02
 #: while nothing is being logged the thread sleeps longer (a burst that starts then queues at most
 #: this long before the short interval takes over)
 IDLE_WAKE_INTERVAL = 0.05
+#: encoded records (about 30 bytes each) held in memory while the disk refuses writes: past this,
+#: the oldest waiting frames are dropped and counted, so a full disk never exhausts memory
+MAX_BACKLOG_BYTES = 64 << 20
+#: while writes keep failing, the failure is reported again this often (seconds)
+FAILURE_REPORT_INTERVAL = 30.0
+
+
+class UnwrittenRecordsWarning(UserWarning):
+    """Records of a run could not be written to its run log (a full disk): how many, and what is kept."""
 
 
 def _write_all(handle: Any, data: bytes) -> None:
@@ -52,9 +68,11 @@ class RunLogWriter:
         first_seq: int = 1,
         flush_interval: float = 0.2,
         encode_default: Callable[[Any], Any] | None = None,
-        on_error: Callable[[str, BaseException], None] | None = None,
+        on_error: Callable[[str, BaseException | None], None] | None = None,
         truncate_at: int | None = None,
         repair_header: bool = False,
+        max_backlog_bytes: int = MAX_BACKLOG_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         self.next_seq = first_seq
@@ -66,11 +84,23 @@ class RunLogWriter:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._unwritten: list[bytes] = []
+        #: encoded frames not yet on disk, oldest first: (frame bytes, records in it)
+        self._unwritten: deque[tuple[bytes, int]] = deque()
+        self._unwritten_bytes = 0
+        self.max_backlog_bytes = max_backlog_bytes
+        self._clock = clock
+        #: when the current run of failed writes began (None while writes succeed), and when it was last reported
+        self._failing_since: float | None = None
+        self._failure_reported_at = 0.0
         #: flush() callers still waiting: released only once what came before them is written
         self._waiters: list[threading.Event] = []
+        #: records encoded (on disk or waiting in memory)
         self.records_written = 0
         self.bytes_written = 0
+        #: records dropped, oldest first, because the disk refused them for longer than the backlog holds
+        self.records_dropped = 0
+        #: the last error a write met (kept for the report at close)
+        self.last_write_error: BaseException | None = None
         self._observers: list[Callable[[int, list[Any]], None]] = []
         self._file = self._open(truncate_at, repair_header)
 
@@ -117,6 +147,11 @@ class RunLogWriter:
     def pending(self) -> int:
         return len(self._queue)
 
+    @property
+    def records_unwritten(self) -> int:
+        """Records encoded but not on disk: the disk refused them (only while it does)."""
+        return sum(count for _, count in self._unwritten)
+
     def _loop(self) -> None:
         busy = min(self.flush_interval, MAX_WAKE_INTERVAL)
         idle = min(self.flush_interval, IDLE_WAKE_INTERVAL)
@@ -130,7 +165,7 @@ class RunLogWriter:
             if stopping:
                 return
 
-    def _report(self, what: str, error: BaseException) -> None:
+    def _report(self, what: str, error: BaseException | None) -> None:
         if self._on_error is not None:
             try:
                 self._on_error(what, error)
@@ -151,6 +186,8 @@ class RunLogWriter:
                     batch.append(item)
             if batch:
                 self._encode(batch)
+                if self._failing_since is None:
+                    self._write_frames()  # frame by frame as encoded: memory stays one frame deep
         self._write_frames()
         if self._unwritten:  # the write failed: flush() callers wait for the retry to succeed
             return
@@ -161,14 +198,14 @@ class RunLogWriter:
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self.next_seq
         try:
-            self._unwritten.append(records.encode_frame(self.next_seq, batch, self._pack))
+            self._keep(records.encode_frame(self.next_seq, batch, self._pack), len(batch))
             self.next_seq += len(batch)
             self.records_written += len(batch)
         except Exception:
             # one bad record must not take its neighbours with it: encode them one by one
             for record in batch:
                 try:
-                    self._unwritten.append(records.encode_frame(self.next_seq, [record], self._pack))
+                    self._keep(records.encode_frame(self.next_seq, [record], self._pack), 1)
                     self.next_seq += 1
                     self.records_written += 1
                 except Exception as single_error:
@@ -183,7 +220,7 @@ class RunLogWriter:
         coerced, changed = records.coerce_unencodable(record)
         if changed:
             try:
-                self._unwritten.append(records.encode_frame(self.next_seq, [coerced], self._pack))
+                self._keep(records.encode_frame(self.next_seq, [coerced], self._pack), 1)
             except Exception:
                 pass
             else:
@@ -194,24 +231,55 @@ class RunLogWriter:
                 return
         self._report(f"could not encode a {record[0]!r} record; it was skipped", error)
 
+    def _keep(self, frame: bytes, count: int) -> None:
+        """Queues an encoded frame for writing; while the disk refuses, the backlog stays bounded."""
+        self._unwritten.append((frame, count))
+        self._unwritten_bytes += len(frame)
+        if self._failing_since is not None:
+            while self._unwritten_bytes > self.max_backlog_bytes and len(self._unwritten) > 1:
+                dropped, dropped_count = self._unwritten.popleft()
+                self._unwritten_bytes -= len(dropped)
+                self.records_dropped += dropped_count
+
     def _write_frames(self) -> None:
-        if not self._unwritten:
-            return
-        data = b"".join(self._unwritten)
-        try:
-            _write_all(self._file, data)
-            self._good_end += len(data)
-            self.bytes_written += len(data)
-            self._unwritten.clear()
-        except (OSError, ValueError) as error:
-            # kept in memory and retried on the next tick: a full disk must not lose points; a
-            # partly written batch is cut off first so that the retry does not leave garbage behind
+        """Writes waiting frames one by one, so that freed space smaller than the backlog is still used."""
+        unwritten = self._unwritten
+        while unwritten:
+            frame = unwritten[0][0]
             try:
-                self._file.truncate(self._good_end)
-                self._file.seek(self._good_end)
-            except (OSError, ValueError):
-                pass
-            self._report("could not write the run log; retrying", error)
+                _write_all(self._file, frame)
+            except (OSError, ValueError) as error:
+                # kept in memory and retried on the next tick: a full disk must not lose points; a
+                # partly written frame is cut off first so that the retry does not leave garbage behind
+                try:
+                    self._file.truncate(self._good_end)
+                    self._file.seek(self._good_end)
+                except (OSError, ValueError):
+                    pass
+                self._note_failure(error)
+                return
+            unwritten.popleft()
+            self._unwritten_bytes -= len(frame)
+            self._good_end += len(frame)
+            self.bytes_written += len(frame)
+        if self._failing_since is not None:
+            self._failing_since = None
+            self._report(f"the run log {self.path} is being written again"
+                         + (f"; {self.records_dropped:,} records were dropped meanwhile" if self.records_dropped else
+                            "; nothing was lost"), None)
+
+    def _note_failure(self, error: BaseException) -> None:
+        self.last_write_error = error
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = self._failure_reported_at = now
+            self._report(f"could not write the run log {self.path}; retrying (records wait in memory, up to "
+                         f"{self.max_backlog_bytes >> 20} MB, then the oldest are dropped)", error)
+        elif now - self._failure_reported_at >= FAILURE_REPORT_INTERVAL:
+            self._failure_reported_at = now
+            self._report(f"the run log {self.path} still cannot be written after {now - self._failing_since:.0f} s; "
+                         f"{self.records_unwritten:,} records wait in memory, {self.records_dropped:,} dropped; "
+                         "retrying", error)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Waits until everything appended so far is handed to the OS."""

@@ -396,3 +396,94 @@ def test_run_directories_are_found_by_id(tmp_path):
     assert find_run_dir(tmp_path, "abc") == second
     assert find_run_dir(tmp_path, "nope") is None and find_run_dir(tmp_path / "missing", "abc") is None
     assert iter_run_dirs(tmp_path) == sorted([first, second, other])
+
+
+class SmallDisk:
+    """Wraps the writer's file as a disk with ``free`` bytes left: a write that does not fit is refused.
+
+    Like a real full filesystem, a write may be cut short to the space that is left (``partial``).
+    """
+
+    def __init__(self, handle, free: int, partial: bool = True) -> None:
+        self._handle = handle
+        self.free = free
+        self.partial = partial
+
+    def write(self, data) -> int:
+        size = len(data)
+        if size > self.free:
+            if self.partial and self.free:
+                written = self._handle.write(bytes(data[: self.free]))
+                self.free -= written
+                return written
+            raise OSError(28, "No space left on device")
+        self.free -= size
+        return self._handle.write(data)
+
+    def truncate(self, size: int) -> int:
+        self.free += max(0, self._handle.seek(0, 2) - size)
+        return self._handle.truncate(size)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+def test_space_freed_on_a_full_disk_is_used_frame_by_frame(tmp_path):
+    """Issue 9 item 3: the backlog was written as one block, so freed space smaller than it was never used."""
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None)
+    disk = SmallDisk(writer._file, free=0)
+    writer._file = disk
+    writer.start()
+    for step in range(20_000):  # ten frames of 2,048 records
+        writer.append(history(step, {"a": float(step)}))
+    assert writer.flush(timeout=0.3) is False
+    whole_backlog = sum(len(frame) for frame, _ in writer._unwritten)
+    disk.free = whole_backlog // 2
+    wait_until(lambda: writer.records_unwritten < 20_000 // 2 + 2048, timeout=10)
+    found, result = scan(path.read_bytes())
+    assert len(found) >= 20_000 // 2 - 2048 and result.problems == []
+    assert [r.fields[0] for r in found] == list(range(len(found)))  # the oldest first, no gap
+    disk.free = 10**9
+    assert writer.flush(timeout=10) is True
+    writer.close()
+    assert [r.fields[0] for r in scan(path.read_bytes())[0]] == list(range(20_000))
+
+
+def test_the_backlog_of_a_refusing_disk_is_bounded_and_drops_the_oldest_with_a_count(tmp_path):
+    """Issue 9 item 2: the in-memory backlog grew without bound while the disk was full."""
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None, max_backlog_bytes=200_000)
+    disk = SmallDisk(writer._file, free=0)
+    writer._file = disk
+    writer.start()
+    for step in range(100_000):
+        writer.append(history(step, {"a": float(step)}))
+    wait_until(lambda: writer.pending == 0 and writer.records_dropped > 0, timeout=20)
+    frame_bytes = max(len(frame) for frame, _ in writer._unwritten)
+    assert writer._unwritten_bytes <= 200_000 + frame_bytes
+    assert writer.records_dropped + writer.records_unwritten == 100_000
+    disk.free = 10**9
+    writer.close()
+    kept = [r.fields[0] for r in scan(path.read_bytes())[0]]
+    assert kept == list(range(writer.records_dropped, 100_000))  # the newest are kept, in order
+
+
+def test_a_disk_that_stays_full_is_reported_again_and_its_end_is_reported(tmp_path):
+    """Issue 9 item 2: one "retrying (ENOSPC)" message, then silence while the disk stayed full."""
+    now = [0.0]
+    messages: list[str] = []
+    path = tmp_path / "run" / RUN_LOG_NAME
+    writer = RunLogWriter(path, on_error=lambda what, error: messages.append(what), clock=lambda: now[0])
+    disk = SmallDisk(writer._file, free=0)
+    writer._file = disk
+    writer.append(history(0, {"a": 1.0}))
+    for minute in range(4):  # the thread is not started: each flush() is one wake-up
+        now[0] = minute * 60.0
+        assert writer.flush() is False
+    assert "retrying" in messages[0]
+    assert sum("still cannot be written after" in message for message in messages) == 3
+    disk.free = 10**9
+    assert writer.flush() is True
+    assert "written again" in messages[-1] and "nothing was lost" in messages[-1]
+    writer.close()
