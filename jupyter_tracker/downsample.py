@@ -216,6 +216,9 @@ EXACT_POINTS = 8
 BLOCK_GROWTH = 1.5
 #: a block's deviation from its segment's mean is stored as int16 in units of 2^(exponent − 15)
 _DEVIATION_BITS = 15
+#: series beyond ±2^1000 are summed (and smoothed, see smooth_summary) scaled by 2^-64, so no sum overflows
+HUGE = 2.0**1000
+HUGE_SHIFT = 64
 _SUMMARY_VERSION = 1
 _HEADER = struct.Struct("<4I2d")
 
@@ -369,6 +372,11 @@ def smoothing_summary(y: ArrayLike, anchors: ArrayLike) -> SmoothingSummary:
         finite_upto = np.cumsum(finite)[points]
         counts = np.diff(finite_upto, prepend=0)
         finite_values = values[finite]
+    low = float(finite_values.min()) if finite_values.size else float("nan")
+    high = float(finite_values.max()) if finite_values.size else float("nan")
+    shift = HUGE_SHIFT if max(abs(low), abs(high)) > HUGE else 0
+    if shift:
+        finite_values = np.ldexp(finite_values, -shift)
     longest = int(counts.max())
     block_starts = _block_starts(longest)
     # the blocks of every segment, in summary order (per segment, block 0 ends at the anchor)
@@ -394,11 +402,11 @@ def smoothing_summary(y: ArrayLike, anchors: ArrayLike) -> SmoothingSummary:
         block_starts=block_starts,
         counts=counts.astype(np.uint32),
         flags=_non_finite_flags(values[points]),
-        means=means,
-        exponents=exponents,
+        means=np.ldexp(means, shift),
+        exponents=exponents + np.int16(shift),
         deviations=deviations,
-        low=float(finite_values.min()) if finite_values.size else float("nan"),
-        high=float(finite_values.max()) if finite_values.size else float("nan"),
+        low=low,
+        high=high,
     )
 
 

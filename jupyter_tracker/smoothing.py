@@ -10,13 +10,11 @@ leaves it out of its neighbours' averages.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-if TYPE_CHECKING:
-    from jupyter_tracker.downsample import SmoothingSummary
+from jupyter_tracker.downsample import HUGE, HUGE_SHIFT, SmoothingSummary
 
 __all__ = ["gaussian", "running_average", "smooth_summary", "tensorboard_ema", "time_weighted_ema"]
 
@@ -188,22 +186,25 @@ def smooth_summary(summary: SmoothingSummary, weight: float) -> NDArray[np.float
     lengths = np.minimum(np.append(starts[1:], np.iinfo(np.int64).max)[position], counts[segment]) - starts[position]
     stored = position < blocks[segment] - 1
     deviation = np.zeros(segment.size)
-    deviation[stored] = summary.deviations * 2.0 ** (summary.exponents.astype(np.float64)[segment[stored]] - 15)
+    # a series beyond ±2^1000 is smoothed scaled by 2^-64 (exactly), so no sum overflows
+    low, high = summary.low, summary.high
+    shift = HUGE_SHIFT if max(abs(low), abs(high)) > HUGE else 0
+    deviation[stored] = summary.deviations * 2.0 ** (summary.exponents.astype(np.float64)[segment[stored]] - (15 + shift))
     spread = np.bincount(segment[stored], weights=deviation[stored] * lengths[stored], minlength=anchors)
     last_block = ~stored
     deviation[last_block] = -spread[segment[last_block]] / lengths[last_block]
-    shares = (summary.means[segment] + deviation) * weight ** starts[position] * (1.0 - weight**lengths)
+    shares = (summary.means[segment] * 2.0**-shift + deviation) * weight ** starts[position] * (1.0 - weight**lengths)
     contributions = np.bincount(segment, weights=shares, minlength=anchors).tolist()
     decays = (weight**counts).tolist()
     debias = (1.0 - weight ** np.cumsum(counts)).tolist()
     flags = summary.flags.tolist()
-    low, high = summary.low, summary.high
+    low, high, unscale = low * 2.0**-shift, high * 2.0**-shift, 2.0**shift
     smoothed = [0.0] * anchors
     last = 0.0
     for anchor in range(anchors):
         last = last * decays[anchor] + contributions[anchor]
         flag = flags[anchor]
-        smoothed[anchor] = _PASSING[flag] if flag else min(max(last / debias[anchor], low), high)
+        smoothed[anchor] = _PASSING[flag] if flag else min(max(last / debias[anchor], low), high) * unscale
     return np.asarray(smoothed, dtype=np.float64)
 
 

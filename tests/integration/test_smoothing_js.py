@@ -128,7 +128,8 @@ def _summary_cases() -> list[np.ndarray]:
     gappy = loss.copy()
     gappy[1_000:1_300] = np.nan
     gappy[[5_000, 70_000, 99_999]] = [np.inf, -np.inf, np.nan]
-    return [loss, gappy, np.full(20_000, 0.1), np.cumsum(rng.normal(size=3_000)) * 1e3 + 1e6, np.array([2.5])]
+    huge = loss / loss.max() * 1.7e308  # summed scaled by 2^-64 on both sides
+    return [loss, gappy, np.full(20_000, 0.1), np.cumsum(rng.normal(size=3_000)) * 1e3 + 1e6, np.array([2.5]), huge]
 
 
 def test_js_summary_smoothing_matches_python_and_the_full_series(tmp_path: Path) -> None:

@@ -226,6 +226,15 @@ def test_summary_within_one_percent_across_nan_gaps_and_infinities(weight: float
     assert _worst_error(values, weight) <= 0.01
 
 
+@pytest.mark.parametrize("magnitude", [1e-300, 1e300, 1.7e308])
+def test_summary_within_one_percent_at_extreme_magnitudes(magnitude: float) -> None:
+    """Sums of points near the float64 limit must not overflow (they are taken scaled by 2^-64)."""
+    values = loss_with_spikes(seed=5)
+    values *= magnitude / values.max()
+    for weight in (0.0, 0.9, 0.999):
+        assert _worst_error(values, weight) <= 0.01, weight
+
+
 @pytest.mark.parametrize("size", [1, 2, 10, 1_500, 10_000, 262_144])
 def test_summary_error_holds_at_other_lengths(size: int) -> None:
     values = loss_with_spikes(size, seed=size)

@@ -48,6 +48,9 @@ function toNumber(value) {
 const SUMMARY_VERSION = 1;
 const SUMMARY_HEADER_BYTES = 32;
 const SUMMARY_PASSING = [0, NaN, Infinity, -Infinity];
+// a series beyond ±2^1000 is smoothed scaled by 2^-64 (exactly), so no sum overflows (as in Python)
+const SUMMARY_HUGE = Math.pow(2, 1000);
+const SUMMARY_HUGE_SHIFT = 64;
 
 /**
  * Reads the bytes SmoothingSummary.to_bytes() wrote (ArrayBuffer, typed array or DataView; any
@@ -92,7 +95,12 @@ export function readSmoothingSummary(bytes) {
 export function smoothSummary(summary, weight) {
   const w = Number(weight);
   if (!(w >= 0 && w < 1)) throw new RangeError(`weight must be in [0, 1), got ${weight}`);
-  const { size, blockStarts: starts, counts, flags, means, exponents, deviations, low, high } = summary;
+  const { size, blockStarts: starts, counts, flags, means, exponents, deviations } = summary;
+  const shift = Math.max(Math.abs(summary.low), Math.abs(summary.high)) > SUMMARY_HUGE ? SUMMARY_HUGE_SHIFT : 0;
+  const down = Math.pow(2, -shift);
+  const low = summary.low * down;
+  const high = summary.high * down;
+  const unscale = Math.pow(2, shift);
   const startPowers = Array.from(starts, (start) => Math.pow(w, start));
   const smoothed = new Float64Array(size);
   let last = 0.0;
@@ -102,8 +110,8 @@ export function smoothSummary(summary, weight) {
     const count = counts[anchor];
     if (count) {
       const blocks = summaryBisectLeft(starts, count);
-      const mean = means[anchor];
-      const unit = Math.pow(2, exponents[anchor] - 15);
+      const mean = means[anchor] * down;
+      const unit = Math.pow(2, exponents[anchor] - (15 + shift));
       let contribution = 0.0;
       let spread = 0.0;
       for (let block = 0; block < blocks - 1; block++) {
@@ -119,7 +127,7 @@ export function smoothSummary(summary, weight) {
       total += count;
     }
     const flag = flags[anchor];
-    smoothed[anchor] = flag ? SUMMARY_PASSING[flag] : Math.min(Math.max(last / (1.0 - Math.pow(w, total)), low), high);
+    smoothed[anchor] = flag ? SUMMARY_PASSING[flag] : Math.min(Math.max(last / (1.0 - Math.pow(w, total)), low), high) * unscale;
   }
   return smoothed;
 }
