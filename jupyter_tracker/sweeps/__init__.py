@@ -72,9 +72,12 @@ def agent(
     resolved = settings_module.resolve({"project": project, "entity": entity})
     store = store_for(resolved)
     runner = Agent(store, _short_id(sweep_id), function=function, count=count, settings=resolved)
-    if function is not None:
-        _show_in_notebook(store, runner.sweep_id)
-    return runner.run()
+    shown = _show_in_notebook(store, runner.sweep_id) if function is not None else None
+    try:
+        return runner.run()
+    finally:
+        if shown is not None:
+            _final_view(*shown)
 
 
 def view(sweep_id: str, project: str | None = None, entity: str | None = None) -> Any:
@@ -84,21 +87,36 @@ def view(sweep_id: str, project: str | None = None, entity: str | None = None) -
     return sweep_view(sweep_id, project=project, entity=entity)
 
 
-def _show_in_notebook(store: Any, sweep_id: str) -> None:
-    """In a Jupyter kernel, an agent shows its sweep's live view under the cell (once per sweep)."""
+def _show_in_notebook(store: Any, sweep_id: str) -> tuple[Any, Any] | None:
+    """In a Jupyter kernel, an agent shows its sweep's live view under the cell; returns it and its display."""
     import sys
 
     ipython = sys.modules.get("IPython")  # only looked at when already loaded: scripts never import it
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None or getattr(shell, "kernel", None) is None:
-        return
+        return None
     try:
         from IPython.display import display
 
         from jupyter_tracker.notebook.sweep_view import SweepView
 
-        display(SweepView(store, sweep_id))
+        shown = SweepView(store, sweep_id)
+        return shown, display(shown, display_id=True)
     except Exception as error:  # the view is optional; the trials run without it
-        from jupyter_tracker import console
+        _view_failed(error)
+        return None
 
-        console.warn_once("sweep-view", f"could not show the sweep view ({type(error).__name__}: {error})")
+
+def _final_view(shown: Any, handle: Any) -> None:
+    """The agent is done: the output is replaced by the final view, so a saved notebook keeps it."""
+    try:
+        shown.refresh()
+        handle.update(shown)
+    except Exception as error:  # the view is optional; the trials are recorded
+        _view_failed(error)
+
+
+def _view_failed(error: Exception) -> None:
+    from jupyter_tracker import console
+
+    console.warn_once("sweep-view", f"could not show the sweep view ({type(error).__name__}: {error})")
