@@ -1,7 +1,7 @@
 """``watch``: histograms of a torch model's parameters and gradients every ``log_freq`` steps.
 
-The cost on the steps in between is one forward hook that counts calls. On every
-``log_freq``-th forward call the hook logs the parameter histograms and arms one-shot gradient
+The cost on the steps in between is one forward hook that counts calls (on the first module
+holding parameters, which runs once per forward pass). On every ``log_freq``-th call the hook logs the parameter histograms and arms one-shot gradient
 hooks, which log each gradient's histogram once the backward pass has accumulated it and then
 remove themselves. torch is never imported here: a model can only be a torch module if the
 program already imported torch.
@@ -35,7 +35,9 @@ class _Watched:
         self.armed: list[Any] = []
         self.pending: set[str] = set()
         self.lock = threading.Lock()
-        self.forward_handle = model.register_forward_pre_hook(self._on_forward)
+        # counted on the first module that holds parameters: a LightningModule's own forward may never
+        # run (training_step calls its layers), while its first layer runs once per step
+        self.forward_handle = _first_module_with_parameters(model).register_forward_pre_hook(self._on_forward)
 
     def _on_forward(self, module: Any, inputs: Any) -> None:
         self.calls += 1
@@ -44,7 +46,7 @@ class _Watched:
         try:
             if self.log_parameters:
                 self._log_parameters()
-            if self.log_gradients and module.training:
+            if self.log_gradients and self.model.training:
                 self._arm_gradient_hooks()
         except Exception as error:  # a histogram must never cost the training step
             console.warn_once("watch", f"watch could not log histograms ({type(error).__name__}: {error})")
@@ -95,6 +97,13 @@ class _Watched:
         self.forward_handle.remove()
         with self.lock:
             self._disarm()
+
+
+def _first_module_with_parameters(model: Any) -> Any:
+    for module in model.modules():
+        if next(module.parameters(recurse=False), None) is not None:
+            return module
+    return model
 
 
 def _histogram(tensor: Any) -> Any:

@@ -12,6 +12,9 @@ fi
 if ls /opt/wheels/torch-*cpu*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q "torch==$(ls /opt/wheels/torch-*cpu*.whl | head -n 1 | sed -E 's/.*torch-([0-9.]+)\+cpu.*/\1/')" \
     || echo "torch could not be installed: its value tests will be reported as not run"
+  # the frameworks whose wandb integrations the tests run, on top of that CPU torch
+  .venv/bin/python -m pip install -q -e ".[frameworks]" \
+    || echo "the frameworks could not be installed: their tests will be reported as not run"
 fi
 # shellcheck source=scripts/postgres.sh
 source scripts/postgres.sh

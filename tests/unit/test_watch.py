@@ -67,7 +67,7 @@ def test_unwatch_removes_every_hook(store_root):
     model = _model()
     jupyter_tracker.watch(model, log="all", log_freq=1)
     jupyter_tracker.unwatch(model)
-    assert not model._forward_pre_hooks
+    assert not any(module._forward_pre_hooks for module in model.modules())
     _train(run, model, 2)
     rows = _history(store_root, run)
     assert set().union(*rows) <= {"loss", "_step", "_runtime", "_timestamp"}
