@@ -172,6 +172,25 @@ def git_summary(git: Any) -> str:
     return " · ".join(parts)
 
 
+def group_warnings(warnings: Iterable[Warning]) -> list[tuple[str, int]]:
+    """Warnings as (latest text, count) per kind, in order of first appearance.
+
+    A loop that logs lower steps raises one StepWarning per dropped row; the card lists them as
+    one line with a count. Other warnings group by their text, so distinct config keys stay apart.
+    """
+    from jupyter_tracker.tracked_run import StepWarning  # here: tracked_run imports this module
+
+    groups: dict[str, list[Any]] = {}
+    for warning in warnings:
+        key = "step" if isinstance(warning, StepWarning) else f"{type(warning).__name__}:{warning}"
+        if key in groups:
+            groups[key][0] = str(warning)
+            groups[key][1] += 1
+        else:
+            groups[key] = [str(warning), 1]
+    return [(text, count) for text, count in groups.values()]
+
+
 def render_run_card(run: Any, now: float | None = None) -> str:
     """The card's HTML (a ``<style>`` block scoped to ``.jt-card`` plus the card itself)."""
     state = str(run.state)
@@ -189,12 +208,15 @@ def render_run_card(run: Any, now: float | None = None) -> str:
     ])
     config = _entries_table("config", _as_dict(run.config))
     summary = _entries_table("summary", _as_dict(run.summary))
-    warnings = list(getattr(run, "warnings", []) or [])
+    grouped = group_warnings(getattr(run, "warnings", []) or [])
     warning_list = ""
-    if warnings:
-        items = "".join(f"<li>{_escape(_short(str(warning), 300))}</li>" for warning in warnings[:5])
-        if len(warnings) > 5:
-            items += f"<li>… and {len(warnings) - 5} more</li>"
+    if grouped:
+        items = "".join(
+            f"<li>{_escape(_short(text, 300))}" + (f' <span class="jt-muted">(×{count:,})</span>' if count > 1 else "") + "</li>"
+            for text, count in grouped[:5]
+        )
+        if len(grouped) > 5:
+            items += f"<li>… and {len(grouped) - 5} more</li>"
         warning_list = f'<ul class="jt-warn">{items}</ul>'
     return (
         f"<style>{_CSS}</style>"

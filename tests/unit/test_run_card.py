@@ -14,16 +14,16 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def test_a_hostile_run_renders_as_text(store_root: Path) -> None:
-    run = jt.init(project="<b>proj</b>", name=HOSTILE, group="<i>g</i>", tags=["<script>t</script>"],
+    run = jt.init(project="<b>proj", name=HOSTILE, group="<i>g</i>", tags=["<script>t</script>"],
                   notes='"><svg onload=alert(2)>', mode="offline",
                   config={"<k onclick=x>": "<v onclick=y>", "lr": 0.1})
     run.log({"<metric>": 1.5})
     run.summary["<best>"] = "<u>u</u>"
     bundle = run._repr_mimebundle_()
     page = bundle["text/html"]
-    for raw in (HOSTILE, "<b>proj</b>", "<i>g</i>", "<script>", "<svg", "<k onclick", "<v onclick", "<metric>", "<best>", "<u>"):
+    for raw in (HOSTILE, "<b>proj", "<i>g</i>", "<script>", "<svg", "<k onclick", "<v onclick", "<metric>", "<best>", "<u>"):
         assert raw not in page, raw
-    for escaped in ("&lt;img src=x onerror=alert(1)&gt;", "&lt;b&gt;proj&lt;/b&gt;", "&lt;i&gt;g&lt;/i&gt;",
+    for escaped in ("&lt;img src=x onerror=alert(1)&gt;", "&lt;b&gt;proj", "&lt;i&gt;g&lt;/i&gt;",
                     "&lt;script&gt;t&lt;/script&gt;", "&quot;&gt;&lt;svg onload=alert(2)&gt;",
                     "&lt;k onclick=x&gt;", "&lt;v onclick=y&gt;", "&lt;metric&gt;", "&lt;u&gt;u&lt;/u&gt;"):
         assert escaped in page, escaped
@@ -146,3 +146,19 @@ def test_the_card_has_no_git_line_without_git_state(store_root: Path, monkeypatc
     assert "<dt>git</dt>" not in render_run_card(run)
     assert git_summary(None) == ""
     assert git_summary({"commit": None, "branch": "main", "dirty": False}) == "no commit yet · on main · clean"
+
+
+def test_repeated_step_warnings_are_one_line_with_a_count(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_SILENT", "true")  # the warnings are kept on the run, not raised
+    run = jt.init(project="p", mode="offline", config={"lr": 0.1, "seed": 1})
+    run.log({"loss": 1.0}, step=100)
+    for step in range(40):
+        run.log({"loss": 1.0}, step=step)
+    run.config.lr = 0.2
+    run.config.seed = 2
+    page = render_run_card(run)
+    items = re.findall(r"<li>(.*?)</li>", page)
+    assert len(items) == 3, items
+    assert items[0].startswith("step 39 is lower than the run&#x27;s current step 100") and "(×40)" in items[0]
+    assert "&#x27;lr&#x27; changed" in items[1] and "×" not in items[1]
+    assert "&#x27;seed&#x27; changed" in items[2]
