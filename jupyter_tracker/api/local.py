@@ -8,20 +8,21 @@ backend looks (``RunIndex.rebuild``). History always comes from the run log, the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_tracker import console
 from jupyter_tracker.api import filters as filter_module
 from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunNotFoundError, RunRecord
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
-from jupyter_tracker.store.index import RunIndex
+from jupyter_tracker.store.index import RunIndex, RunIndexError
 from jupyter_tracker.store.reader import history_row, iter_log, read_run
 from jupyter_tracker.store.run_dir import (
     RUN_LOG_NAME,
@@ -89,6 +90,22 @@ def _record_from_log(run_dir: Path, base: Mapping[str, Any] | None = None) -> Ru
         record["exit_code"] = state.exit_code
     record.setdefault("updated", state.last_timestamp)
     return record  # type: ignore[return-value]
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _index_errors_as_api_errors(method: _Method) -> _Method:
+    """A run index that cannot be used (a full disk) is an :class:`ApiError`, never a raw ``sqlite3`` error."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except RunIndexError as error:
+            raise ApiError(str(error)) from error
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _entity_matches(record_entity: Any, entity: str | None) -> bool:
@@ -191,6 +208,7 @@ class LocalBackend:
         return rows
 
     # the Backend protocol -------------------------------------------------------------------
+    @_index_errors_as_api_errors
     def list_runs(
         self,
         entity: str | None,
@@ -209,6 +227,7 @@ class LocalBackend:
         ]
         return _DecodingPages(filter_module.sort_runs(selected, order, presorted="created"), per_page=per_page)
 
+    @_index_errors_as_api_errors
     def get_run(self, entity: str | None, project: str | None, run_id: str) -> RunRecord:
         if run_id in self._opened_dirs:
             row: dict[str, Any] | None = dict(_record_from_log(self._opened_dirs[run_id]))
@@ -271,6 +290,7 @@ class LocalBackend:
             if record.kind == _HISTORY:
                 yield record
 
+    @_index_errors_as_api_errors
     def history_rows(
         self,
         entity: str | None,
@@ -294,6 +314,7 @@ class LocalBackend:
                 continue
             yield history_row(record)
 
+    @_index_errors_as_api_errors
     def sampled_history(
         self,
         entity: str | None,
@@ -317,6 +338,7 @@ class LocalBackend:
             rows = [project_row(row, columns) for row in rows]
         return rows
 
+    @_index_errors_as_api_errors
     def system_rows(self, entity: str | None, project: str, run_id: str) -> list[dict[str, Any]]:
         run_dir = self._require_dir(entity, project, run_id)
         rows = []
@@ -326,6 +348,7 @@ class LocalBackend:
                 rows.append({**values, "_runtime": runtime, "_timestamp": timestamp})
         return rows
 
+    @_index_errors_as_api_errors
     def files(self, entity: str | None, project: str, run_id: str) -> list[FileRecord]:
         run_dir = self._require_dir(entity, project, run_id)
         listed: list[FileRecord] = []
@@ -334,6 +357,7 @@ class LocalBackend:
             listed.append({"name": name, "size": stat.st_size, "updated": stat.st_mtime})
         return listed
 
+    @_index_errors_as_api_errors
     def download_file(
         self, entity: str | None, project: str, run_id: str, name: str, root: Path, replace: bool = False
     ) -> Path:
@@ -348,6 +372,7 @@ class LocalBackend:
         shutil.copy2(source, target)
         return target
 
+    @_index_errors_as_api_errors
     def projects(self, entity: str | None) -> list[str]:
         names = {row["project"] for row in self._index_rows(None) if _entity_matches(row["entity"], entity)}
         return sorted(name for name in names if name)

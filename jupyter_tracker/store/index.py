@@ -5,13 +5,14 @@ The index is a cache: every row can be rebuilt from the run logs (``rebuild``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,10 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+class RunIndexError(RuntimeError):
+    """The run index could not be read or written (a full disk, a read-only or corrupt file)."""
+
+
 class RunIndex:
     """Rows of run metadata keyed by run id.
 
@@ -87,12 +92,22 @@ class RunIndex:
         self.root = Path(root)
         self.path = self.root / INDEX_NAME
 
-    def _connect(self) -> sqlite3.Connection:
-        self.root.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=30)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(_SCHEMA)
-        return connection
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the index; SQLite's and the file system's errors become :class:`RunIndexError`."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                with connection:
+                    yield connection
+            finally:
+                connection.close()
+        except (sqlite3.Error, OSError) as error:
+            raise RunIndexError(f"could not use the run index {self.path} ({type(error).__name__}: {error}); "
+                                "the run logs are intact (is the disk full?)") from error
 
     def upsert(self, values: Mapping[str, Any]) -> None:
         row = {key: values.get(key) for key in _COLUMNS}
@@ -110,12 +125,10 @@ class RunIndex:
             connection.execute(
                 f"INSERT INTO runs ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}", row
             )
-        connection.close()
 
     def count(self, project: str) -> int:
         with self._connect() as connection:
             (total,) = connection.execute("SELECT COUNT(*) FROM runs WHERE project = ?", (project,)).fetchone()
-        connection.close()
         return int(total)
 
     def _decode(self, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -136,7 +149,6 @@ class RunIndex:
             arguments = (project,)
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY created", arguments).fetchall()
-        connection.close()
         return [self._decode(row) for row in rows]
 
     def get(self, run_id: str) -> dict[str, Any] | None:
@@ -144,13 +156,11 @@ class RunIndex:
             row = connection.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
-        connection.close()
         return self._decode(row) if row else None
 
     def known_ids(self) -> set[str]:
         with self._connect() as connection:
             ids = {row[0] for row in connection.execute("SELECT id FROM runs")}
-        connection.close()
         return ids
 
     def rebuild(self, run_dirs: Iterable[Path] | None = None) -> int:

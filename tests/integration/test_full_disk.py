@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_tracker as jt
+from jupyter_tracker.api.backend import ApiError
 from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.store.writer import UnwrittenRecordsWarning
 from tests.helpers import wait_until
@@ -59,3 +60,27 @@ def test_a_full_disk_is_reported_freed_space_is_used_and_finish_counts_what_is_m
     assert state.state != "finished" and 0 < state.rows < 80_000  # the log has no finish record
     listed = {found.id: found.state for found in jt.Api().runs("p")}
     assert listed.get(run.id, "running") != "finished"  # the index does not say finished either
+
+
+def test_api_on_a_full_disk_raises_the_libraries_own_error(on_small_disk):
+    """Issue 9 item 18: ``Api()`` leaked ``sqlite3.OperationalError`` when the index could not be written."""
+    run = jt.init(project="p")
+    run.log({"a": 1.0})
+    run.finish()
+    for leftover in (on_small_disk / "jupyter_tracker").glob("index.sqlite*"):
+        leftover.unlink()  # the index is a cache: Api rebuilds it, which needs a little space
+    _fill(on_small_disk / "filler")
+    with pytest.raises(ApiError, match="run index") as caught:
+        len(jt.Api().runs("p"))
+    assert "sqlite3" not in type(caught.value).__module__
+
+
+def _fill(path: Path) -> None:
+    """Writes until the file system is full."""
+    with open(path, "wb", buffering=0) as handle:
+        chunk = b"\0" * 65536
+        try:
+            while True:
+                handle.write(chunk)
+        except OSError:
+            pass
