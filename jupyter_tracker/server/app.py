@@ -30,6 +30,7 @@ from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
 from jupyter_tracker.server.rate_limit import RateLimiter, parse_rate
 from jupyter_tracker.server.request_guard import RequestGuard
+from jupyter_tracker.server.sweep_routes import sweep_router
 from jupyter_tracker.server.storage import (
     MAX_STEP,
     BadRequest,
@@ -215,6 +216,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         return _error(500, "internal server error")
 
     Auth = Depends(authenticate)
+    app.include_router(sweep_router(config, authenticate))
 
     @app.get(f"{API}/health", tags=["server"])
     def health() -> dict[str, Any]:

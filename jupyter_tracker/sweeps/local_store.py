@@ -224,6 +224,14 @@ class LocalSweepStore:
         return sum(1 for host, pid, beat in rows
                    if beat > now - DEFAULT_LEASE_SECONDS and (host != self._host or _pid_alive(pid)))
 
+    def agent_sweep(self, agent_id: str) -> str:
+        """The sweep an agent works for (the server checks access through it)."""
+        with self._reading() as connection:
+            row = connection.execute("SELECT sweep_id FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        if row is None:
+            raise SweepNotFoundError(f"no sweep agent {agent_id!r} in {self.path}")
+        return str(row[0])
+
     def deregister_agent(self, agent_id: str) -> None:
         with self._transaction() as connection:
             connection.execute("UPDATE agents SET state = 'done', heartbeat = ? WHERE id = ?", (self._clock(), agent_id))

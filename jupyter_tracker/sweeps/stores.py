@@ -34,6 +34,10 @@ def uses_server(settings: Settings) -> bool:
 
 def store_for(settings: Settings) -> SweepStore:
     """The store the runs of ``settings`` use, so the sweep's agents on any machine that logs there meet."""
+    if uses_server(settings):
+        from jupyter_tracker.sweeps.remote_store import RemoteSweepStore
+
+        return RemoteSweepStore(str(settings.base_url), str(settings.api_key))
     from jupyter_tracker.sweeps.local_store import LocalSweepStore
 
     return LocalSweepStore(settings.root)

@@ -31,6 +31,10 @@ from jupyter_tracker.sweeps.stores import SweepStore, location
 from jupyter_tracker.sweeps.trial_run import write_trial_file
 from jupyter_tracker.sweeps.trials import Trial
 
+#: the lease and heartbeat of agents on a tracking server (20 agents: 120 heartbeats a minute)
+REMOTE_LEASE_SECONDS = 60.0
+REMOTE_HEARTBEAT_SECONDS = 10.0
+
 
 class TrialStopped(Exception):  # noqa: N818 - raised into the trial's function, not an error of the user
     """Raised inside a trial's function when the sweep stops that trial (hyperband, cancel)."""
@@ -49,8 +53,8 @@ class Agent:
         function: Callable[[], Any] | None = None,
         count: int | None = None,
         settings: settings_module.Settings | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        heartbeat_seconds: float = 2.0,
+        lease_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
         poll_seconds: float = 1.0,
     ) -> None:
         if count is not None and count < 1:
@@ -60,8 +64,10 @@ class Agent:
         self.function = function
         self.count = count
         self.settings = settings or settings_module.resolve({})
-        self.lease_seconds = lease_seconds
-        self.heartbeat_seconds = heartbeat_seconds
+        # a server shares its rate limit among all agents of a key: beat less often there
+        remote = location(store)["kind"] == "server"
+        self.lease_seconds = lease_seconds or (REMOTE_LEASE_SECONDS if remote else DEFAULT_LEASE_SECONDS)
+        self.heartbeat_seconds = heartbeat_seconds or (REMOTE_HEARTBEAT_SECONDS if remote else 2.0)
         self.poll_seconds = poll_seconds
         self.sweep = store.get_sweep(sweep_id)
         self.config = parse_config(self.sweep.config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 #: a sweep's states: ``running`` hands out suggestions, ``paused`` holds them back until resumed,
@@ -50,15 +51,16 @@ class Trial:
     updated: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """Plain JSON values (a NaN in the history becomes None, as JSON has no NaN)."""
         values = dataclasses.asdict(self)
-        values["history"] = list(self.history)
+        values["history"] = [value if math.isfinite(value) else None for value in self.history]
         return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Trial:
         known = {field.name for field in dataclasses.fields(cls)}
         fields = {key: value for key, value in values.items() if key in known}
-        fields["history"] = tuple(fields.get("history") or ())
+        fields["history"] = tuple(math.nan if value is None else float(value) for value in fields.get("history") or ())
         return cls(**fields)
 
 
