@@ -452,3 +452,21 @@ def test_the_metric_box_narrows_to_what_is_typed() -> None:
     assert len(ui.metric.options) == 50
     ui.metric.value = "layer_1199"
     assert ui.metric.options[:2] == ("layer_1199/grad", "layer_11990/grad") and len(ui.metric.options) == 11
+
+
+def test_columns_can_be_chosen_from_python(store_root: Path) -> None:
+    for lr in (0.1, 0.2):
+        run = jt.init(project="cols", mode="offline", config={"lr": lr, "seed": 3})
+        run.log({"loss": lr, "acc": 1 - lr})
+        run.finish(quiet=True)
+    table = jt.runs_table("cols", columns=["name", "config.seed", "summary.loss"])
+    assert table.columns == ["name", "config.seed", "summary.loss"]
+    table.widget()
+    ui = table._ui
+    assert ui is not None
+    table.columns = ["summary.acc", "name", "state"]  # shown in the table's order, and the widget follows
+    assert table.columns == ["name", "state", "summary.acc"]
+    assert [column["key"] for column in ui.grid.columns] == ["name", "state", "summary.acc"]
+    with pytest.raises(FilterError, match="unknown column 'config.nope'"):
+        table.columns = ["config.nope"]
+    assert table.columns == ["name", "state", "summary.acc"]  # a bad choice changes nothing
