@@ -12,7 +12,7 @@ from jupyter_tracker import sdk as _sdk
 from jupyter_tracker.limits import LimitWarning
 from jupyter_tracker.run_config import ConfigWarning
 from jupyter_tracker.run_summary import MetricDefinition
-from jupyter_tracker.sdk import UsageError, define_metric, finish, init, log, save
+from jupyter_tracker.sdk import UsageError, define_metric, finish, init, log, log_artifact, save, use_artifact
 from jupyter_tracker.settings import Settings
 from jupyter_tracker.store.reader import RunLogWarning
 from jupyter_tracker.tracked_run import Run, RunFinishedError, StepWarning
@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 #: names loaded on first use: module path and attribute
 _LAZY = {
     "Api": ("jupyter_tracker.api", "Api"),
+    "Artifact": ("jupyter_tracker.artifacts", "Artifact"),
     "Audio": ("jupyter_tracker.media", "Audio"),
     "Histogram": ("jupyter_tracker.media", "Histogram"),
     "Html": ("jupyter_tracker.media", "Html"),
@@ -39,6 +40,7 @@ _LAZY = {
 
 __all__ = [
     "Api",
+    "Artifact",
     "Audio",
     "ConfigWarning",
     "Histogram",
@@ -61,6 +63,7 @@ __all__ = [
     "init",
     "load_ipython_extension",
     "log",
+    "log_artifact",
     "login",
     "restore",
     "run",
@@ -70,6 +73,7 @@ __all__ = [
     "sweep",
     "unload_ipython_extension",
     "unwatch",
+    "use_artifact",
     "watch",
 ]
 

@@ -371,6 +371,19 @@ def save(glob_str: str | None = None, base_path: str | None = None, policy: str 
     return _require_run("save()").save(glob_str, base_path=base_path, policy=policy)
 
 
+def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                 aliases: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> Any:
+    """Logs an artifact with the current run (see :meth:`Run.log_artifact`)."""
+    return _require_run("log_artifact()").log_artifact(artifact_or_path, name=name, type=type,
+                                                         aliases=list(aliases) if aliases else None, tags=tags)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None,  # noqa: A002
+                 aliases: Sequence[str] | None = None, use_as: str | None = None) -> Any:
+    """Marks an artifact as the current run's input (see :meth:`Run.use_artifact`)."""
+    return _require_run("use_artifact()").use_artifact(artifact_or_name, type=type, use_as=use_as)
+
+
 _notebook_checked = False
 
 

@@ -142,6 +142,12 @@ def default_root() -> Path:
     return Path.cwd() / "jupyter_tracker"
 
 
+def cache_dir() -> Path:
+    """Where downloaded artifact files and staged ``new_file`` writes live: ``WANDB_CACHE_DIR`` or ``~/.cache/jupyter_tracker``."""
+    base = os.environ.get("WANDB_CACHE_DIR")
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "jupyter_tracker"
+
+
 def login_file_path() -> Path:
     """Where ``jupyter-tracker login`` keeps server addresses and their keys (mode 0600)."""
     return user_config_dir() / "login.json"

@@ -173,6 +173,20 @@ class Run:
 
         unwatch_run(self, models)
 
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                     aliases: list[str] | None = None, tags: list[str] | None = None) -> Any:
+        """Logs an ``Artifact`` (or a file, folder or URI as one) as this run's output; returns it versioned."""
+        from jupyter_tracker.artifacts.run_artifacts import log_artifact
+
+        return log_artifact(self, artifact_or_path, name=name, type=type, aliases=aliases, tags=tags)
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None,  # noqa: A002
+                     aliases: list[str] | None = None, use_as: str | None = None) -> Any:
+        """Marks ``"name:alias"`` (or a logged ``Artifact``) as this run's input and returns it."""
+        from jupyter_tracker.artifacts.run_artifacts import use_artifact
+
+        return use_artifact(self, artifact_or_name, type=type, aliases=aliases, use_as=use_as)
+
     def _label(self, code: str | None = None, repo: str | None = None, code_version: str | None = None,
                **labels: Any) -> None:
         """wandb's telemetry label (``run._label(code="transformers_trainer")``): which integration started the run."""

@@ -544,5 +544,22 @@ class Api:
         entity = entity or self.default_entity
         return [Project(self, entity, name) for name in self._backend.projects(entity)]
 
+    def artifact(self, name: str, type: str | None = None) -> Any:  # noqa: A002 - wandb's name
+        """One artifact version: ``"project/name:alias"``, ``"name:v3"`` (alias default ``latest``).
+
+        >>> Api().artifact("mnist/model:best").download()  # doctest: +SKIP
+        """
+        from jupyter_tracker.artifacts.query import artifact
+
+        return artifact(self, name, type)
+
+    def artifacts(self, type_name: str, name: str, per_page: int = 50) -> list[Any]:
+        """Every version of the artifact ``"project/name"`` of type ``type_name``, oldest first."""
+        from jupyter_tracker.artifacts.query import artifacts
+
+        return artifacts(self, type_name, name)
+
+    artifact_versions = artifacts
+
     def __repr__(self) -> str:
         return f"<Api {getattr(self._backend, 'kind', type(self._backend).__name__)}: {self._backend!r}>"
