@@ -63,6 +63,15 @@ class FileRecord(TypedDict, total=False):
     updated: float | None
 
 
+class RunChanges(TypedDict, total=False):
+    """Changes to a stored run (``run.update()``): metadata (name, tags, notes, group, job_type),
+    and config and summary values as flat dotted names, already checked."""
+
+    metadata: dict[str, Any]
+    config: dict[str, Any]
+    summary: dict[str, Any]
+
+
 @runtime_checkable
 class RunPages(Protocol):
     """The result of one ``list_runs`` query, fetched a page at a time.

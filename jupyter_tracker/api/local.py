@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from jupyter_tracker import console
 from jupyter_tracker.api import filters as filter_module
-from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunNotFoundError, RunRecord
+from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunChanges, RunNotFoundError, RunRecord
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
-from jupyter_tracker.store.index import RunIndex, RunIndexError
+from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values
 from jupyter_tracker.store.reader import history_row, iter_log, read_run
 from jupyter_tracker.store.run_dir import (
     RUN_LOG_NAME,
@@ -31,6 +31,7 @@ from jupyter_tracker.store.run_dir import (
     run_id_from_dir,
     stored_files,
 )
+from jupyter_tracker.store.run_edit import RunEditError, append_run_changes
 
 #: states after which a run's index row no longer changes
 FINAL_STATES = frozenset({"finished", "failed", "killed"})
@@ -371,6 +372,19 @@ class LocalBackend:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
         return target
+
+    @_index_errors_as_api_errors
+    def update_run(self, entity: str | None, project: str | None, run_id: str, changes: RunChanges) -> RunRecord:
+        """Appends the changes to the run's log (append-only, synced later like any record) and re-indexes it."""
+        run_dir = self._require_dir(entity, project, run_id)
+        try:
+            append_run_changes(run_dir, changes.get("metadata"), changes.get("config"), changes.get("summary"))
+        except RunEditError as error:
+            raise ApiError(str(error)) from error
+        state, _ = read_run(run_dir, warn=False)
+        self.index.upsert(index_values(state.metadata, state.state, state.config, state.summary,
+                                       state.runtime, state.exit_code, run_dir))
+        return self.get_run(entity, project, run_id)
 
     @_index_errors_as_api_errors
     def projects(self, entity: str | None) -> list[str]:

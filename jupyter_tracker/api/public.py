@@ -18,10 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_tracker.api.backend import Backend, RunNotFoundError, RunPages, RunRecord
+from jupyter_tracker.api.backend import ApiError, Backend, RunChanges, RunNotFoundError, RunPages, RunRecord
 from jupyter_tracker.api.sampling import DEFAULT_SAMPLES, check_samples, has_all_keys, project_row, row_columns, sample
 from jupyter_tracker.settings import Settings, resolve
-from jupyter_tracker.values import DottedValues
+from jupyter_tracker.values import DottedValues, normalise_mapping
+
+#: as in a live run: config names keep up to three dots, summary names up to four
+_CONFIG_MAX_DOTS = 3
+_SUMMARY_MAX_DOTS = 4
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -90,6 +94,55 @@ class ReadOnlyValues(DottedValues):
         return dict(self._values)
 
 
+class RunValues(ReadOnlyValues):
+    """A stored run's config or summary: read as a dict; values set here are saved by ``run.update()``.
+
+    Values are checked as ``log`` checks them (a bad one raises naming its key) and kept as flat
+    dotted names. ``run.summary.update({...})`` saves at once, as wandb's does.
+
+    >>> run = Api().run("mnist/1a2b3c4d")  # doctest: +SKIP
+    >>> run.summary["test_acc"] = 0.93; run.config["checkpoint"] = "best.pt"; run.update()  # doctest: +SKIP
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None, what: str, max_dots: int,
+                 save: Any = None) -> None:
+        super().__init__(values)
+        object.__setattr__(self, "_changes", {})
+        object.__setattr__(self, "_what", what)
+        object.__setattr__(self, "_max_dots", max_dots)
+        object.__setattr__(self, "_save", save)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._set({key: value})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            raise AttributeError(f"{name} cannot be set on a run's {self._what}")
+        self._set({name: value})
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(f"keys of a run's {self._what} cannot be deleted (history is append-only); set a new value")
+
+    def _set(self, data: Mapping[str, Any]) -> None:
+        flat = normalise_mapping(data, self._max_dots, self._what)
+        self._values.update(flat)
+        self._changes.update(flat)
+
+    def update(self, data: Mapping[str, Any] | None = None, **values: Any) -> None:
+        """Sets several values (``dict.update``); the summary's ``update`` also saves them at once."""
+        incoming = dict(data or {})
+        incoming.update(values)
+        if incoming:
+            self._set(incoming)
+        if self._save is not None:
+            self._save()
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """Values set since the run was read or last saved."""
+        return dict(self._changes)
+
+
 class File:
     """One file kept with a run (a saved file, a media file, ``output.log``)."""
 
@@ -127,6 +180,14 @@ class Run:
         self._record: dict[str, Any] = dict(record)
         # records from a listing come from the index; a running run's values are newer in its log
         self._complete = complete or self._record.get("state") in _FINAL_STATES
+        self._forget_changes()
+
+    def _forget_changes(self) -> None:
+        #: what ``update()`` would save: metadata set here, and the config/summary/tags handed out
+        self._metadata_changes: dict[str, Any] = {}
+        self._config_values: RunValues | None = None
+        self._summary_values: RunValues | None = None
+        self._tags: list[str] | None = None
 
     # identity ---------------------------------------------------------------------------------
     @property
@@ -135,12 +196,26 @@ class Run:
 
     @property
     def name(self) -> str | None:
-        """The display name (``brisk-river-12``), as ``jupyter_tracker.run.name``."""
+        """The display name (``brisk-river-12``), as ``jupyter_tracker.run.name``; settable, then ``update()``."""
         return self._record.get("name")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._set_metadata("name", value)
 
     @property
     def display_name(self) -> str | None:
         return self.name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._set_metadata("name", value)
+
+    def _set_metadata(self, key: str, value: Any) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"run.{key} must be a str, not {type(value).__name__}")
+        self._metadata_changes[key] = value
+        self._record[key] = value
 
     @property
     def entity(self) -> str | None:
@@ -164,17 +239,38 @@ class Run:
     def group(self) -> str | None:
         return self._record.get("group")
 
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._set_metadata("group", value)
+
     @property
     def job_type(self) -> str | None:
         return self._record.get("job_type")
 
+    @job_type.setter
+    def job_type(self, value: str | None) -> None:
+        self._set_metadata("job_type", value)
+
     @property
     def tags(self) -> list[str]:
-        return list(self._record.get("tags") or [])
+        """The run's tags: a list that may be changed in place (``run.tags.append("best")``), then ``update()``."""
+        if self._tags is None:
+            self._tags = list(self._record.get("tags") or [])
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        if isinstance(value, str) or not all(isinstance(tag, str) for tag in value):
+            raise TypeError(f"run.tags must be a list of strings, not {value!r}")
+        self._tags = list(value)
 
     @property
     def notes(self) -> str | None:
         return self._record.get("notes")
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._set_metadata("notes", value)
 
     @property
     def created_at(self) -> str | None:
@@ -216,25 +312,65 @@ class Run:
         return "/".join(self.path)
 
     @property
-    def config(self) -> ReadOnlyValues:
-        self._complete_if_live()
-        return ReadOnlyValues(self._record.get("config"))
+    def config(self) -> RunValues:
+        """The run's config; values set here (``run.config["x"] = 1``) are saved by ``update()``."""
+        if self._config_values is None:
+            self._complete_if_live()
+            self._config_values = RunValues(self._record.get("config"), "config", _CONFIG_MAX_DOTS)
+        return self._config_values
 
     @property
-    def summary(self) -> ReadOnlyValues:
-        """Last value of each metric (or its ``define_metric`` summary), and values set by hand."""
-        self._complete_if_live()
-        return ReadOnlyValues(self._record.get("summary"))
+    def summary(self) -> RunValues:
+        """Last value of each metric (or its ``define_metric`` summary), and values set by hand.
+
+        ``run.summary["test_acc"] = 0.9`` then ``run.update()`` (or ``run.summary.update()``) adds one.
+        """
+        if self._summary_values is None:
+            self._complete_if_live()
+            self._summary_values = RunValues(self._record.get("summary"), "summary", _SUMMARY_MAX_DOTS,
+                                             save=self.update)
+        return self._summary_values
 
     def _complete_if_live(self) -> None:
         if not self._complete:
             self.load(force=True)
 
     def load(self, force: bool = False) -> Run:
-        """Reads the run again from its backend (always with ``force=True``)."""
+        """Reads the run again from its backend (always with ``force=True``); unsaved changes are dropped."""
         if force or not self._complete:
             self._record = dict(self._backend.get_run(self.entity, self.project, self.id))
             self._complete = True
+            self._forget_changes()
+        return self
+
+    def update(self) -> Run:
+        """Saves what was changed: name, tags, notes, group, job_type, config and summary values.
+
+        The changes are recorded as new records after the run's history (nothing is rewritten),
+        so a later sync uploads them and every reader sees them. A run still running in another
+        process is refused (change it through its own ``jupyter_tracker.run``).
+
+        >>> run = Api().run("mnist/1a2b3c4d")  # doctest: +SKIP
+        >>> run.summary["test_acc"] = 0.93; run.tags.append("evaluated"); run.update()  # doctest: +SKIP
+        """
+        changes: RunChanges = {}
+        metadata = dict(self._metadata_changes)
+        if self._tags is not None and self._tags != list(self._record.get("tags") or []):
+            metadata["tags"] = list(self._tags)
+        if metadata:
+            changes["metadata"] = metadata
+        if self._config_values is not None and self._config_values.changes:
+            changes["config"] = self._config_values.changes
+        if self._summary_values is not None and self._summary_values.changes:
+            changes["summary"] = self._summary_values.changes
+        if not changes:
+            return self
+        save = getattr(self._backend, "update_run", None)
+        if save is None:
+            raise ApiError(f"runs read from the {self._backend.kind} store cannot be changed here")
+        self._record = dict(save(self.entity, self.project, self.id, changes))
+        self._complete = True
+        self._forget_changes()
         return self
 
     # history ------------------------------------------------------------------------------------

@@ -100,8 +100,9 @@ def read_run(run_dir: Path, warn: bool = True, keep_history: bool = False) -> tu
         elif kind == records.SUMMARY:
             state.summary_manual.update(record.fields[0])
         elif kind == records.RUN:
+            # metadata only: a run is running until its FINISH record, and again after a RESUME;
+            # a name or tags changed after the finish (Api ``run.update()``) leaves it finished
             state.metadata.update(record.fields[0])
-            state.state = "running"
         elif kind == records.RESUME:
             state.state = "running"
         elif kind == records.DEFINE_METRIC:

@@ -43,8 +43,31 @@ MAX_BACKLOG_BYTES = 64 << 20
 FAILURE_REPORT_INTERVAL = 30.0
 
 
+class RunLogBusyError(RuntimeError):
+    """Another process is writing this run log (its run is live); appending now would interleave frames."""
+
+
 class UnwrittenRecordsWarning(UserWarning):
     """Records of a run could not be written to its run log (a full disk): how many, and what is kept."""
+
+
+def _lock(handle: Any) -> bool:
+    """Marks the log as written by this process for as long as it is open (an advisory lock).
+
+    A live run holds it, so that an edit through the Api (``exclusive``) never appends to a log
+    whose writer is running. False when another process holds it; True where locks do not exist.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a file system without locks: nothing to coordinate with
+    return True
 
 
 def _write_all(handle: Any, data: bytes) -> None:
@@ -73,6 +96,7 @@ class RunLogWriter:
         repair_header: bool = False,
         max_backlog_bytes: int = MAX_BACKLOG_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        exclusive: bool = False,
     ) -> None:
         self.path = Path(path)
         self.next_seq = first_seq
@@ -102,14 +126,17 @@ class RunLogWriter:
         #: the last error a write met (kept for the report at close)
         self.last_write_error: BaseException | None = None
         self._observers: list[Callable[[int, list[Any]], None]] = []
-        self._file = self._open(truncate_at, repair_header)
+        self._file = self._open(truncate_at, repair_header, exclusive)
 
-    def _open(self, truncate_at: int | None, repair_header: bool = False):  # type: ignore[no-untyped-def]
+    def _open(self, truncate_at: int | None, repair_header: bool = False, exclusive: bool = False):  # type: ignore[no-untyped-def]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         exists = self.path.exists() and self.path.stat().st_size > 0
         # unbuffered: a failed write leaves nothing half-queued in a buffer, so the file can be
         # cut back to its last whole frame and the batch written again (see _write_frames)
         handle = open(self.path, "r+b" if exists else "wb", buffering=0)
+        if not _lock(handle) and exclusive:
+            handle.close()
+            raise RunLogBusyError(f"{self.path} is being written by a live run; change the run from its own process")
         if exists:
             if truncate_at is not None:
                 handle.truncate(truncate_at)

@@ -163,17 +163,20 @@ def test_run_attributes(long_run: jupyter_tracker.Run) -> None:
     assert repr(run) == f"<Run mnist/{long_run.id} (finished)>"
 
 
-def test_config_and_summary_are_dict_like_and_read_only(long_run: jupyter_tracker.Run) -> None:
+def test_config_and_summary_are_dict_like_and_change_only_through_update(long_run: jupyter_tracker.Run) -> None:
     run = Api().run(f"mnist/{long_run.id}")
     assert run.config["lr"] == 0.01 and run.config.lr == 0.01
     assert run.config["opt.name"] == "adam" and run.config["opt"] == {"name": "adam", "betas": [0.9, 0.99]}
     assert dict(run.config) == {"lr": 0.01, "opt.name": "adam", "opt.betas": [0.9, 0.99]}
     assert run.summary["loss"] == pytest.approx(1 / 1_200) and "acc" in run.summary
     assert run.summary.get("missing") is None
+    run.config["lr"] = 1
+    run.summary.loss = 1
+    assert run.config["lr"] == 1 and run.summary["loss"] == 1
     with pytest.raises(TypeError):
-        run.config["lr"] = 1  # type: ignore[index]
-    with pytest.raises(TypeError):
-        run.summary.loss = 1
+        del run.config["lr"]
+    run.load(force=True)  # not saved with update(): nothing changed
+    assert run.config["lr"] == 0.01 and Api().run(f"mnist/{long_run.id}").summary["loss"] == pytest.approx(1 / 1_200)
 
 
 def test_summary_set_by_hand_and_define_metric_summary(store_root: Path) -> None:
