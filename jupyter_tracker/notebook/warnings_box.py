@@ -115,6 +115,13 @@ def _display_counted(bundle: dict[str, str], display_id: str, update: bool) -> N
     display(bundle, raw=True, display_id=display_id, update=update)
 
 
+def _later(delay: float, action: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, action)
+    timer.name = "jupyter_tracker-warning-box"
+    timer.daemon = True
+    timer.start()
+
+
 def _current_cell() -> Any:
     try:
         from IPython import get_ipython
@@ -128,7 +135,8 @@ class WarningsBox:
     """A console warning sink: returns True when it showed (or counted) the warning, so no stack trace follows.
 
     ``show`` displays a one-off box; ``show_counted(bundle, display_id, update)`` displays or
-    redraws a counting box; ``current_cell`` tells cells apart. All three are injectable for tests.
+    redraws a counting box; ``current_cell`` tells cells apart; ``later(delay, action)`` runs the
+    redraw a skipped update still owes, so the final count is right. All are injectable for tests.
 
     >>> console.add_warning_sink(WarningsBox(is_notebook=lambda: True))  # doctest: +SKIP
     """
@@ -140,12 +148,15 @@ class WarningsBox:
         show_counted: Callable[[dict[str, str], str, bool], None] = _display_counted,
         current_cell: Callable[[], Any] = _current_cell,
         clock: Callable[[], float] = time.monotonic,
+        later: Callable[[float, Callable[[], None]], Any] = _later,
     ) -> None:
         self.is_notebook = is_notebook
         self.show = show
         self.show_counted = show_counted
         self.current_cell = current_cell
         self.clock = clock
+        self.later = later
+        self._owed: set[str] = set()
         self._shown: set[tuple[Any, ...]] = set()
         self._counted: dict[tuple[str, Any], CountedWarnings] = {}
         self._lock = threading.Lock()
@@ -178,9 +189,27 @@ class WarningsBox:
             counted.add(message)
             due = first or counted.count <= ALWAYS_UPDATED or now - counted.updated_at >= UPDATE_INTERVAL
             if not due:
+                if counted.display_id not in self._owed:  # one redraw owed per box, whatever the loop does next
+                    self._owed.add(counted.display_id)
+                    self.later(UPDATE_INTERVAL, lambda: self._redraw(counted))
                 return True
             counted.updated_at = now
-            bundle = {"text/html": render_counted_html(counted),
-                      "text/plain": f"jupyter_tracker: {message}" + (f" ({counted.count:,} in this cell)" if counted.count > 1 else "")}
+            bundle = _counted_bundle(counted)
         self.show_counted(bundle, counted.display_id, not first)
         return True
+
+    def _redraw(self, counted: CountedWarnings) -> None:
+        with self._lock:
+            self._owed.discard(counted.display_id)
+            counted.updated_at = self.clock()
+            bundle = _counted_bundle(counted)
+        try:
+            self.show_counted(bundle, counted.display_id, True)
+        except Exception:  # a closed kernel connection: the box keeps its last count
+            return
+
+
+def _counted_bundle(counted: CountedWarnings) -> dict[str, str]:
+    latest = counted.latest[-1] if counted.latest else ""
+    suffix = f" ({counted.count:,} in this cell)" if counted.count > 1 else ""
+    return {"text/html": render_counted_html(counted), "text/plain": f"jupyter_tracker: {latest}{suffix}"}

@@ -25,6 +25,7 @@ class Page:
         self.updates = 0
         self.cell = 1
         self.now = 0.0
+        self.owed: list[Any] = []
 
     def show_counted(self, bundle: dict[str, str], display_id: str, update: bool) -> None:
         assert update == (display_id in self.counted), "an update must target a box already shown"
@@ -33,7 +34,8 @@ class Page:
 
     def box(self) -> WarningsBox:
         return WarningsBox(is_notebook=lambda: True, show=self.boxes.append, show_counted=self.show_counted,
-                           current_cell=lambda: self.cell, clock=lambda: self.now)
+                           current_cell=lambda: self.cell, clock=lambda: self.now,
+                           later=lambda delay, action: self.owed.append(action))
 
 
 @pytest.fixture
@@ -73,6 +75,10 @@ def test_a_loop_of_dropped_steps_redraws_its_box_at_most_twice_a_second(page: Pa
     (box,) = page.counted.values()
     assert ALWAYS_UPDATED - 1 <= page.updates <= ALWAYS_UPDATED + 5 * 2 + 1
     assert box["text/html"].count("<li>") == 3
+    assert len(page.owed) <= 5 * 2 + 1  # at most one redraw owed at a time
+    page.owed[-1]()  # the owed redraw, half a second after the loop: the final count
+    (box,) = page.counted.values()
+    assert "(500 rows dropped in this cell" in box["text/html"] and "step 499 is lower" in box["text/html"]
 
 
 def test_config_warnings_show_a_box_with_escaped_keys(page: Page) -> None:
