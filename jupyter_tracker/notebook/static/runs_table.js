@@ -114,7 +114,8 @@ function render({ model, el }) {
   };
   const watched = ["rows", "columns", "sort_by", "ascending", "sortable", "index_label"];
   for (const name of watched) model.on(`change:${name}`, redraw);
-  model.on("change:note", () => { note.textContent = model.get("note"); });
+  const renote = () => { note.textContent = model.get("note"); };
+  model.on("change:note", renote);
   draw();
   reportTheme();
   const observer = new MutationObserver(() => reportTheme());
@@ -122,6 +123,7 @@ function render({ model, el }) {
   return () => {
     observer.disconnect();
     for (const name of watched) model.off(`change:${name}`, redraw);
+    model.off("change:note", renote);
   };
 }
 
