@@ -170,7 +170,8 @@ class WarningsBox:
         return self._count(kind, str(warning))
 
     def _show_limit(self, warning: LimitWarning) -> bool:
-        key = (warning.kind, warning.bound, warning.observed, warning.subject)
+        # the checker raises each kind once per run; the cell in the key lets a later run's box show again
+        key = (warning.kind, warning.bound, warning.observed, warning.subject, self.current_cell())
         with self._lock:
             if key in self._shown:
                 return True

@@ -98,6 +98,11 @@ def test_ten_thousand_metrics_show_the_limit_box_once(page: Page) -> None:
     (box,) = page.boxes
     assert "distinct metric names in a run" in box["text/html"] and "10,050" in box["text/html"]
     assert page.counted == {}
+    run.finish(quiet=True)
+    page.cell = 2  # the same figures from another run in a later cell show again
+    again = sdk.init(project="p", mode="offline")
+    again.log({f"metric_{index}": 0.0 for index in range(10_050)})
+    assert len(page.boxes) == 2
 
 
 def test_the_box_declines_outside_a_notebook_and_other_warnings() -> None:
