@@ -1,0 +1,67 @@
+"""Keras 3 (torch backend) with ``WandbMetricsLogger`` and ``WandbModelCheckpoint`` from ``wandb.integration.keras``."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from tests.integration.framework_runs import only_run, run_script
+
+if importlib.util.find_spec("keras") is None:  # looked up, not imported: the script imports it
+    pytest.skip("keras is not installed (pip install -e '.[frameworks]')", allow_module_level=True)
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+
+TRAIN = """
+    import numpy as np
+    import jupyter_tracker
+
+    jupyter_tracker.as_wandb()
+    import keras
+    import wandb
+    from wandb.integration.keras import WandbMetricsLogger, WandbModelCheckpoint
+
+    run = wandb.init(project="keras", config={"units": 8})
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"])
+    history = model.fit(x, x.sum(axis=1, keepdims=True), epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                        callbacks=[WandbMetricsLogger(log_freq=2),
+                                   WandbModelCheckpoint("checkpoints/model-{epoch:02d}.keras")])
+    print("val_loss", history.history["val_loss"])
+    wandb.finish()
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    directory = tmp_path_factory.mktemp("keras")
+    output = run_script(directory, TRAIN, KERAS_BACKEND="torch")
+    return directory, output
+
+
+def test_epoch_metrics_are_at_their_epochs(trained):
+    directory, output = trained
+    run = only_run(directory, "keras")
+    assert run.state == "finished" and dict(run.config) == {"units": 8}
+    epochs = [row for row in run.history(pandas=False) if "epoch/epoch" in row]
+    assert [row["epoch/epoch"] for row in epochs] == [0, 1, 2]
+    val_losses = [row["epoch/val_loss"] for row in epochs]
+    assert f"val_loss {val_losses}" in output  # the very numbers Keras reported
+    assert all(row["epoch/learning_rate"] == pytest.approx(0.01) for row in epochs)
+    assert all({"epoch/loss", "epoch/mae", "epoch/val_mae"} <= set(row) for row in epochs)
+
+
+def test_batch_metrics_every_second_batch(trained):
+    rows = only_run(trained[0], "keras").history(pandas=False)
+    # 48 training samples in batches of 16: batches 0, 1, 2 an epoch, logged at 0 and 2
+    assert [row["batch/batch_step"] for row in rows if "batch/loss" in row] == [0, 2, 4, 6, 8, 10]
+
+
+def test_checkpoints_are_kept_with_the_run(trained):
+    run = only_run(trained[0], "keras")
+    names = {file.name for file in run.files()}
+    assert {"model-01.keras", "model-02.keras", "model-03.keras"} <= names
+    assert run.summary["checkpoint/last"] == "model-03.keras"
