@@ -1,19 +1,22 @@
 """The tracking server's HTTP API (FastAPI): runs, records, files, history and queries under ``/api/v1``.
 
 Every endpoint but ``/api/v1/health`` needs ``Authorization: Bearer <api key>``. Errors are
-``{"error": "<message>"}``; no message, log line or response ever holds a key. Requests are
-rate-limited per client IP and per key (token buckets); over the limit the answer is 429 with
+``{"error": "<message>"}``; no message, log line or response ever holds a key. Requests with
+a valid key are rate-limited per key, others per client IP (token buckets kept in the database,
+so the limits hold across workers and hosts); over the limit the answer is 429 with
 ``Retry-After``. The contract the sync client relies on is in the docstrings of the routes.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import hmac
 import logging
 import math
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -26,11 +29,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jupyter_tracker.server import access_log, api_keys, history_series, json_values
+from jupyter_tracker.server.artifact_routes import artifact_router
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
-from jupyter_tracker.server.rate_limit import RateLimiter, parse_rate
+from jupyter_tracker.server.rate_limit import RateLimiter, SharedRateLimiter, parse_rate
 from jupyter_tracker.server.request_guard import RequestGuard
-from jupyter_tracker.server.sweep_routes import sweep_router
 from jupyter_tracker.server.storage import (
     MAX_STEP,
     BadRequest,
@@ -41,6 +44,7 @@ from jupyter_tracker.server.storage import (
     check_name,
     open_storage,
 )
+from jupyter_tracker.server.sweep_routes import sweep_router
 from jupyter_tracker.store import records
 
 API = "/api/v1"
@@ -74,13 +78,28 @@ def _version() -> str:
 
 
 class Authenticator:
-    """Checks the bearer key of a request and applies the rate limits; caches verified keys."""
+    """Checks the bearer key of a request and applies the rate limits.
 
-    def __init__(self, storage: Storage, limiter: RateLimiter) -> None:
+    A request with a valid key is limited by that key's bucket only, so a flood of unauthenticated
+    requests from one address (a JupyterHub's, say) cannot lock out the valid keys behind it;
+    requests without a valid key draw from their address's bucket. Keys still stored as scrypt
+    hashes cost ~16 MB and ~70 ms to check: at most :data:`SLOW_CHECKS` such checks run at once,
+    a key id that just failed one waits :data:`FAILURE_HOLD` seconds before the next, and a
+    key that passes is rewritten to the fast hash.
+    """
+
+    #: concurrent scrypt checks (each holds ~16 MB)
+    SLOW_CHECKS = 2
+    #: seconds a key id that failed a scrypt check is refused further slow checks
+    FAILURE_HOLD = 1.0
+
+    def __init__(self, storage: Storage, limiter: SharedRateLimiter | RateLimiter) -> None:
         self.storage = storage
         self.limiter = limiter
         self._pepper = secrets.token_bytes(32)
         self._verified: dict[str, tuple[str, bytes]] = {}
+        self._failed: dict[str, float] = {}
+        self._slow_pool = concurrent.futures.ThreadPoolExecutor(self.SLOW_CHECKS, thread_name_prefix="jt-key-check")
         self._lock = threading.Lock()
 
     def _limit(self, bucket: str) -> None:
@@ -95,35 +114,71 @@ class Authenticator:
             )
 
     def _secret_ok(self, key_id: str, secret: str, secret_hash: str) -> bool:
-        # scrypt is slow on purpose; a key verified once is remembered by a keyed digest, never in clear
+        # a key verified once is remembered by a keyed digest, never in clear
         digest = hmac.new(self._pepper, secret.encode("utf-8"), hashlib.sha256).digest()
         with self._lock:
             cached = self._verified.get(key_id)
         if cached is not None and cached[0] == secret_hash and hmac.compare_digest(cached[1], digest):
             return True
-        if not api_keys.verify_secret(secret, secret_hash):
+        if not api_keys.is_slow_hash(secret_hash):
+            return api_keys.verify_secret(secret, secret_hash)  # microseconds: nothing to cache
+        if not self._slow_check(key_id, secret, secret_hash):
             return False
+        fast = api_keys.hash_secret(secret)
+        self.storage.upgrade_key_hash(key_id, secret_hash, fast)
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified.clear()
-            self._verified[key_id] = (secret_hash, digest)
+            self._verified[key_id] = (fast, digest)
         return True
+
+    def _slow_check(self, key_id: str, secret: str, secret_hash: str) -> bool:
+        """A scrypt check on one of two dedicated threads, refused for a key id that failed one just now.
+
+        Dedicated threads because each thread that ever ran scrypt keeps its 16 MB in its own
+        malloc arena: run on the request threads, a flood grows the process by 16 MB per thread.
+        """
+        try:
+            verdict = self._slow_pool.submit(self._check_unless_held, key_id, secret, secret_hash).result(timeout=30)
+        except concurrent.futures.TimeoutError:
+            raise ApiError(
+                503, "the server is busy checking keys; retry shortly", headers={"Retry-After": "1"}
+            ) from None
+        if verdict is None:
+            raise ApiError(429, "too many failed attempts with this key id; retry in 1 s", headers={"Retry-After": "1"})
+        return verdict
+
+    def _check_unless_held(self, key_id: str, secret: str, secret_hash: str) -> bool | None:
+        with self._lock:
+            failed_at = self._failed.get(key_id)
+        if failed_at is not None and time.monotonic() - failed_at < self.FAILURE_HOLD:
+            return None
+        ok = api_keys.verify_secret(secret, secret_hash)
+        if not ok:
+            with self._lock:
+                if len(self._failed) > 10_000:
+                    self._failed.clear()
+                self._failed[key_id] = time.monotonic()
+        return ok
 
     def __call__(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
-        self._limit(f"ip:{client}")
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
+            self._limit(f"ip:{client}")
             raise ApiError(401, "missing API key: send 'Authorization: Bearer <api key>'")
         parsed = api_keys.parse_key(presented.strip())
         if parsed is None:
+            self._limit(f"ip:{client}")
             raise ApiError(401, "invalid API key")
         key_id, secret = parsed
         record = self.storage.key_record(key_id)
         if record is None or not self._secret_ok(key_id, secret, record.secret_hash):
+            self._limit(f"ip:{client}")
             raise ApiError(401, "invalid API key")
         if record.revoked is not None:
+            self._limit(f"ip:{client}")
             raise ApiError(401, "this API key has been revoked")
         self._limit(f"key:{key_id}")
         if record.kind == "service":
@@ -174,7 +229,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     """The ASGI app over a storage (opened from ``config.db_url`` when not given)."""
     storage = storage if storage is not None else open_storage(config.db_url)
     file_store = FileStore(config.data_dir, config.max_file_bytes)
-    authenticate = Authenticator(storage, RateLimiter(parse_rate(config.rate_limit)))
+    authenticate = Authenticator(storage, SharedRateLimiter(storage, parse_rate(config.rate_limit)))
     query_cache = QueryCache()
     app = FastAPI(
         title="jupyter_tracker server",
@@ -217,6 +272,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
 
     Auth = Depends(authenticate)
     app.include_router(sweep_router(config, authenticate))
+    app.include_router(artifact_router(config, authenticate))
 
     @app.get(f"{API}/health", tags=["server"])
     def health() -> dict[str, Any]:

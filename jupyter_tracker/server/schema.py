@@ -134,6 +134,15 @@ system_rows = sa.Table(
     sa.Column("row", sa.LargeBinary, nullable=False),  # msgpack of {"system/...": value}
 )
 
+#: token buckets of the rate limits, shared by every server process on the database; added in version 3
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("name", sa.String(160), primary_key=True),  # "key:<key id>" or "ip:<address>"
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),  # unix time of the last take
+)
+
 _V1_TABLES = (entities, memberships, api_keys, projects, runs, history_rows, history_chunks, history_keys)
 
 
@@ -148,8 +157,17 @@ def _migration_2_system_rows(connection: sa.Connection) -> None:
     system_rows.create(connection, checkfirst=True)
 
 
+def _migration_3_rate_buckets(connection: sa.Connection) -> None:
+    """Version 3: rate-limit buckets in the database, so a limit holds across workers and hosts."""
+    rate_buckets.create(connection, checkfirst=True)
+
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1_initial, _migration_2_system_rows]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [
+    _migration_1_initial,
+    _migration_2_system_rows,
+    _migration_3_rate_buckets,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -335,6 +335,42 @@ class Storage:
             query = sa.select(sa.func.count()).select_from(t.api_keys).where(t.api_keys.c.revoked.is_(None))
             return int(connection.execute(query).scalar() or 0)
 
+    def upgrade_key_hash(self, key_id: str, old_hash: str, new_hash: str) -> None:
+        """Replaces a key's stored hash (a slow scrypt one by the fast form), unless it changed meanwhile."""
+        with self.write() as connection:
+            connection.execute(
+                sa.update(t.api_keys)
+                .where(t.api_keys.c.key_id == key_id, t.api_keys.c.secret_hash == old_hash)
+                .values(secret_hash=new_hash)
+            )
+
+    # -- rate limits -----------------------------------------------------------------------
+    def take_token(self, name: str, capacity: float, per_second: float, now: float) -> float:
+        """Takes one token from bucket ``name`` (full when new); 0 when allowed, else seconds until one refills.
+
+        The bucket row is locked while it is read and written, so every process on the database
+        draws from the same bucket.
+        """
+        bucket = t.rate_buckets
+        with self.write() as connection:
+            connection.execute(self._insert_ignore(bucket).values(name=name, tokens=capacity, updated=now))
+            row = connection.execute(
+                self._lock_run(sa.select(bucket.c.tokens, bucket.c.updated).where(bucket.c.name == name))
+            ).one()
+            tokens = min(capacity, float(row.tokens) + max(0.0, now - float(row.updated)) * per_second)
+            wait = 0.0
+            if tokens >= 1.0:
+                tokens -= 1.0
+            else:
+                wait = (1.0 - tokens) / per_second
+            connection.execute(sa.update(bucket).where(bucket.c.name == name).values(tokens=tokens, updated=now))
+        return wait
+
+    def forget_full_buckets(self, older_than: float) -> None:
+        """Drops buckets untouched since ``older_than`` (full again by then), so the table stays small."""
+        with self.write() as connection:
+            connection.execute(sa.delete(t.rate_buckets).where(t.rate_buckets.c.updated < older_than))
+
     def key_record(self, key_id: str) -> KeyRecord | None:
         """The stored row of a key with its owner's teams; None when unknown."""
         query = (
