@@ -290,7 +290,7 @@ class Artifact:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(entry.local_path, target)
         else:
-            self._source.fetch(entry.digest, target)
+            self._source.fetch(self._record, entry.digest, target)
         return str(target)
 
     def _download_reference(self, entry: ArtifactManifestEntry, target: Path, allow_missing: bool) -> str:

@@ -76,7 +76,7 @@ class LocalArtifactStore:
     def used_by(self, record: dict[str, Any]) -> list[str]:
         return self.registry.used_by(record["entity"] or "", record["project"], record["name"], record["version"])
 
-    def fetch(self, digest: str, target: Path) -> Path:
+    def fetch(self, record: dict[str, Any], digest: str, target: Path) -> Path:
         """Copies the stored content ``digest`` to ``target``."""
         if not self.objects.has(digest):
             raise FileNotFoundError(f"the local store {self.root} holds no file with digest {digest[:12]}...")

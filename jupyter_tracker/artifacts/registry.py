@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS aliases (
     version INTEGER NOT NULL,
     PRIMARY KEY (entity, project, name, alias)
 );
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS uses (
     entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
     run_id TEXT NOT NULL, used REAL NOT NULL,
@@ -151,6 +154,12 @@ class ArtifactRegistry:
                 "INSERT INTO aliases VALUES (?,?,?,?,?) ON CONFLICT (entity, project, name, alias) DO UPDATE SET version=excluded.version",
                 (entity, project, name, alias, version),
             )
+
+    def entity_key(self, entity: str) -> int:
+        """A number for the entity (the server keeps each entity's files in a folder of that number)."""
+        with self._transaction() as connection:
+            connection.execute("INSERT INTO entities (name) VALUES (?) ON CONFLICT DO NOTHING", (entity,))
+            return int(connection.execute("SELECT id FROM entities WHERE name=?", (entity,)).fetchone()["id"])
 
     def record_use(self, entity: str, project: str, name: str, version: int, run_id: str) -> None:
         with self._transaction() as connection:
