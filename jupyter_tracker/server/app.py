@@ -30,7 +30,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jupyter_tracker.server import access_log, api_keys, history_series, json_values
 from jupyter_tracker.server.artifact_routes import artifact_router
-from jupyter_tracker.server.artifact_routes import artifact_router
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
 from jupyter_tracker.server.rate_limit import RateLimiter, SharedRateLimiter, parse_rate
@@ -273,7 +272,6 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
 
     Auth = Depends(authenticate)
     app.include_router(sweep_router(config, authenticate))
-    app.include_router(artifact_router(config, authenticate))
     app.include_router(artifact_router(config, authenticate))
 
     @app.get(f"{API}/health", tags=["server"])
