@@ -14,15 +14,18 @@ from jupyter_tracker.sweeps.search import grid_point, random_point
 from jupyter_tracker.sweeps.trials import Trial
 
 
-def next_point(config: SweepConfig, seed: int, number: int, trials: Sequence[Trial]) -> tuple[dict[str, Any], int | None] | None:
+def next_point(
+    config: SweepConfig, seed: int, number: int, trials: Sequence[Trial], next_grid_index: int | None = None
+) -> tuple[dict[str, Any], int | None] | None:
     """``(params, grid index)`` of trial ``number``, or None when the search has nothing left.
 
-    ``trials`` are every trial of the sweep so far (any state); counting toward ``run_cap`` is
-    the store's business, this only knows the search space.
+    ``trials`` are the sweep's trials so far (bayes learns from them; a grid continues after the
+    highest grid index among them unless the store passes ``next_grid_index``). Counting toward
+    ``run_cap`` is the store's business; this only knows the search space.
     """
     if config.method == "grid":
         used = [trial.grid_index for trial in trials if trial.grid_index is not None]
-        index = max(used) + 1 if used else 0
+        index = next_grid_index if next_grid_index is not None else (max(used) + 1 if used else 0)
         if index >= (config.grid_size or 0):
             return None
         return grid_point(config, index), index

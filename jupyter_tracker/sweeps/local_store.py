@@ -118,6 +118,7 @@ class LocalSweepStore:
         self._clock = clock
         self._host = socket.gethostname()
         self._schema_ready = False
+        self._configs: dict[str, SweepConfig] = {}
 
     def __repr__(self) -> str:
         return f"LocalSweepStore({str(self.root)!r})"
@@ -127,6 +128,8 @@ class LocalSweepStore:
         self.root.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         connection.execute("PRAGMA busy_timeout=60000")
+        # WAL with NORMAL sync: a committed claim survives the process being killed (not a power cut)
+        connection.execute("PRAGMA synchronous=NORMAL")
         if not self._schema_ready:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
@@ -260,27 +263,31 @@ class LocalSweepStore:
                 return Claim("wait")
             if sweep.state != "running":
                 return Claim("done")
-            config = parse_config(sweep.config)
-            trials = self._trials(connection, sweep_id)
+            config = self._config(sweep)
             run_id = names.random_run_id()
-            counted = connection.execute(
-                "SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND counts = 1", (sweep_id,)
-            ).fetchone()[0]
+            counted, last_number, last_grid_index = connection.execute(
+                "SELECT COALESCE(SUM(counts), 0), COALESCE(MAX(number), 0), MAX(grid_index) FROM trials WHERE sweep_id = ?",
+                (sweep_id,),
+            ).fetchone()
             if config.run_cap is not None and counted >= config.run_cap:
-                return self._nothing_left(connection, sweep, trials)
-            pending = [trial for trial in trials if trial.state == "pending"]
-            if pending:
-                number = pending[0].number
+                return self._nothing_left(connection, sweep)
+            pending = connection.execute(
+                "SELECT MIN(number) FROM trials WHERE sweep_id = ? AND state = 'pending'", (sweep_id,)
+            ).fetchone()[0]
+            if pending is not None:
                 connection.execute(
                     "UPDATE trials SET state = 'running', run_id = ?, agent_id = ?, lease_until = ?, counts = 1, updated = ? "
                     "WHERE sweep_id = ? AND number = ?",
-                    (run_id, agent_id, now + lease_seconds, now, sweep_id, number),
+                    (run_id, agent_id, now + lease_seconds, now, sweep_id, pending),
                 )
-                return Claim("trial", self._trial(connection, sweep_id, number))
-            number = max((trial.number for trial in trials), default=0) + 1
-            suggestion = next_point(config, sweep.seed, number, trials)
+                return Claim("trial", self._trial(connection, sweep_id, pending))
+            number = last_number + 1
+            # only bayes learns from the history; grid and random need its size alone (claims stay O(1))
+            trials = self._trials(connection, sweep_id) if config.method == "bayes" else []
+            next_grid_index = 0 if last_grid_index is None else last_grid_index + 1
+            suggestion = next_point(config, sweep.seed, number, trials, next_grid_index)
             if suggestion is None:
-                return self._nothing_left(connection, sweep, trials)
+                return self._nothing_left(connection, sweep)
             params, grid_index = suggestion
             connection.execute(
                 "INSERT INTO trials (sweep_id, number, params, state, run_id, agent_id, lease_until, grid_index, counts, created, updated) "
@@ -289,9 +296,19 @@ class LocalSweepStore:
             )
             return Claim("trial", self._trial(connection, sweep_id, number))
 
-    def _nothing_left(self, connection: sqlite3.Connection, sweep: Sweep, trials: Sequence[Trial]) -> Claim:
+    def _config(self, sweep: Sweep) -> SweepConfig:
+        """A sweep's parsed configuration (it never changes, so it is parsed once per store object)."""
+        config = self._configs.get(sweep.id)
+        if config is None:
+            config = self._configs[sweep.id] = parse_config(sweep.config)
+        return config
+
+    def _nothing_left(self, connection: sqlite3.Connection, sweep: Sweep) -> Claim:
         """No new suggestion: wait while a running trial might still be handed back, else finish the sweep."""
-        if any(trial.state in ("running", "pending") for trial in trials):
+        busy = connection.execute(
+            "SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND state IN ('running', 'pending')", (sweep.id,)
+        ).fetchone()[0]
+        if busy:
             return Claim("wait")
         connection.execute("UPDATE sweeps SET state = 'finished', updated = ? WHERE id = ?", (self._clock(), sweep.id))
         return Claim("done")
@@ -344,7 +361,7 @@ class LocalSweepStore:
                 "UPDATE trials SET history = ?, updated = ? WHERE sweep_id = ? AND number = ?",
                 (json.dumps(history), now, sweep_id, number),
             )
-            config = parse_config(self._sweep(connection, sweep_id).config)
+            config = self._config(self._sweep(connection, sweep_id))
             if config.hyperband is not None and config.metric is not None and values:
                 self._apply_hyperband(connection, sweep_id, config)
             stop = connection.execute(
@@ -388,7 +405,7 @@ class LocalSweepStore:
                 (state, _finite(value), error, now, sweep_id, number),
             )
             sweep = self._sweep(connection, sweep_id)
-            config = parse_config(sweep.config)
+            config = self._config(sweep)
             if sweep.state == "running" and config.metric is not None and config.metric.reached(_finite(value)):
                 connection.execute("UPDATE sweeps SET state = 'finished', updated = ? WHERE id = ?", (now, sweep_id))
 
