@@ -1,11 +1,15 @@
 """The live panel under the cell that starts a run: picks widget, static or off, and feeds it.
 
-The kernel runs the training cell, so it cannot answer the browser until the cell ends; the
-panel therefore only pushes data. A refresher thread (one per panel, the only writer of its
-widget) wakes when the writer thread has written new records, at most 4 times a second,
-downsamples each metric to at most 1,500 points with min/max buckets and sends the columns as
-one binary buffer (float64 values, float32 times). Smoothing, the x-axis, the metric filter, the log scale and the
-groups are all computed in the browser (``static/live_panel.js``). Without a widget frontend
+The kernel runs the training cell on its main thread, so the widget's comm is routed to a kernel
+subshell (``busy_comm``): the browser's messages (which charts are on screen) arrive while the
+cell runs. A refresher thread (one per panel, the only writer of its widget's data) wakes when
+the writer thread has written new records or the browser's view changed, at most 4 times a
+second, and sends only the charts on screen whose data changed since they were last sent, within
+a byte budget per refresh: each downsampled to at most 1,500 points with min/max buckets, packed
+as one binary buffer (float64 values, float32 times). Metrics off screen cost nothing but their
+name, sent in a catalog when a new one appears. Smoothing, the x-axis, the metric filter and
+search, the log scale and the groups are all computed in the browser (``static/live_panel.js``,
+drawing with the vendored uPlot: see ``bench/bench_live_panel.py`` for why). Without a widget frontend
 the same charts go out as plotly figures through a display handle (``live_static``).
 Images and histograms go to the widget's media row (``live_media``): PNG bytes of the last
 steps of each image key and one heatmap per histogram key, sent only when they change.
@@ -16,6 +20,7 @@ training loop: a failure becomes one console warning.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import sys
@@ -30,6 +35,7 @@ import numpy as np
 
 from jupyter_tracker import console
 from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
+from jupyter_tracker.notebook.busy_comm import route_to_subshell
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
 from jupyter_tracker.notebook.live_media import MediaTrack, build_media_update
 from jupyter_tracker.notebook.live_static import (
@@ -40,7 +46,7 @@ from jupyter_tracker.notebook.live_static import (
     static_bundle,
 )
 
-__all__ = ["LivePanel", "build_update", "choose_mode", "show_live_panel"]
+__all__ = ["LivePanel", "build_update", "choose_mode", "natural_key", "show_live_panel"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
@@ -52,21 +58,39 @@ MAX_BYTES_PER_SECOND = 4_000_000
 #: a refresh that took t seconds is followed by at least this many times t of rest (≤ 20% of a core)
 MAX_CPU_SHARE_FACTOR = 5.0
 MODES = ("auto", "widget", "static", "off")
+#: charts the widget gets data for before the browser says which are on screen
+DEFAULT_VISIBLE = 24
+#: at most this many names are taken from one view's message (a screen holds far fewer charts)
+MAX_VISIBLE = 400
+#: bytes of series data in one widget refresh; charts beyond it follow in the next refreshes
+BYTES_PER_TICK = int(MAX_BYTES_PER_SECOND * WIDGET_INTERVAL)
 
 
 # the browser side ---------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def bundled_esm() -> str:
-    """The panel's ES module with the smoothing module inlined (anywidget loads one module, no build)."""
+    """The panel's ES module with uPlot and the smoothing module inlined (anywidget loads one module, no build)."""
+    uplot = (STATIC_DIR / "uPlot.iife.min.js").read_text(encoding="utf-8")
     smoothing = (STATIC_DIR / "smoothing.js").read_text(encoding="utf-8")
     panel = (STATIC_DIR / "live_panel.js").read_text(encoding="utf-8")
     panel = re.sub(r'^import \{[^}]*\} from "\./smoothing\.js";\s*$', "", panel, flags=re.MULTILINE)
-    return f"{smoothing}\n{panel}"
+    return f"{uplot}\n{smoothing}\n{panel}"
 
 
 @lru_cache(maxsize=1)
 def panel_css() -> str:
-    return (STATIC_DIR / "live_panel.css").read_text(encoding="utf-8")
+    uplot = (STATIC_DIR / "uPlot.min.css").read_text(encoding="utf-8")
+    return uplot + "\n" + (STATIC_DIR / "live_panel.css").read_text(encoding="utf-8")
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key that orders the numbers inside names by value: ``metric_2`` before ``metric_10``.
+
+    >>> sorted(["m10", "m2", "M1"], key=natural_key)
+    ['M1', 'm2', 'm10']
+    """
+    parts = re.split(r"(\d+)", name.casefold())
+    return (*(int(part) if position % 2 else part for position, part in enumerate(parts)), name)
 
 
 def plotly_js_path() -> Path:
@@ -115,7 +139,7 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
     total = 0
     first_walls = [float(series.wall_time[0]) for series in snapshot.series.values() if len(series)]
     wall_base = min(first_walls) if first_walls else 0.0
-    for name in sorted(snapshot.series):
+    for name in sorted(snapshot.series, key=natural_key):
         series = snapshot.series[name]
         count = len(series)
         if not count:
@@ -259,10 +283,18 @@ def _widget_class() -> type:
         _media_data = traitlets.Bytes(b"", help="PNG bytes of the kept image steps and float32 heatmaps").tag(sync=True)
         _plotly_gz = traitlets.Bytes(b"", help="gzipped plotly.min.js, sent to the first panel only").tag(sync=True)
         smoothing = traitlets.Float(DEFAULT_SMOOTHING, min=0.0, max=0.999, help="EMA weight").tag(sync=True)
-        x_axis = traitlets.Unicode("step", help="step, relative, wall or a step metric").tag(sync=True)
+        _catalog = traitlets.Dict(help="every metric's name, its define_metric step metric, and the time-axis ones").tag(sync=True)
+        x_axis = traitlets.Unicode("auto", help="auto (define_metric's step metric, else step), step, relative, wall "
+                                               "or a step metric").tag(sync=True)
         metric_filter = traitlets.Unicode("", help="regular expression on metric names").tag(sync=True)
         log_scale = traitlets.Bool(False, help="logarithmic y axes").tag(sync=True)
         collapsed_groups = traitlets.List(traitlets.Unicode(), ["system"], help="groups shown folded").tag(sync=True)
+
+        def _handle_msg(self, msg: dict[str, Any]) -> None:
+            # the browser's messages arrive on a kernel subshell thread: one at a time with the refresher
+            lock = getattr(self, "_message_lock", None)
+            with lock if lock is not None else contextlib.nullcontext():
+                super()._handle_msg(msg)
 
     return LivePanelWidget
 
@@ -306,15 +338,30 @@ class LivePanel:
         self.bytes_sent = 0
         self._stop = threading.Event()
         self._stopped = threading.Event()
-        self._widget_lock = threading.Lock()
+        # reentrant: a browser message handled under it may push data (after the run finished)
+        self._widget_lock = threading.RLock()
+        #: view id -> names of the charts that view has on screen (several tabs may show one panel)
+        self._views: dict[str, list[str]] = {}
+        self._resend: set[str] = set()
+        self._view_version = 0
+        self._catalog_version = -1
+        self._catalog_names: list[str] = []
+        #: per chart: (points logged, step metric) when its data was last sent, and the refresh that sent it
+        self._sent_marks: dict[str, tuple[int, str | None]] = {}
+        self._sent_refresh: dict[str, int] = {}
+        self._more_due = False
+        #: True when the browser's messages reach the panel while a cell runs (a kernel subshell)
+        self.hears_browser_while_busy = False
         self._last_header: dict[str, Any] = {}
         self._interval = WIDGET_INTERVAL if mode == "widget" else STATIC_INTERVAL
         self._carries_plotly = False
         load_earlier = self.feed.attach(run)
         if mode == "widget":
             self.widget = _widget_class()(header=run_header(run))
+            self.widget._message_lock = self._widget_lock
             self._carries_plotly = _claim_plotly()
             self.widget.on_msg(self._on_browser_message)
+            self.hears_browser_while_busy = route_to_subshell(getattr(self.widget, "comm", None))
         else:
             self.static_view = StaticLiveView(points_per_line=points_per_line)
         if show:
@@ -348,11 +395,46 @@ class LivePanel:
         return static_bundle(self.feed.snapshot(), run_header(self.run), points_per_line=self.points_per_line)
 
     def _on_browser_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
+        if not isinstance(content, Mapping):
+            return
+        kind = content.get("type")
         # a view opened after the first panel's plotly.js was dropped (page reloaded): send it again
-        if isinstance(content, Mapping) and content.get("type") == "need-plotly":
+        if kind == "need-plotly":
             with self._widget_lock:
                 if not self.widget._plotly_gz:
                     self.widget._plotly_gz = plotly_js_gzipped()
+        elif kind in ("view", "view-closed"):
+            self._take_view(content)
+
+    def _take_view(self, content: Mapping[str, Any]) -> None:
+        """A view says which charts it has on screen (``visible``) and which it holds no data for (``missing``)."""
+        view = str(content.get("view", ""))
+        with self._widget_lock:
+            if content.get("type") == "view-closed":
+                self._views.pop(view, None)
+            else:
+                visible = content.get("visible")
+                missing = content.get("missing")
+                names = [name for name in visible if isinstance(name, str)] if isinstance(visible, list) else []
+                self._views[view] = names[:MAX_VISIBLE]
+                if isinstance(missing, list):
+                    self._resend.update(name for name in missing[:MAX_VISIBLE] if isinstance(name, str))
+            self._view_version += 1
+            if self._stopped.is_set():
+                # the refresher is gone (run finished): a view opened now still gets its charts
+                self.push(None, self._last_header or run_header(self.run), final=True)
+                return
+        self.feed._changed.set()
+
+    def wanted_metrics(self) -> list[str]:
+        """The charts the views have on screen (before any view spoke: the first ones of the catalog)."""
+        with self._widget_lock:
+            if not self._views:
+                return self._catalog_names[:DEFAULT_VISIBLE]
+            seen: dict[str, None] = {}
+            for names in self._views.values():
+                seen.update(dict.fromkeys(names))
+            return list(seen)[:MAX_VISIBLE]
 
     # refreshing ------------------------------------------------------------------------------------
     def _loop(self, load_earlier: Any) -> None:
@@ -368,7 +450,7 @@ class LivePanel:
             load_earlier()
         except Exception as error:
             console.warn_once("live-panel-history", f"the live panel could not read the run's earlier history ({error})")
-        pushed_version = -1
+        pushed_version: tuple[int, int] = (-1, -1)
         last_push = 0.0
         try:
             while not self._stop.is_set():
@@ -376,13 +458,15 @@ class LivePanel:
                 wait = last_push + self._interval - time.monotonic()
                 if wait > 0 and self._stop.wait(wait):
                     break
-                snapshot = self.feed.snapshot()
+                # the widget reads only the charts on screen; a full snapshot is for the static view
+                snapshot = self.feed.snapshot() if self.mode == "static" else None
                 header = run_header(self.run)
-                if snapshot.version == pushed_version and header == self._last_header:
+                version = (self.feed.version, self._view_version)
+                if version == pushed_version and header == self._last_header and not self._more_due:
                     continue
                 began = time.monotonic()
                 sent = self.push(snapshot, header)
-                pushed_version = snapshot.version
+                pushed_version = version
                 last_push = time.monotonic()
                 # stay a small share of the kernel: a slow refresh (huge series) or a big one (a
                 # remote browser) pushes the next one further out
@@ -390,24 +474,80 @@ class LivePanel:
                 last_push += max(0.0, MAX_CPU_SHARE_FACTOR * cost - self._interval)
                 if self.mode == "widget" and sent > MAX_BYTES_PER_SECOND * WIDGET_INTERVAL:
                     last_push += sent / MAX_BYTES_PER_SECOND - WIDGET_INTERVAL
-            self.push(self.feed.snapshot(), run_header(self.run), final=True)
+            self.push(self.feed.snapshot() if self.mode == "static" else None, run_header(self.run), final=True)
         except Exception as error:
             console.warn_once("live-panel", f"the live panel stopped updating ({type(error).__name__}: {error}); "
                                             "logging goes on")
         finally:
             self._stopped.set()
 
-    def push(self, snapshot: FeedSnapshot, header: Mapping[str, Any], final: bool = False) -> int:
-        """Sends one refresh to the view; returns the bytes of data sent."""
+    def _catalog_update(self) -> dict[str, Any] | None:
+        """Every metric's name (natural order) when a metric appeared since the last refresh, else None."""
+        version = self.feed.names_version
+        if version == self._catalog_version:
+            return None
+        entries = sorted(self.feed.catalog(), key=lambda entry: natural_key(entry[0]))
+        names = [name for name, _, _ in entries]
+        with self._widget_lock:
+            self._catalog_version = version
+            self._catalog_names = names
+        return {
+            "version": version, "names": names,
+            "step_metric": {name: step_metric for name, step_metric, _ in entries if step_metric},
+            "time_axis": [name for name, _, time_axis in entries if time_axis],
+        }
+
+    def _due_series(self, final: bool) -> FeedSnapshot:
+        """The on-screen charts whose data changed since they were last sent, within the byte budget.
+
+        Charts waiting longest go first, so a screen fuller than one refresh's budget is sent
+        round-robin; ``final`` sends every on-screen chart whatever its mark, without a budget.
+        """
+        wanted = self.wanted_metrics()
+        with self._widget_lock:
+            for name in self._resend:
+                self._sent_marks.pop(name, None)
+            self._resend.clear()
+        snapshot = self.feed.snapshot(wanted)
+        changed = [name for name, series in snapshot.series.items()
+                   if len(series) and (final or self._sent_marks.get(name) != (series.logged, series.step_metric))]
+        changed.sort(key=lambda name: self._sent_refresh.get(name, -1))
+        budget = BYTES_PER_TICK
+        due: dict[str, Any] = {}
+        for name in changed:
+            series = snapshot.series[name]
+            cost = min(len(series), self.points_per_line) * (28 + 8 * len(series.axes))
+            if due and cost > budget and not final:
+                break
+            budget -= cost
+            due[name] = series
+        self._more_due = len(due) < len(changed)
+        for name, series in due.items():
+            self._sent_marks[name] = (series.logged, series.step_metric)
+            self._sent_refresh[name] = self.refreshes
+        return FeedSnapshot(snapshot.version, due, snapshot.axis_names, snapshot.start_time, snapshot.finished)
+
+    def push(self, snapshot: FeedSnapshot | None, header: Mapping[str, Any], final: bool = False) -> int:
+        """Sends one refresh to the view; returns the bytes of data sent.
+
+        The widget sends its own selection (the charts on screen) and ignores ``snapshot``.
+        """
         self._last_header = dict(header)
         if self.mode == "widget":
-            index, data = build_update(snapshot, self.points_per_line)
+            with self._widget_lock:
+                catalog = self._catalog_update()
+                index, data = build_update(self._due_series(final), self.points_per_line)
+            index["total_points"] = self.feed.points_logged
+            index["metric_count"] = len(self._catalog_names)
+            index["refresh"] = self.refreshes
             media_version = self.media.version
             media: tuple[dict[str, Any], bytes] | None = None
             if media_version != self._pushed_media_version or (final and media_version):
                 media = build_media_update(self.media, final=final)
                 self._pushed_media_version = media_version
             with self._widget_lock, self.widget.hold_sync():
+                if catalog is not None:
+                    self.widget._catalog = catalog
                 self.widget._index = index
                 self.widget._data = data
                 if media is not None:
@@ -418,7 +558,7 @@ class LivePanel:
                     self.widget._plotly_gz = b""
             sent = len(data) + (len(media[1]) if media is not None else 0)
         else:
-            assert self.static_view is not None
+            assert self.static_view is not None and snapshot is not None
             if final:
                 return 0  # the finish hook shows the final figure from the finishing cell
             self.static_view.update(snapshot, header)

@@ -1,9 +1,13 @@
 """The live panel in a real browser: JupyterLab on loopback, driven by Playwright with Debian's Chromium.
 
-Runs ``notebooks/quickstart.ipynb`` and checks, while the training cell is still running, that
-the live charts are drawn and grow, and that moving the smoothing slider redraws the smoothed
-line with the new weight (computed in the browser: the kernel is busy). A screenshot goes to
-``test-artifacts/``.
+Runs ``notebooks/quickstart.ipynb`` (slowed down so the checks happen while it runs) and checks,
+while the training cell is still running, that the live charts are drawn and grow, that moving
+the smoothing slider redraws the smoothed line with the new weight (computed in the browser: the
+kernel is busy), and that define_metric's step metric is the default x-axis. A second notebook of
+ten metrics checks the layout: charts keep a non-zero size inside their cells through a window
+resize and a sidebar toggle, one-point series show a marker, names show as typed in natural order,
+colours stay per metric, and the dark theme's text has enough contrast. One JupyterLab server
+serves the module. Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import json
 import math
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -72,13 +75,11 @@ def wait_until(condition: Callable[[], Any], timeout: float, message: str, inter
     raise AssertionError(f"timed out after {timeout:.0f}s: {message}")
 
 
-@pytest.fixture
-def jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """JupyterLab on 127.0.0.1 with a random token, serving a copy of the quickstart notebook."""
+def start_jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """JupyterLab on 127.0.0.1 with a random token, serving ``tmp_path / "lab"``; stopped when the generator closes."""
     _require_tools()
     work = tmp_path / "lab"
-    work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", work / "quickstart.ipynb")
+    work.mkdir(exist_ok=True)
     port = _free_port()
     token = secrets.token_hex(16)
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB_", "JUPYTER_TRACKER_"))}
@@ -115,7 +116,7 @@ def jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
     try:
         wait_until(ready, 60, "JupyterLab did not start", interval=0.3)
-        yield {"base": base, "token": token, "work": work, "log": log_path}
+        yield {"base": base, "token": token, "work": work, "log": log_path, "store": tmp_path / "store"}
     finally:
         server.terminate()
         try:
@@ -125,15 +126,70 @@ def jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
             server.wait(timeout=5)
 
 
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One JupyterLab for the module, serving the quickstart (2 s epochs) and the layout notebook."""
+    tmp_path = tmp_path_factory.mktemp("live-panel-browser")
+    work = tmp_path / "lab"
+    work.mkdir()
+    quickstart = (ROOT / "notebooks" / "quickstart.ipynb").read_text(encoding="utf-8")
+    slowed = quickstart.replace("step_budget = 0.006", "step_budget = 0.012")
+    assert slowed != quickstart, "the quickstart's step budget moved: update this fixture"
+    (work / "quickstart.ipynb").write_text(slowed, encoding="utf-8")
+    write_notebook(work / "layout.ipynb", [LAYOUT_SETUP, LAYOUT_TRAIN])
+    yield from start_jupyterlab(tmp_path)
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
 CHART = '.jt-live-chart[data-metric="train/loss"] .jt-live-plot'
 VAL_CHART = '.jt-live-chart[data-metric="val/acc"] .jt-live-plot'
 
+# the uPlot instance drawn in a chart cell: data = [x, raw, smoothed]
 READ_CHART = """(selector) => {
   const plot = document.querySelector(selector);
-  if (!plot || !plot.data || plot.data.length < 2) return null;
-  return {raw: plot.data[0].y, smoothed: plot.data[1].y, x: plot.data[0].x.length,
-          paths: plot.querySelectorAll('path.js-line').length};
+  const chart = plot && plot.__jtChart;
+  if (!chart || chart.data.length < 3) return null;
+  return {raw: Array.from(chart.data[1]), smoothed: Array.from(chart.data[2]), x: chart.data[0].length,
+          xs: Array.from(chart.data[0]), canvases: plot.querySelectorAll('canvas').length,
+          time: Boolean(chart.scales.x.time), distr: chart.scales.y.distr, width: chart.width,
+          stroke: chart.series[2]._stroke || null};
 }"""
+
+
+def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str) -> None:
+    """Opens ``name`` in JupyterLab, waits for its idle kernel and runs every cell."""
+    page.goto(f"{jupyterlab['base']}/lab/tree/{name}?token={jupyterlab['token']}")
+    page.wait_for_function(
+        "(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === name && w.sessionContext.session"
+        " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'; }",
+        arg=name, timeout=90_000,
+    )
+    page.evaluate("""() => {
+      // what each kernel status message answers: the panel's comm messages must publish none
+      window.__jtStatusParents = [];
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      kernel.iopubMessage.connect((_, message) => {
+        if (message.header.msg_type === 'status') window.__jtStatusParents.push(message.parent_header.msg_type);
+      });
+      window.jupyterapp.commands.execute('notebook:run-all-cells');
+    }""")
+    # run-all leaves the last cell in view; the panel draws only the charts on screen
+    page.wait_for_selector(".jt-live", timeout=90_000)
+    page.wait_for_timeout(300)
+    page.evaluate("() => document.querySelector('.jt-live').scrollIntoView({block: 'start'})")
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
 
 TRAINING_RUNNING = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -161,7 +217,7 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             console_errors: list[str] = []
@@ -169,33 +225,26 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
             outside: list[str] = []
             local = (jupyterlab["base"], "blob:", "data:")
             page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
-            page.goto(f"{jupyterlab['base']}/lab/tree/quickstart.ipynb?token={jupyterlab['token']}")
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-                timeout=90_000,
-            )
-            page.wait_for_function(
-                "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                timeout=90_000,
-            )
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            open_notebook(page, jupyterlab, "quickstart.ipynb")
 
             # the chart is drawn while the training cell runs
             page.wait_for_function(
-                f"() => {{ const p = document.querySelector('{CHART}'); return p && p.data && p.data[0].x.length > 20; }}",
+                f"() => {{ const p = document.querySelector('{CHART}'); return p && p.__jtChart && p.__jtChart.data[0].length > 20; }}",
                 timeout=90_000,
             )
             running, found = training_running(page)
             assert running, f"the training cell finished before the chart could be checked: {found}"
+            assert int(page.get_attribute(".jt-live", "data-reported") or 0) >= 1, "the view told the kernel its charts"
+            parents = page.evaluate("() => window.__jtStatusParents")
+            # from the first cell on (before it, JupyterLab's own widget manager talks to the kernel)
+            since_run = parents[parents.index("execute_request"):]
+            assert "comm_msg" not in since_run, f"the panel's messages must not flip the busy kernel's status: {parents}"
             first = page.evaluate(READ_CHART, CHART)
-            assert first["paths"] >= 2, "plotly drew no line paths for the raw and smoothed traces"
+            assert first["canvases"] >= 1 and first["width"] > 100, "uPlot drew no canvas"
 
             # it grows while the same cell is still running
             page.wait_for_function(
-                f"(count) => document.querySelector('{CHART}').data[0].x.length > count + 20", arg=first["x"],
+                f"(count) => document.querySelector('{CHART}').__jtChart.data[0].length > count + 20", arg=first["x"],
                 timeout=30_000,
             )
             running, found = training_running(page)
@@ -219,6 +268,16 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
             assert running, f"the slider was checked after the training cell ended: {found}"
             page.screenshot(path=str(ARTIFACTS / "live_panel_running.png"), full_page=False)
 
+            # define_metric("val/*", step_metric="epoch"): epoch is val/*'s default x-axis, step stays train's
+            page.wait_for_function(
+                f"() => {{ const c = document.querySelector('{VAL_CHART}'); const u = c && c.__jtChart;"
+                " return u && u.data[0].length >= 2 && Array.from(u.data[0]).every((value, i) => value === i); }",
+                timeout=30_000,
+            )
+            assert page.evaluate(READ_CHART, CHART)["xs"][-1] > 100, "train/loss keeps the step axis"
+            running, found = training_running(page)
+            assert running, f"the default axis was checked after the training cell ended: {found}"
+
             # the run finishes; the panel says so and keeps its charts
             page.wait_for_function(
                 "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
@@ -228,30 +287,180 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
 
             # the other controls, all in the browser: x-axis, metric filter, log scale
             options = page.eval_on_selector(".jt-live-axis", "(select) => Array.from(select.options, (o) => o.value)")
-            assert options == ["step", "relative", "wall", "epoch"], options
-            page.select_option(".jt-live-axis", "epoch")
+            assert options == ["auto", "step", "relative", "wall", "epoch"], options
+            page.select_option(".jt-live-axis", "step")
             page.wait_for_function(
-                f"() => {{ const x = document.querySelector('{VAL_CHART}').data[0].x;"
-                " return x.length === 15 && x.every((value, i) => value === i); }"
+                f"() => {{ const u = document.querySelector('{VAL_CHART}').__jtChart;"
+                " return u && u.data[0].length === 15 && u.data[0][1] > 100; }"
             )
             page.select_option(".jt-live-axis", "wall")
-            page.wait_for_function(f"() => document.querySelector('{CHART}').layout.xaxis.type === 'date'")
+            page.wait_for_function(f"() => document.querySelector('{CHART}').__jtChart.scales.x.time === true")
             page.fill(".jt-live-filter", "^val/")
             page.wait_for_function(
-                "() => document.querySelector('.jt-live-chart[data-metric=\"train/loss\"]').hidden"
-                " && !document.querySelector('.jt-live-chart[data-metric=\"val/acc\"]').hidden"
+                "() => !document.querySelector('.jt-live-chart[data-metric=\"train/loss\"]')"
+                " && document.querySelector('.jt-live-chart[data-metric=\"val/acc\"]')"
             )
             page.check(".jt-live-log")
-            page.wait_for_function(f"() => document.querySelector('{VAL_CHART}').layout.yaxis.type === 'log'")
-            groups = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-group-title'), (n) => n.textContent)")
+            page.wait_for_function(f"() => document.querySelector('{VAL_CHART}').__jtChart.scales.y.distr === 3")
+            groups = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-group-name'), (n) => n.textContent)")
             assert "train" in groups and "val" in groups, groups
-            plotly_errors = [text for text in console_errors if "jupyter_tracker" in text]
-            assert not plotly_errors, plotly_errors
-            loads = page.evaluate("() => document.querySelectorAll('script[data-jupyter-tracker=\"plotly\"]').length")
-            assert loads == 1, f"plotly.js must be loaded once per page, was loaded {loads} times"
-            assert page.evaluate("() => typeof window.Plotly.react") == "function"
+            panel_errors = [text for text in console_errors if "jupyter_tracker" in text]
+            assert not panel_errors, panel_errors
             assert not outside, f"the page fetched from outside the server (no internet allowed): {outside[:5]}"
         finally:
             browser.close()
     assert (ARTIFACTS / "live_panel_running.png").stat().st_size > 0
     json.dumps(first)  # the chart read back is plain data
+
+
+LAYOUT_SETUP = """\
+import time
+import jupyter_tracker as jt
+run = jt.init(project="layout")
+run.define_metric("val/*", step_metric="epoch")"""
+
+LAYOUT_TRAIN = """\
+names = [f"train/metric_{i}" for i in (1, 2, 10, 11, 3)] + ["<i>m</i>/x", "lr"]
+for step in range(300):
+    row = {name: (step + 1) ** -0.5 * (1 + position) for position, name in enumerate(names)}
+    if step == 0:
+        row["once"] = 0.5
+    jt.log(row)
+    time.sleep(0.005)
+jt.log({"val/acc": 0.7, "epoch": 0})
+run.flush()"""
+
+LAYOUT_METRICS = 10
+
+# every drawn chart: its cell's box, its canvas's box, and how many chart cells exist
+CHART_BOXES = """() => Array.from(document.querySelectorAll('.jt-live-chart[data-metric]'), (cell) => {
+  const canvas = cell.querySelector('.jt-live-plot canvas');
+  const c = cell.getBoundingClientRect();
+  const p = canvas ? canvas.getBoundingClientRect() : null;
+  return {name: cell.dataset.metric, drawn: cell.dataset.drawn === 'true', cell: [c.left, c.right, c.width],
+          canvas: p ? [p.left, p.right, p.width, p.height] : null};
+})"""
+
+# pixels of the series colour on a chart's canvas (a one-point series must show its marker)
+COLOURED_PIXELS = """(name) => {
+  const cell = document.querySelector(`.jt-live-chart[data-metric="${name}"]`);
+  const canvas = cell.querySelector('.jt-live-plot canvas');
+  const hex = cell.dataset.color;
+  const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let count = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (pixels[i + 3] > 200 && Math.abs(pixels[i] - want[0]) + Math.abs(pixels[i + 1] - want[1]) + Math.abs(pixels[i + 2] - want[2]) < 30) count++;
+  }
+  return count;
+}"""
+
+COLOURS = """() => {
+  const root = document.querySelector('.jt-live');
+  const title = document.querySelector('.jt-live-chart-title');
+  let paper = getComputedStyle(root).backgroundColor;
+  if (paper === 'rgba(0, 0, 0, 0)') paper = getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor;
+  const probe = document.createElement('span');
+  probe.style.color = getComputedStyle(root).getPropertyValue('--jt-ink');
+  root.append(probe);
+  const ink = getComputedStyle(probe).color;
+  probe.remove();
+  return {title: getComputedStyle(title).color, ink, paper, light: document.body.dataset.jpThemeLight};
+}"""
+
+
+def _luminance(colour: str) -> float:
+    channels = [float(part) / 255 for part in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS ``rgb(...)`` colours."""
+    first, second = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (first + 0.05) / (second + 0.05)
+
+
+def _charts_fit(page: Any, what: str) -> list[dict[str, Any]]:
+    def fitting() -> list[dict[str, Any]] | None:
+        boxes = page.evaluate(CHART_BOXES)
+        drawn = [box for box in boxes if box["drawn"] and box["canvas"]]
+        ok = len(drawn) == LAYOUT_METRICS and all(
+            box["canvas"][2] > 50 and box["canvas"][3] > 50 and box["canvas"][0] >= box["cell"][0] - 1
+            and box["canvas"][1] <= box["cell"][1] + 1 for box in drawn)
+        return drawn if ok else None
+
+    try:
+        return wait_until(fitting, 5, what)
+    except AssertionError:
+        page.screenshot(path=str(ARTIFACTS / "live_panel_layout_failure.png"), full_page=False)
+        raise AssertionError(f"{what}: {page.evaluate(CHART_BOXES)}") from None
+
+
+def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterlab: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            console_errors: list[str] = []
+            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            open_notebook(page, jupyterlab, "layout.ipynb")
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.jt-live-chart[data-drawn=\"true\"]').length === {LAYOUT_METRICS}"
+                " && document.querySelector('.jt-live-chart[data-metric=\"train/metric_1\"]').dataset.points === '300'",
+                timeout=90_000,
+            )
+            page.wait_for_function("() => document.querySelector('.jt-live-chart[data-metric=\"val/acc\"]').dataset.drawn === 'true'")
+            drawn = _charts_fit(page, "charts drawn inside their cells")
+            # the grid fills the output area's width (not half of it)
+            used = page.evaluate("""() => { const grid = document.querySelector('.jt-live-group[data-group="train"] .jt-live-grid');
+                const area = document.querySelector('.jt-live').getBoundingClientRect();
+                return grid.getBoundingClientRect().width / area.width; }""")
+            assert used > 0.9, f"the grid uses {used:.0%} of the panel's width"
+            page.screenshot(path=str(ARTIFACTS / "live_panel_10_metrics.png"), full_page=False)
+
+            # natural order, names as typed (never markup)
+            order = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-group[data-group=\"train\"] .jt-live-chart-title'), (n) => n.textContent)")
+            assert order == [f"train/metric_{i}" for i in (1, 2, 3, 10, 11)], order
+            titles = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-chart-title'), (n) => n.textContent)")
+            assert "<i>m</i>/x" in titles, titles
+            assert page.evaluate("() => document.querySelectorAll('.jt-live i, .jt-live a').length") == 0
+
+            # one point: a marker in the series colour
+            one = page.evaluate(READ_CHART, '.jt-live-chart[data-metric="once"] .jt-live-plot')
+            assert one["x"] == 1
+            assert page.evaluate(COLOURED_PIXELS, "once") > 10, "a one-point series shows its marker"
+            assert page.evaluate(COLOURED_PIXELS, "val/acc") > 10, "val/acc's first epoch shows as a marker"
+
+            # resizing the window and toggling the sidebar: every chart keeps its size inside its cell
+            for width in (1300, 1400, 1300):
+                page.set_viewport_size({"width": width, "height": 1600})
+                _charts_fit(page, f"charts after a resize to {width} px")
+            widths = {box["name"]: box["canvas"][2] for box in _charts_fit(page, "before the sidebar toggle")}
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            wait_until(lambda: {box["name"]: box["canvas"][2] for box in _charts_fit(page, "sidebar")} != widths, 5,
+                       "the charts did not follow the sidebar toggle")
+            _charts_fit(page, "charts after the sidebar toggle")
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            _charts_fit(page, "charts after the sidebar came back")
+            assert all(box["canvas"][2] > 200 for box in drawn)
+
+            # JupyterLab's dark theme: the panel's text stays readable (WCAG AA, 4.5:1)
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+            page.wait_for_timeout(500)
+            colours = page.evaluate(COLOURS)
+            assert contrast(colours["title"], colours["paper"]) >= 4.5, colours
+            assert contrast(colours["ink"], colours["paper"]) >= 4.5, colours
+            assert _luminance(colours["paper"]) < 0.1, f"the plot background follows the dark theme: {colours}"
+            _charts_fit(page, "charts after the theme change")
+            page.screenshot(path=str(ARTIFACTS / "live_panel_dark.png"), full_page=False)
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+            ours = [text for text in console_errors if "jupyter_tracker" in text or "uPlot" in text]
+            assert not ours, ours
+        finally:
+            browser.close()

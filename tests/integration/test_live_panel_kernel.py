@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,79 @@ def test_widget_mode_shows_the_widget_with_a_static_fallback(tmp_path: Path) -> 
         assert [entry["key"] for entry in media["images"]] == ["samples"]
         assert [step["step"] for step in media["images"][0]["steps"]] == list(range(0, 400, 40))
         assert media["histograms"][0]["key"] == "weights" and len(media["histograms"][0]["steps"]) == 10
+
+
+BUSY_SETUP = """\
+import time
+import jupyter_tracker as jt
+from jupyter_tracker.notebook.live_panel import show_live_panel
+run = jt.init(project="live-busy", mode="offline", settings={"live": "off"})
+panel = show_live_panel(run, mode="widget")
+for step in range(3):
+    jt.log({f"metric_{i}": float(step * 1000 + i) for i in range(500)})
+run.flush()
+print("comm", panel.widget.comm.comm_id, panel.hears_browser_while_busy)"""
+
+BUSY_TRAINING = """\
+began = time.monotonic()
+sent = []
+while time.monotonic() - began < 20:
+    jt.log({f"metric_{i}": 1.0 for i in range(500)})
+    sent = [metric["name"] for metric in panel.widget._index.get("metrics", [])]
+    if "metric_321" in sent:
+        break
+    time.sleep(0.05)
+print("heard", "metric_321" in sent, round(time.monotonic() - began, 2))"""
+
+
+def test_the_browser_is_heard_while_the_training_cell_runs(tmp_path: Path) -> None:
+    """The view's message (which charts are on screen) reaches the panel during a busy cell, not after it."""
+    pytest.importorskip("anywidget")
+    from jupyter_client.manager import start_new_kernel
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB_", "JUPYTER_TRACKER_"))}
+    environment["WANDB_DIR"] = str(tmp_path / "store")
+    manager, client = start_new_kernel(kernel_name="python3", env=environment, cwd=str(tmp_path))
+    try:
+        def run_cell(code: str) -> str:
+            message_id = client.execute(code)
+            text = []
+            while True:
+                message = client.get_iopub_msg(timeout=60)
+                if message["parent_header"].get("msg_id") != message_id:
+                    continue
+                if message["msg_type"] == "stream":
+                    text.append(message["content"]["text"])
+                elif message["msg_type"] == "error":
+                    raise AssertionError("\n".join(message["content"]["traceback"]))
+                elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                    return "".join(text)
+
+        words = run_cell(BUSY_SETUP).split()
+        comm_id, routed = words[words.index("comm") + 1], words[words.index("comm") + 2]
+        assert routed == "True", "this ipykernel has subshells: the panel's comm goes to one"
+        message_id = client.execute(BUSY_TRAINING)
+        time.sleep(1.0)  # the cell is running now
+        view = {"method": "custom", "content": {"type": "view", "view": "test", "visible": ["metric_321"],
+                                                "missing": ["metric_321"]}}
+        request = client.session.msg("comm_msg", {"comm_id": comm_id, "data": view})
+        client.shell_channel.send(request)
+        output = []
+        statuses = []
+        while True:
+            message = client.get_iopub_msg(timeout=60)
+            if message["parent_header"].get("msg_id") == request["header"]["msg_id"] and message["msg_type"] == "status":
+                statuses.append(message["content"]["execution_state"])
+            if message["parent_header"].get("msg_id") != message_id:
+                continue
+            if message["msg_type"] == "stream":
+                output.append(message["content"]["text"])
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                break
+        heard = "".join(output).split()
+        assert heard[:2] == ["heard", "True"], heard
+        assert float(heard[2]) < 10, "the chart on screen was sent while the cell ran"
+        assert statuses == [], "the view message must not make the frontend show the busy kernel as idle"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

@@ -220,3 +220,78 @@ def test_widget_media_row_gets_images_and_histograms_of_a_real_run(store_root: P
     run.finish()
     assert len(widget._media_data) <= live_media.FINAL_MEDIA_BYTES
     assert decode(widget._index, widget._data)["loss"]["value"].size == 25
+
+
+def test_natural_key_orders_numbers_by_value() -> None:
+    names = ["metric_10", "metric_2", "Metric_1", "metric_2/b", "a"]
+    assert sorted(names, key=live_panel.natural_key) == ["a", "Metric_1", "metric_2", "metric_2/b", "metric_10"]
+
+
+def _panel_with_metrics(count: int, steps: int = 3) -> tuple[Any, LivePanel]:
+    run = jt.init(project="panel", mode="offline", settings={"live": "off"})
+    panel = LivePanel(run, "widget", show=False)
+    names = [f"m/metric_{i}" for i in range(count)]
+    for step in range(steps):
+        run.log({name: float(step + position) for position, name in enumerate(names)})
+    run.flush()
+    return run, panel
+
+
+def test_widget_sends_only_the_charts_on_screen_and_every_name_once(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    run, panel = _panel_with_metrics(2_000)
+    widget = panel.widget
+    wait_until(lambda: len(widget._catalog.get("names", [])) == 2_000)
+    names = widget._catalog["names"]
+    assert names[:3] == ["m/metric_0", "m/metric_1", "m/metric_2"] and names[10] == "m/metric_10", "natural order"
+    # before the browser speaks: the first charts of the catalog only
+    wait_until(lambda: widget._index.get("total_points") == 6_000)
+    assert {metric["name"] for metric in widget._index["metrics"]} <= set(names[: live_panel.DEFAULT_VISIBLE])
+    refreshes = panel.refreshes
+    panel._on_browser_message(widget, {"type": "view", "view": "v1", "visible": ["m/metric_1500", "m/metric_7"],
+                                       "missing": ["m/metric_1500", "m/metric_7"]}, [])
+    wait_until(lambda: {metric["name"] for metric in widget._index.get("metrics", [])} == {"m/metric_7", "m/metric_1500"})
+    decoded = decode(widget._index, widget._data)
+    assert decoded["m/metric_1500"]["value"].tolist() == [1500.0, 1501.0, 1502.0]
+    # nothing changed on screen: nothing is sent again, whatever is logged off screen
+    sent = panel.bytes_sent
+    run.log({"m/metric_1999": 5.0})
+    run.flush()
+    wait_until(lambda: widget._index.get("total_points") == 6_001)
+    assert panel.bytes_sent == sent and panel.refreshes > refreshes
+    run.finish()
+    assert set(decode(widget._index, widget._data)) == {"m/metric_7", "m/metric_1500"}
+    # a view opened after the finish asks for its charts and gets them at once
+    panel._on_browser_message(widget, {"type": "view", "view": "v2", "visible": ["m/metric_3"], "missing": ["m/metric_3"]}, [])
+    assert "m/metric_3" in decode(widget._index, widget._data)
+
+
+def test_widget_refreshes_stay_within_the_byte_budget(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    run, panel = _panel_with_metrics(120, steps=1_600)
+    widget = panel.widget
+    wait_until(lambda: len(widget._catalog.get("names", [])) == 120)
+    sizes: list[int] = []
+    seen: set[str] = set()
+    widget.observe(lambda change: sizes.append(len(change["new"])), names="_data")
+    widget.observe(lambda change: seen.update(metric["name"] for metric in change["new"].get("metrics", [])), names="_index")
+    visible = widget._catalog["names"]
+    panel._on_browser_message(widget, {"type": "view", "view": "v", "visible": visible, "missing": visible}, [])
+    wait_until(lambda: seen >= set(visible), timeout=20)
+    assert sizes and max(sizes) <= live_panel.BYTES_PER_TICK, max(sizes)
+    assert len(sizes) >= 2, "120 charts of 1,500 points do not fit one refresh: they go round-robin"
+    run.finish()
+
+
+def test_view_messages_reach_the_panel_through_the_subshell_router(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    run = jt.init(project="panel", mode="offline", settings={"live": "off"})
+    panel = LivePanel(run, "widget", show=False)
+    assert panel.hears_browser_while_busy is False, "no kernel here: messages wait for an idle kernel"
+    assert panel.wanted_metrics() == []
+    panel._on_browser_message(panel.widget, {"type": "view", "view": "a", "visible": ["x", 3, "y"]}, [])
+    panel._on_browser_message(panel.widget, {"type": "view", "view": "b", "visible": ["z", "x"]}, [])
+    assert panel.wanted_metrics() == ["x", "y", "z"]
+    panel._on_browser_message(panel.widget, {"type": "view-closed", "view": "a"}, [])
+    assert panel.wanted_metrics() == ["z", "x"]
+    run.finish()

@@ -1,19 +1,52 @@
-// The live panel's view: one small plotly.js chart per metric, grouped by the prefix before "/".
+// The live panel's view: a responsive grid of small uPlot charts, one per metric, grouped by the
+// prefix before "/", drawn only while on screen.
+//
+// Built for 10,000 metric names: the kernel sends every name once (`_catalog`), but data only for
+// the charts this view has on screen (it tells the kernel which with `model.send`; the kernel
+// hears it while the training cell runs, through a subshell). A chart's uPlot instance is created
+// when its cell scrolls near the viewport and destroyed when it is far out; a group pages its
+// charts, and groups of more than a few dozen start folded with their count; the search box
+// narrows every group at once. `_index` describes the metrics of the latest refresh and `_data`
+// holds their downsampled columns (float32/float64) and, where present, the smoothing summary that
+// makes the smoothed line equal TensorBoard's smoothing of the full series. Every control acts
+// here, on the points the browser holds, so it responds while the cell runs.
 //
 // Images and histograms fill a media row above the groups: the last steps of each image key with
 // a step slider (PNG bytes in `_media_data`, shown through blob URLs), and each histogram key as a
-// heatmap of bins over steps. Only data comes from the kernel (it is busy running the training cell): the `_index` trait
-// describes the metrics and `_data` holds their downsampled columns as binary (float32/float64). Every
-// control (smoothing, x-axis, filter, log scale, groups) acts here, on the points the browser
-// holds, so it responds while the cell runs. plotly.js comes from the installed plotly package,
-// sent once gzipped in `_plotly_gz`, and is evaluated once per page.
-import { tensorboardEma } from "./smoothing.js";
+// plotly.js heatmap (plotly.js comes from the installed plotly package, sent once gzipped in
+// `_plotly_gz`, and is evaluated once per page, only when a heatmap needs it).
+// uPlot (MIT, vendored in static/) is inlined before this module by live_panel.bundled_esm().
+import { tensorboardEma, readSmoothingSummary, smoothSummary } from "./smoothing.js";
 
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+  "#bcbd22", "#7f7f7f"];
 const UNGROUPED = "charts";
+const SYSTEM = "system";
 const COLLAPSED_BY_DEFAULT = ["system"];
+// a group with more charts than this starts folded, showing its count
+const COLLAPSE_ABOVE = 36;
+// charts per page of a group
+const PAGE_SIZE = 24;
+const CHART_HEIGHT = 190;
+// charts nearer the viewport than this are drawn (and their data asked for)
+const NEAR_MARGIN = "300px";
+// charts farther than this are released (their uPlot instance and canvas freed)
+const FAR_MARGIN = "1500px";
+// drawing stops for the frame after this many milliseconds; the rest follows in the next frames
+const FRAME_BUDGET_MS = 10;
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
-// plotly.js, loaded once per page ------------------------------------------------------------
+// one colour per metric name, the same for the life of the run, across finish and reloads
+export function colorFor(name) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return PALETTE[hash % PALETTE.length];
+}
+
+// plotly.js, loaded once per page (for histogram heatmaps) ------------------------------------
 function plotlyRegistry() {
   let registry = globalThis.__jupyterTrackerPlotly;
   if (!registry) {
@@ -71,13 +104,14 @@ function whenPlotly(model) {
   providePlotly(model).then((provided) => {
     if (provided || registry.started) return;
     model.on("change:_plotly_gz", () => providePlotly(model));
-    // another panel on this page may be providing it; if none does, ask the kernel (answered once idle)
+    // another panel on this page may be providing it; if none does, ask the kernel
     setTimeout(() => { if (!plotlyRegistry().started) model.send({ type: "need-plotly" }); }, 5000);
   });
   return registry.promise;
 }
 
 // data ----------------------------------------------------------------------------------------
+// the metrics of one refresh: name -> {columns, summary, ...}
 function decodeSeries(model) {
   const index = model.get("_index") || {};
   const view = model.get("_data");
@@ -96,7 +130,12 @@ function decodeSeries(model) {
       columns[column] = values;
       start = end;
     });
-    series.set(metric.name, { ...metric, columns });
+    let summary = null;
+    if (metric.summary && typeof readSmoothingSummary === "function") {
+      const at = view.byteOffset + metric.summary.offset;
+      summary = readSmoothingSummary(new Uint8Array(view.buffer, at, metric.summary.length));
+    }
+    series.set(metric.name, { ...metric, columns, summary });
   }
   return { index, series };
 }
@@ -123,21 +162,48 @@ function groupOf(name) {
   return slash > 0 ? name.slice(0, slash) : UNGROUPED;
 }
 
-function xValues(metric, axis, startTime) {
+// the x column of `metric` for the chosen axis ("auto": its define_metric step metric, else step)
+function xValues(metric, axis, stepMetric) {
   const columns = metric.columns;
   // system metrics have no step: they follow time whatever the chosen axis
-  if (metric.time_axis) return axis === "wall" ? columns.wall : columns.runtime;
-  if (axis === "relative") return columns.runtime;
-  if (axis === "wall") return columns.wall;
-  if (axis === "step") return columns.step;
-  return columns[`axis:${axis}`] || null;
+  if (metric.time_axis) return { values: axis === "wall" ? columns.wall : columns.runtime, kind: axis === "wall" ? "wall" : "relative" };
+  if (axis === "auto") {
+    const defined = stepMetric || metric.step_metric;
+    if (defined && columns[`axis:${defined}`]) return { values: columns[`axis:${defined}`], kind: defined };
+    return { values: columns.step, kind: "step" };
+  }
+  if (axis === "relative") return { values: columns.runtime, kind: "relative" };
+  if (axis === "wall") return { values: columns.wall, kind: "wall" };
+  if (axis === "step") return { values: columns.step, kind: "step" };
+  return { values: columns[`axis:${axis}`] || null, kind: axis };
 }
 
-function formatNumber(value) {
+export function formatNumber(value) {
+  if (value === null || value === undefined) return "";
   if (!Number.isFinite(value)) return String(value);
   const magnitude = Math.abs(value);
-  if (magnitude !== 0 && (magnitude >= 1e5 || magnitude < 1e-3)) return value.toExponential(3);
+  if (magnitude !== 0 && (magnitude >= 1e5 || magnitude < 1e-3)) return value.toExponential(1).replace("e+", "e");
   return Number(value.toPrecision(4)).toString();
+}
+
+// seconds as a duration with its unit: 42 s, 3.5 min, 2.25 h, 1.5 d
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
+  const magnitude = Math.abs(seconds);
+  const trim = (value) => Number(value.toPrecision(3)).toString();
+  if (magnitude < 60) return `${trim(seconds)} s`;
+  if (magnitude < 3600) return `${trim(seconds / 60)} min`;
+  if (magnitude < 86400 * 2) return `${trim(seconds / 3600)} h`;
+  return `${trim(seconds / 86400)} d`;
+}
+
+// log-scale labels: only at powers of ten (uPlot places minor ticks at 2..9 × 10^k)
+function logLabels(u, splits) {
+  return splits.map((value) => {
+    if (!(value > 0)) return "";
+    const exponent = Math.log10(value);
+    return Math.abs(exponent - Math.round(exponent)) < 1e-9 ? formatNumber(value) : "";
+  });
 }
 
 // the view --------------------------------------------------------------------------------------
@@ -148,7 +214,10 @@ function element(tag, className, text) {
   return node;
 }
 
+let viewCounter = 0;
+
 function render({ model, el }) {
+  const viewId = `${Date.now().toString(36)}-${(viewCounter += 1)}-${Math.random().toString(36).slice(2, 8)}`;
   const root = element("div", "jt-live");
   el.appendChild(root);
 
@@ -170,6 +239,11 @@ function render({ model, el }) {
   const axisSelect = element("select", "jt-live-axis");
   axisLabel.append(axisSelect);
 
+  const searchLabel = element("label", "jt-live-control", "Search ");
+  const searchInput = element("input", "jt-live-search");
+  searchInput.type = "search"; searchInput.placeholder = "metric name"; searchInput.spellcheck = false;
+  searchLabel.append(searchInput);
+
   const filterLabel = element("label", "jt-live-control", "Filter ");
   const filterInput = element("input", "jt-live-filter");
   filterInput.type = "text"; filterInput.placeholder = "regex, e.g. ^train/"; filterInput.spellcheck = false;
@@ -179,7 +253,8 @@ function render({ model, el }) {
   const logToggle = element("input", "jt-live-log");
   logToggle.type = "checkbox";
   logLabel.prepend(logToggle);
-  controls.append(smoothingLabel, axisLabel, filterLabel, logLabel);
+  const matchNote = element("span", "jt-live-matches");
+  controls.append(smoothingLabel, axisLabel, searchLabel, filterLabel, logLabel, matchNote);
 
   const groupsRoot = element("div", "jt-live-groups");
   const emptyNote = element("div", "jt-live-empty", "Waiting for the first logged metrics…");
@@ -192,18 +267,30 @@ function render({ model, el }) {
 
   const state = {
     smoothing: Number(model.get("smoothing")),
-    axis: model.get("x_axis") || "step",
+    axis: model.get("x_axis") || "auto",
     filter: model.get("metric_filter") || "",
+    search: "",
     log: Boolean(model.get("log_scale")),
     collapsed: new Set(model.get("collapsed_groups") || COLLAPSED_BY_DEFAULT),
-    data: decodeSeries(model),
+    opened: new Set(), // groups the user opened although they are big
+    index: {},
+    names: [],
+    stepMetric: new Map(),
+    timeAxis: new Set(),
+    series: new Map(),
     groups: new Map(),
-    charts: new Map(),
+    cells: new Map(),
+    near: new Set(),
+    dirty: new Set(),
     mediaCards: new Map(),
     mediaUrls: [],
     hasMedia: false,
     plotly: null,
+    plotlyWanted: false,
     pending: false,
+    reported: "",
+    reportTimer: 0,
+    theme: 0,
     alive: true,
   };
   slider.value = String(state.smoothing);
@@ -212,7 +299,7 @@ function render({ model, el }) {
   logToggle.checked = state.log;
 
   function saveControl(name, value) {
-    // local first so every view of this model agrees; the kernel gets it once it is idle
+    // local first so every view of this model agrees; the kernel hears it through its subshell
     model.set(name, value);
     model.save_changes();
   }
@@ -235,13 +322,14 @@ function render({ model, el }) {
     stateBadge.textContent = info.state || "";
     stateBadge.dataset.state = info.state || "";
     syncNote.textContent = info.sync || "";
-    const total = state.data.index.total_points || 0;
-    pointsNote.textContent = total ? `${total.toLocaleString()} points` : "";
+    const total = state.index.total_points || 0;
+    const metrics = state.names.length;
+    pointsNote.textContent = total ? `${metrics.toLocaleString()} metrics · ${total.toLocaleString()} points` : "";
   }
 
   function updateAxisChoices() {
-    const choices = [["step", "Step"], ["relative", "Relative time (s)"], ["wall", "Wall time"]];
-    for (const axis of state.data.index.axes || []) choices.push([axis, axis]);
+    const choices = [["auto", "Default"], ["step", "Step"], ["relative", "Relative time"], ["wall", "Wall time"]];
+    for (const axis of state.index.axes || []) choices.push([axis, axis]);
     const current = Array.from(axisSelect.options).map((option) => option.value).join("\n");
     if (current !== choices.map((choice) => choice[0]).join("\n")) {
       axisSelect.replaceChildren(...choices.map(([value, label]) => {
@@ -250,117 +338,337 @@ function render({ model, el }) {
         return option;
       }));
     }
-    if (!choices.some((choice) => choice[0] === state.axis)) state.axis = "step";
+    if (!choices.some((choice) => choice[0] === state.axis)) state.axis = "auto";
     axisSelect.value = state.axis;
+  }
+
+  // the theme: JupyterLab's CSS variables, read again when the user switches themes
+  function themeColors() {
+    const style = getComputedStyle(root);
+    const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    return {
+      ink: read("--jt-ink", "#24292f"),
+      muted: read("--jt-muted", "#6e7781"),
+      grid: read("--jt-grid", "rgba(128,128,128,0.2)"),
+      font: read("--jt-font", "system-ui, sans-serif"),
+    };
+  }
+  let colors = themeColors();
+
+  // catalog: every metric name, natural order, grouped ------------------------------------------
+  function takeCatalog() {
+    const catalog = model.get("_catalog") || {};
+    const names = (catalog.names || []).slice().sort(collator.compare);
+    state.names = names;
+    state.stepMetric = new Map(Object.entries(catalog.step_metric || {}));
+    state.timeAxis = new Set(catalog.time_axis || []);
+    const byGroup = new Map();
+    for (const name of names) {
+      const group = groupOf(name);
+      let list = byGroup.get(group);
+      if (!list) byGroup.set(group, (list = []));
+      list.push(name);
+    }
+    for (const [name, list] of byGroup) groupNode(name).names = list;
+    for (const [name, group] of state.groups) if (!byGroup.has(name)) { group.names = []; }
+    const order = Array.from(state.groups.keys()).sort((a, b) =>
+      (a === SYSTEM) - (b === SYSTEM) || (a === UNGROUPED) - (b === UNGROUPED) || collator.compare(a, b));
+    const wanted = order.map((key) => state.groups.get(key).details);
+    if (wanted.some((node, position) => groupsRoot.children[position] !== node)) groupsRoot.replaceChildren(...wanted);
+    layoutGroups();
   }
 
   function groupNode(name) {
     let group = state.groups.get(name);
     if (group) return group;
     const details = element("details", "jt-live-group");
-    details.open = !state.collapsed.has(name);
-    const summary = element("summary", "jt-live-group-title", name);
+    details.dataset.group = name;
+    const summary = element("summary", "jt-live-group-title");
+    const label = element("span", "jt-live-group-name", name);
+    const count = element("span", "jt-live-group-count");
+    summary.append(label, count);
+    const pager = element("div", "jt-live-pager");
+    const previous = element("button", "jt-live-page-previous", "‹");
+    const pageLabel = element("span", "jt-live-page-label");
+    const next = element("button", "jt-live-page-next", "›");
+    previous.type = "button"; next.type = "button";
+    previous.title = "previous charts"; next.title = "next charts";
+    pager.append(previous, pageLabel, next);
     const grid = element("div", "jt-live-grid");
-    details.append(summary, grid);
-    details.addEventListener("toggle", () => {
-      if (details.open) state.collapsed.delete(name); else state.collapsed.add(name);
-      saveControl("collapsed_groups", Array.from(state.collapsed));
-      if (details.open) schedule();
-    });
-    group = { details, grid, name };
+    details.append(summary, pager, grid);
+    group = { name, names: [], shown: [], details, count, pager, pageLabel, previous, next, grid, page: 0, autoOpened: false };
     state.groups.set(name, group);
-    const names = Array.from(state.groups.keys()).sort((a, b) =>
-      (a === "system") - (b === "system") || (a === UNGROUPED) - (b === UNGROUPED) || a.localeCompare(b));
-    groupsRoot.replaceChildren(...names.map((key) => state.groups.get(key).details));
+    details.addEventListener("toggle", () => {
+      if (group.syncing) return;
+      if (details.open) { state.collapsed.delete(name); state.opened.add(name); } else { state.collapsed.add(name); state.opened.delete(name); }
+      saveControl("collapsed_groups", Array.from(state.collapsed));
+      layoutGroup(group);
+      reportView();
+    });
+    previous.addEventListener("click", () => { group.page = Math.max(0, group.page - 1); layoutGroup(group); reportView(); });
+    next.addEventListener("click", () => { group.page += 1; layoutGroup(group); reportView(); });
     return group;
   }
 
-  function chartNode(name) {
-    let chart = state.charts.get(name);
-    if (chart) return chart;
-    const group = groupNode(groupOf(name));
+  function isOpen(group, matched) {
+    if (state.search && matched > 0) return true; // a search opens every group it finds charts in
+    if (state.collapsed.has(group.name)) return false;
+    if (group.names.length > COLLAPSE_ABOVE && !state.opened.has(group.name)) return false;
+    return true;
+  }
+
+  function layoutGroups() {
+    const pattern = filterExpression();
+    const needle = state.search.toLowerCase();
+    let matched = 0;
+    for (const group of state.groups.values()) {
+      let shown = group.names;
+      if (pattern) shown = shown.filter((name) => pattern.test(name));
+      if (needle) shown = shown.filter((name) => name.toLowerCase().includes(needle));
+      group.shown = shown;
+      matched += shown.length;
+      layoutGroup(group);
+    }
+    matchNote.textContent = state.search || state.filter ? `${matched.toLocaleString()} of ${state.names.length.toLocaleString()}` : "";
+    const total = state.names.length;
+    emptyNote.hidden = (total > 0 && matched > 0) || (total === 0 && state.hasMedia);
+    emptyNote.textContent = total > 0 ? "No metric matches the search or filter." : "Waiting for the first logged metrics…";
+    reportView();
+  }
+
+  function layoutGroup(group) {
+    const shown = group.shown;
+    group.details.hidden = shown.length === 0;
+    const filtered = shown.length !== group.names.length;
+    group.count.textContent = ` (${filtered ? `${shown.length.toLocaleString()} of ` : ""}${group.names.length.toLocaleString()})`;
+    const open = isOpen(group, shown.length);
+    if (group.details.open !== open) {
+      group.syncing = true;
+      group.details.open = open;
+      // the toggle event fires later; ignore the one this assignment causes
+      setTimeout(() => { group.syncing = false; }, 0);
+    }
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    group.page = Math.min(group.page, pages - 1);
+    const first = group.page * PAGE_SIZE;
+    const page = open ? shown.slice(first, first + PAGE_SIZE) : [];
+    group.pager.hidden = !open || pages <= 1;
+    group.pageLabel.textContent = `${(first + 1).toLocaleString()}–${Math.min(first + PAGE_SIZE, shown.length).toLocaleString()} of ${shown.length.toLocaleString()}`;
+    group.previous.disabled = group.page === 0;
+    group.next.disabled = group.page >= pages - 1;
+    const keep = new Set(page);
+    for (const node of Array.from(group.grid.children)) {
+      if (!keep.has(node.dataset.metric)) releaseCell(node.dataset.metric);
+    }
+    const nodes = page.map((name) => cellFor(name).node);
+    if (nodes.some((node, position) => group.grid.children[position] !== node) || group.grid.children.length !== nodes.length) {
+      group.grid.replaceChildren(...nodes);
+    }
+  }
+
+  // cells: one per chart of an open group's current page --------------------------------------
+  // near/far observers are rooted at the notebook's scroller (an ancestor that scrolls), so their
+  // margins reach charts scrolled out of it; created once the panel is attached to the page
+  const observers = { near: null, far: null, waiting: new Set() };
+  function scrollRoot() {
+    for (let node = root.parentElement; node && node !== document.body; node = node.parentElement) {
+      const overflow = getComputedStyle(node).overflowY;
+      if (overflow === "auto" || overflow === "scroll" || overflow === "overlay") return node;
+    }
+    return null;
+  }
+  function startObservers() {
+    if (observers.near || !state.alive) return true;
+    if (!root.isConnected) return false;
+    const scroller = scrollRoot();
+    observers.near = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const name = entry.target.dataset.metric;
+        if (entry.isIntersecting) { state.near.add(name); state.dirty.add(name); } else state.near.delete(name);
+      }
+      schedule();
+      reportView();
+    }, { root: scroller, rootMargin: NEAR_MARGIN });
+    observers.far = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) destroyChart(state.cells.get(entry.target.dataset.metric));
+      }
+    }, { root: scroller, rootMargin: FAR_MARGIN });
+    for (const node of observers.waiting) observe(node);
+    observers.waiting.clear();
+    return true;
+  }
+  function waitForPage() {
+    if (!startObservers()) requestAnimationFrame(waitForPage);
+  }
+  function observe(node) {
+    if (!observers.near) { observers.waiting.add(node); waitForPage(); return; }
+    observers.near.observe(node);
+    observers.far.observe(node);
+  }
+  function unobserve(node) {
+    observers.waiting.delete(node);
+    if (!observers.near) return;
+    observers.near.unobserve(node);
+    observers.far.unobserve(node);
+  }
+  const resizeObserver = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const cell = state.cells.get(entry.target.parentNode && entry.target.parentNode.dataset.metric);
+      if (!cell) continue;
+      const width = Math.floor(entry.contentRect.width);
+      if (width <= 0) continue; // hidden (a folded group, a closed sidebar): keep the last size
+      cell.width = width;
+      if (cell.chart && cell.chart.width !== width) cell.chart.setSize({ width, height: CHART_HEIGHT });
+    }
+  });
+
+  function cellFor(name) {
+    let cell = state.cells.get(name);
+    if (cell) return cell;
     const node = element("div", "jt-live-chart");
     node.dataset.metric = name;
-    const canvas = element("div", "jt-live-plot");
-    node.append(canvas);
-    group.grid.append(node);
-    chart = { node, canvas, color: PALETTE[state.charts.size % PALETTE.length], drawn: false };
-    state.charts.set(name, chart);
-    return chart;
+    const heading = element("div", "jt-live-chart-title", name);
+    heading.title = name;
+    const plot = element("div", "jt-live-plot");
+    plot.style.height = `${CHART_HEIGHT}px`;
+    node.append(heading, plot);
+    cell = { name, node, plot, chart: null, width: 0, shape: "" };
+    state.cells.set(name, cell);
+    observe(node);
+    resizeObserver.observe(plot);
+    return cell;
   }
 
-  function traces(metric, color) {
-    const xs = xValues(metric, state.axis, state.data.index.start_time);
+  function destroyChart(cell) {
+    if (!cell || !cell.chart) return;
+    cell.chart.destroy();
+    cell.chart = null;
+    cell.plot.__jtChart = null;
+    cell.shape = "";
+    cell.node.dataset.drawn = "false";
+  }
+
+  function releaseCell(name) {
+    const cell = state.cells.get(name);
+    if (!cell) return;
+    destroyChart(cell);
+    unobserve(cell.node);
+    resizeObserver.unobserve(cell.plot);
+    cell.node.remove();
+    state.cells.delete(name);
+    state.near.delete(name);
+  }
+
+  // telling the kernel which charts are on screen -------------------------------------------
+  function reportView() {
+    if (state.reportTimer) return;
+    state.reportTimer = setTimeout(() => {
+      state.reportTimer = 0;
+      if (!state.alive) return;
+      const visible = state.names.length ? Array.from(state.near).filter((name) => state.cells.has(name)).sort(collator.compare) : [];
+      const missing = visible.filter((name) => !state.series.has(name));
+      const key = `${visible.join("\n")}|${missing.length}`;
+      if (key === state.reported) return;
+      state.reported = key;
+      model.send({ type: "view", view: viewId, visible, missing });
+      root.dataset.reported = String(visible.length);
+    }, 100);
+  }
+
+  // drawing ------------------------------------------------------------------------------------
+  function chartData(cell, metric) {
+    const { values: xs, kind } = xValues(metric, state.axis, state.stepMetric.get(cell.name));
     const values = metric.columns.value;
+    let smoothed;
+    if (metric.summary) smoothed = smoothSummary(metric.summary, state.smoothing);
     const x = [];
     const raw = [];
+    const keep = [];
     for (let i = 0; i < values.length; i++) {
       if (xs && !Number.isFinite(xs[i])) continue; // no x on this axis yet (e.g. before the first epoch)
-      x.push(state.axis === "wall" ? new Date(xs[i] * 1000) : xs ? xs[i] : i);
+      x.push(xs ? xs[i] : i);
       raw.push(values[i]);
+      keep.push(i);
     }
-    const smoothed = tensorboardEma(raw, state.smoothing);
-    const show = (value) => (Number.isFinite(value) ? value : null);
-    return [
-      { x, y: raw.map(show), type: "scatter", mode: "lines", name: "raw", line: { color, width: 1 }, opacity: 0.3, hoverinfo: "skip" },
-      { x, y: Array.from(smoothed, show), type: "scatter", mode: "lines", name: "smoothed", line: { color, width: 2 },
-        hovertemplate: "%{y:.4g}<extra></extra>" },
-    ];
+    let line;
+    if (smoothed) line = keep.map((i) => smoothed[i]);
+    else line = Array.from(tensorboardEma(raw, state.smoothing));
+    const show = (value) => (Number.isFinite(value) && (!state.log || value > 0) ? value : null);
+    return { kind, data: [x, raw.map(show), line.map(show)] };
   }
 
-  function layout(name) {
-    const style = getComputedStyle(root);
-    const ink = style.getPropertyValue("--jt-ink").trim() || "#333";
-    const grid = style.getPropertyValue("--jt-grid").trim() || "rgba(128,128,128,0.2)";
+  function chartOptions(cell, kind, width) {
+    const color = colorFor(cell.name);
+    const time = kind === "wall";
+    const font = `11px ${colors.font}`;
+    const axisStyle = { stroke: colors.ink, font, grid: { stroke: colors.grid, width: 1 }, ticks: { stroke: colors.grid, width: 1, size: 4 } };
+    const onePoint = (u) => u.data[0].length <= 1;
     return {
-      height: 210,
-      margin: { l: 46, r: 10, t: 26, b: 30 },
-      title: { text: name, font: { size: 12, color: ink }, x: 0.02, xanchor: "left" },
-      showlegend: false,
-      paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: "rgba(0,0,0,0)",
-      font: { size: 10, color: ink },
-      xaxis: { type: state.axis === "wall" ? "date" : "linear", gridcolor: grid, zeroline: false, automargin: true },
-      yaxis: { type: state.log ? "log" : "linear", gridcolor: grid, zeroline: false, automargin: true, exponentformat: "e" },
-      uirevision: `${name}|${state.axis}|${state.log}`,
-      hovermode: "x",
+      width, height: CHART_HEIGHT,
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      scales: { x: { time }, y: { distr: state.log ? 3 : 1, log: 10 } },
+      axes: [
+        { ...axisStyle, size: 26, space: 60, values: time ? undefined : (u, splits) => splits.map(kind === "relative" ? formatDuration : formatNumber) },
+        { ...axisStyle, size: 48, space: 24, values: state.log ? logLabels : (u, splits) => splits.map(formatNumber) },
+      ],
+      series: [
+        {},
+        { label: "raw", stroke: `${color}50`, width: 1, points: { show: onePoint, size: 7, fill: color, stroke: color } },
+        { label: "smoothed", stroke: color, width: 2, points: { show: onePoint, size: 7, fill: color, stroke: color } },
+      ],
     };
+  }
+
+  function drawCell(cell) {
+    const metric = state.series.get(cell.name);
+    if (!metric) return;
+    const width = cell.width || Math.floor(cell.plot.getBoundingClientRect().width);
+    if (width <= 0) return;
+    cell.width = width;
+    const { kind, data } = chartData(cell, metric);
+    const shape = `${kind}|${state.log}|${state.theme}`;
+    if (cell.chart && cell.shape === shape) {
+      cell.chart.setData(data);
+    } else {
+      destroyChart(cell);
+      cell.chart = new uPlot(chartOptions(cell, kind, width), data, cell.plot);
+      cell.shape = shape;
+    }
+    cell.plot.__jtChart = cell.chart;
+    cell.node.dataset.points = String(metric.count);
+    cell.node.dataset.color = colorFor(cell.name);
+    cell.node.dataset.drawn = "true";
   }
 
   function draw() {
     state.pending = false;
-    if (!state.alive || !state.plotly) return;
-    const Plotly = state.plotly;
-    const pattern = filterExpression();
-    let shown = 0;
-    for (const [name, metric] of state.data.series) {
-      const chart = chartNode(name);
-      const visible = !pattern || pattern.test(name);
-      chart.node.hidden = !visible;
-      if (!visible) continue;
-      shown += 1;
-      const group = state.groups.get(groupOf(name));
-      if (group && !group.details.open) { chart.stale = true; continue; }
-      chart.stale = false;
-      Plotly.react(chart.canvas, traces(metric, chart.color), layout(name),
-        { displaylogo: false, responsive: true, displayModeBar: "hover" });
-      chart.drawn = true;
-      chart.node.dataset.points = String(metric.count);
-    }
-    for (const group of state.groups.values()) {
-      group.details.hidden = !Array.from(group.grid.children).some((node) => !node.hidden);
+    if (!state.alive) return;
+    const began = performance.now();
+    for (const name of Array.from(state.dirty)) {
+      state.dirty.delete(name);
+      const cell = state.cells.get(name);
+      if (!cell || !state.near.has(name)) continue;
+      drawCell(cell);
+      if (performance.now() - began > FRAME_BUDGET_MS && state.dirty.size) { schedule(); break; }
     }
     drawHeatmaps();
-    emptyNote.hidden = state.data.series.size > 0 || state.hasMedia;
-    if (state.data.series.size > 0 && shown === 0) {
-      emptyNote.hidden = false;
-      emptyNote.textContent = "No metric matches the filter.";
-    } else {
-      emptyNote.textContent = "Waiting for the first logged metrics…";
-    }
     root.dataset.renders = String(Number(root.dataset.renders || 0) + 1);
   }
 
+  function redrawAll() {
+    for (const name of state.near) state.dirty.add(name);
+    schedule();
+  }
+
+  function schedule() {
+    if (state.pending || !state.alive) return;
+    state.pending = true;
+    requestAnimationFrame(draw);
+  }
+
+  // media row ------------------------------------------------------------------------------------
   function showImageStep(card) {
     const entry = card.steps[card.position];
     card.stepLabel.textContent = entry ? `step ${entry.step} (${card.position + 1}/${card.steps.length})` : "";
@@ -435,6 +743,7 @@ function render({ model, el }) {
       card.entry = entry;
       card.view = view;
       card.stale = true;
+      wantPlotly();
     }
     for (const [id, card] of state.mediaCards) {
       if (seen.has(id)) continue;
@@ -446,16 +755,28 @@ function render({ model, el }) {
     mediaRoot.hidden = !state.hasMedia;
   }
 
+  function heatmapLayout(name) {
+    return {
+      height: 210,
+      margin: { l: 46, r: 10, t: 26, b: 30 },
+      title: { text: "", font: { size: 12, color: colors.ink } },
+      showlegend: false,
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { size: 10, color: colors.ink },
+      xaxis: { type: "linear", gridcolor: colors.grid, zeroline: false, automargin: true, title: { text: "step", standoff: 2 } },
+      yaxis: { type: "linear", gridcolor: colors.grid, zeroline: false, automargin: true, exponentformat: "e" },
+      hovermode: "closest",
+    };
+  }
+
   function drawHeatmaps() {
-    if (!mediaRoot.open) return;
+    if (!mediaRoot.open || !state.plotly) return;
     for (const card of state.mediaCards.values()) {
       if (card.kind !== "histogram" || !card.stale) continue;
       card.stale = false;
-      const figure = layout(card.key);
-      figure.hovermode = "closest";
-      figure.yaxis = { ...figure.yaxis, type: "linear" };
-      figure.xaxis = { ...figure.xaxis, type: "linear", title: { text: "step", standoff: 2 } };
-      state.plotly.react(card.canvas, heatmapTraces(card.entry, card.view), figure,
+      if (!card.title) { card.title = element("div", "jt-live-media-title", card.key); card.node.prepend(card.title); }
+      state.plotly.react(card.canvas, heatmapTraces(card.entry, card.view), heatmapLayout(card.key),
         { displaylogo: false, responsive: true, displayModeBar: "hover" });
       card.node.dataset.steps = String(card.entry.steps.length);
     }
@@ -466,57 +787,84 @@ function render({ model, el }) {
     schedule();
   });
 
-  function schedule() {
-    if (state.pending) return;
-    state.pending = true;
-    requestAnimationFrame(draw);
+  function wantPlotly() {
+    if (state.plotlyWanted) return;
+    state.plotlyWanted = true;
+    const loading = element("div", "jt-live-loading", "Loading plotly.js for the histograms…");
+    mediaRoot.append(loading);
+    whenPlotly(model).then((Plotly) => {
+      loading.remove();
+      state.plotly = Plotly;
+      schedule();
+    });
   }
 
-  // controls act here, at once, on the points the browser holds
+  // controls act here, at once, on the points the browser holds ----------------------------
   slider.addEventListener("input", () => {
     state.smoothing = Math.min(Math.max(Number(slider.value) || 0, 0), 0.999);
     smoothingValue.textContent = state.smoothing.toFixed(3);
-    schedule();
+    redrawAll();
   });
   slider.addEventListener("change", () => saveControl("smoothing", state.smoothing));
-  axisSelect.addEventListener("change", () => { state.axis = axisSelect.value; saveControl("x_axis", state.axis); schedule(); });
-  filterInput.addEventListener("input", () => { state.filter = filterInput.value; schedule(); });
+  axisSelect.addEventListener("change", () => { state.axis = axisSelect.value; saveControl("x_axis", state.axis); redrawAll(); });
+  searchInput.addEventListener("input", () => {
+    state.search = searchInput.value.trim();
+    for (const group of state.groups.values()) group.page = 0;
+    layoutGroups();
+  });
+  filterInput.addEventListener("input", () => { state.filter = filterInput.value; layoutGroups(); });
   filterInput.addEventListener("change", () => saveControl("metric_filter", state.filter));
-  logToggle.addEventListener("change", () => { state.log = logToggle.checked; saveControl("log_scale", state.log); schedule(); });
+  logToggle.addEventListener("change", () => { state.log = logToggle.checked; saveControl("log_scale", state.log); redrawAll(); });
 
+  const onCatalog = () => { takeCatalog(); updateHeader(); };
   const onData = () => {
-    state.data = decodeSeries(model);
+    const { index, series } = decodeSeries(model);
+    state.index = index;
+    for (const [name, metric] of series) {
+      state.series.set(name, metric);
+      state.dirty.add(name);
+    }
+    // names the catalog has not caught up with yet (a saved state, an old kernel)
+    if (!state.names.length && series.size) {
+      model.set("_catalog", { names: Array.from(series.keys()) });
+      takeCatalog();
+    }
     updateHeader();
     updateAxisChoices();
     schedule();
   };
+  model.on("change:_catalog", onCatalog);
   model.on("change:_data", onData);
-  model.on("change:_index", onData);
   model.on("change:header", updateHeader);
-  const onMedia = () => { updateMedia(); schedule(); };
+  const onMedia = () => { updateMedia(); layoutGroups(); schedule(); };
   model.on("change:_media_data", onMedia);
   model.on("change:_media_index", onMedia);
-  updateMedia();
-  updateHeader();
-  updateAxisChoices();
 
-  const loading = element("div", "jt-live-loading", "Loading plotly.js…");
-  root.append(loading);
-  whenPlotly(model).then((Plotly) => {
-    loading.remove();
-    state.plotly = Plotly;
-    schedule();
+  // JupyterLab's theme switch changes the CSS variables: redraw with the new colours
+  const themeObserver = new MutationObserver(() => {
+    colors = themeColors();
+    state.theme += 1;
+    redrawAll();
   });
+  themeObserver.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+
+  updateMedia();
+  takeCatalog();
+  onData();
 
   return () => {
     state.alive = false;
+    model.send({ type: "view-closed", view: viewId });
+    model.off("change:_catalog", onCatalog);
     model.off("change:_data", onData);
-    model.off("change:_index", onData);
     model.off("change:header", updateHeader);
     model.off("change:_media_data", onMedia);
     model.off("change:_media_index", onMedia);
+    themeObserver.disconnect();
+    if (observers.near) { observers.near.disconnect(); observers.far.disconnect(); }
+    resizeObserver.disconnect();
     for (const url of state.mediaUrls) URL.revokeObjectURL(url);
-    if (state.plotly) for (const chart of state.charts.values()) state.plotly.purge(chart.canvas);
+    for (const cell of state.cells.values()) destroyChart(cell);
     if (state.plotly) for (const card of state.mediaCards.values()) if (card.canvas) state.plotly.purge(card.canvas);
   };
 }
