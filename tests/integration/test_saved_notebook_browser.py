@@ -6,7 +6,8 @@
 2. A saved notebook reopened without its kernel: run ``notebooks/quickstart.ipynb`` in the
    widget view, save it, stop the server, and open the file in a new JupyterLab that has no
    kernel to give it. Its charts are visible and no "Error displaying widget" shows. The
-   screenshot is ``test-artifacts/reopened_notebook.png``.
+   screenshot is ``test-artifacts/reopened_notebook.png``. The saved file also converts to
+   HTML (nbconvert) with its SVG charts.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class Lab:
             "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(home / f"lab-workspaces-{self.port}"),
         })
+        # no "get notified about Jupyter news?" toast over the charts in the screenshots
+        notification = home / "lab-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        notification.parent.mkdir(parents=True, exist_ok=True)
+        notification.write_text('{"fetchNews": "false"}', encoding="utf-8")
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
@@ -233,6 +238,11 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
             "the saved file must not hold a widget view that needs the kernel"
         (panel,) = [output for output in outputs if "jupyter_tracker" in output.get("metadata", {})]
         assert PLOTLY in panel["data"] and "<svg" in "".join(panel["data"]["text/html"])
+        # nbconvert (and GitHub, which runs no script) read the HTML with the SVG charts
+        converted = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(path)],
+                                   capture_output=True, text=True, timeout=120, check=True).stdout
+        assert 'aria-label="train/loss"' in converted and converted.count("<polyline") >= 8
+        assert "widget-view+json" not in converted.split("</head>", 1)[1]
     finally:
         lab.stop()
 
