@@ -216,7 +216,7 @@ class RemoteBackend:
         resolved_entity = self._entity(entity)
         answer = self._call(
             lambda: self.client.history(
-                resolved_entity, project, run_id, list(keys) if keys else None, samples, x_axis
+                resolved_entity, project, run_id, list(keys) if keys else None, samples, x_axis, sampling="rows"
             ),
             f"history of {resolved_entity}/{project}/{run_id}",
         )

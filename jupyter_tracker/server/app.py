@@ -379,18 +379,26 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         samples: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 1500,
         x_axis: str = "_step",
         stream: str = "default",
+        sampling: str = "minmax",
         principal: Principal = Auth,
     ) -> Any:
-        """At most ``samples`` points per key, min/max kept, against ``x_axis`` (any logged key).
+        """Sampled history against ``x_axis`` (any logged key).
 
-        ``stream=system`` gives the system metrics instead, against ``_runtime`` or ``_timestamp``.
+        ``sampling=minmax`` (for charts): at most ``samples`` points per key, each key's min and max
+        kept. ``sampling=rows`` (``Run.history``, as wandb and the local store do it): at most
+        ``samples`` whole rows at evenly spaced positions, first and last kept; with ``keys`` only
+        rows holding one of them, cut down to ``x_axis`` and the keys. ``stream=system`` gives the
+        system metrics instead, against ``_runtime`` or ``_timestamp``.
         """
         _check_access(principal, entity)
-        if not 1 <= samples <= MAX_SAMPLES:
-            raise ApiError(400, f"samples must be between 1 and {MAX_SAMPLES}")
         if stream not in ("default", "system"):
             raise ApiError(400, "stream must be 'default' or 'system'")
+        if sampling not in ("minmax", "rows"):
+            raise ApiError(400, "sampling must be 'minmax' or 'rows'")
         pk = storage.run_pk(entity, project, run_id)
+        if stream == "default" and sampling == "rows":
+            rows = sampled_rows(storage, pk, _split_keys(keys), samples, x_axis)
+            return JSONResponse({"x_axis": x_axis, "rows": json_values.to_json(rows)})
         if stream == "system":
             x_axis = x_axis if x_axis in ("_runtime", "_timestamp") else "_runtime"
             rows = sampled_system(storage.system_rows(pk), _split_keys(keys), samples, x_axis)
@@ -560,6 +568,34 @@ def sampled_history(storage: Storage, pk: int, keys: list[str], samples: int, x_
     if other:
         _add_other_keys(storage, pk, other, samples, x_axis, rows)
     return [rows[step] for step in sorted(rows)]
+
+
+#: fields every history row has; a key among them selects every row
+ROW_FIELDS = ("_step", "_timestamp", "_runtime")
+
+
+def sampled_rows(storage: Storage, pk: int, keys: list[str], samples: int, x_axis: str) -> list[dict[str, Any]]:
+    """wandb's ``Run.history`` sampling, the same rows the local store picks (:mod:`jupyter_tracker.api.sampling`)."""
+    from jupyter_tracker.api.sampling import history_columns, project_row, sample_indices
+
+    wanted = [key for key in keys if key != x_axis] or list(keys)
+    if not keys or any(key in ROW_FIELDS for key in wanted):
+        positions = storage.row_positions(pk)
+        rows = storage.rows_at(pk, [positions[index] for index in sample_indices(len(positions), samples)])
+    else:
+        holding: list[dict[str, Any]] = []
+        min_step = 0
+        while True:  # only rows holding one of the keys take part: every row is looked at once
+            page = storage.scan_rows(pk, min_step, 5001)
+            holding.extend(row for row in page[:5000] if any(key in row for key in wanted))
+            if len(page) <= 5000:
+                break
+            min_step = int(page[5000]["_step"])
+        rows = [holding[index] for index in sample_indices(len(holding), samples)]
+    if keys:
+        columns = history_columns(keys, x_axis)
+        rows = [project_row(row, columns) for row in rows]
+    return rows
 
 
 def _add_other_keys(

@@ -731,6 +731,27 @@ class Storage:
                 for timestamp, runtime, data in connection.execute(query)
             ]
 
+    def row_positions(self, pk: int) -> list[int]:
+        """The sequence numbers of a run's history rows in step order (what row sampling picks from)."""
+        query = (
+            sa.select(t.history_rows.c.seq)
+            .where(t.history_rows.c.run_pk == pk)
+            .order_by(t.history_rows.c.step, t.history_rows.c.seq)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def rows_at(self, pk: int, seqs: Sequence[int]) -> list[dict[str, Any]]:
+        """The history rows with the given sequence numbers, in step order."""
+        found: list[tuple[int, int, bytes]] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(seqs), 500):
+                query = sa.select(t.history_rows.c.step, t.history_rows.c.seq, t.history_rows.c.row).where(
+                    t.history_rows.c.run_pk == pk, t.history_rows.c.seq.in_(list(seqs[start : start + 500]))
+                )
+                found.extend((int(step), int(seq), data) for step, seq, data in connection.execute(query))
+        return [_unpack_row(data) for _step, _seq, data in sorted(found)]
+
     def scan_rows(self, pk: int, min_step: int, limit: int) -> list[dict[str, Any]]:
         """Full history rows with ``_step >= min_step``, in step order, at most ``limit``."""
         query = (

@@ -109,7 +109,9 @@ def _tls_verification(ca_bundle: str | None) -> ssl.SSLContext | bool:
             return ssl.create_default_context(capath=ca_bundle)
         return ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as error:
-        raise SyncError(f"the CA bundle {ca_bundle} (REQUESTS_CA_BUNDLE / SSL_CERT_FILE) cannot be read: {error}") from None
+        raise SyncError(
+            f"the CA bundle {ca_bundle} (REQUESTS_CA_BUNDLE / SSL_CERT_FILE) cannot be read: {error}"
+        ) from None
 
 
 class TrackerClient:
@@ -259,8 +261,10 @@ class TrackerClient:
         keys: list[str] | None = None,
         samples: int = 1500,
         x_axis: str = "_step",
+        sampling: str = "minmax",
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"samples": samples, "x_axis": x_axis}
+        """Sampled history: ``sampling="rows"`` is ``Run.history``'s, ``"minmax"`` the charts' (min/max per key)."""
+        params: dict[str, Any] = {"samples": samples, "x_axis": x_axis, "sampling": sampling}
         if keys:
             params["keys"] = ",".join(keys)
         return self.request("GET", self.run_path(entity, project, run_id) + "/history", params=params).json()

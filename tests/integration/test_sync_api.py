@@ -76,8 +76,8 @@ def test_api_reads_runs_history_and_files_from_the_server(server: ServerProcess,
     assert remote.state == "finished"
 
     frame = remote.history(keys=["spike"], samples=100)
-    assert len(frame) <= 100
-    assert frame["spike"].max() == 50.0  # the server's min/max-preserving downsampling keeps the spike
+    assert len(frame) == 100  # wandb's row sampling: evenly spaced rows, first and last kept
+    assert frame["_step"].iloc[0] == 0 and frame["_step"].iloc[-1] == 2999  # the last row holding spike
     rows = list(remote.scan_history(keys=["loss"], page_size=700))
     assert len(rows) == 3000
     assert [row["loss"] for row in rows[:2]] == [1.0, 0.5]
@@ -139,3 +139,44 @@ def test_login_refuses_a_bad_key_without_echoing_it(server: ServerProcess, capsy
     assert not settings_module.login_file_path().exists()
     output = capsys.readouterr()
     assert "definitelywrong" not in output.out + output.err
+
+
+def test_history_samples_the_same_rows_from_the_server_and_the_local_store(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Issue 9 item 22: the server sampled points per key, so rows had holes the local store's had not."""
+    run = jt.init(
+        project="same-rows",
+        dir=tmp_path,
+        settings={
+            "base_url": server.base_url,
+            "api_key": server.api_key,
+            "sync_interval": 0.2,
+            "console": "off",
+            "sync_unsynced_on_init": False,
+        },
+    )
+    for step in range(1000):
+        # a spike in one key and a dip in the other: per-key min/max sampling picks different steps
+        run.log(
+            {"train/loss": 50.0 if step == 61 else 1.0 / (step + 1), "train/acc": -1.0 if step == 789 else step / 1000}
+        )
+        if step % 97 == 0:
+            run.log({"val/acc": step / 1000, "note": f"checkpoint {step}"})
+    run.finish()
+    local = Api({"mode": "offline", "dir": tmp_path}).run(f"same-rows/{run.id}")
+    remote = Api({"base_url": server.base_url}, api_key=server.api_key).run(f"alice/same-rows/{run.id}")
+    queries = [
+        {"keys": ["train/loss", "train/acc"], "samples": 6},
+        {"keys": ["val/acc"], "samples": 4},
+        {"keys": ["note", "train/acc"], "samples": 9},
+        {"keys": ["train/loss"], "samples": 5000},
+        {"samples": 7},
+        {"keys": ["train/loss", "_runtime"], "samples": 3},
+    ]
+    for query in queries:
+        on_server = remote.history(pandas=False, **query)
+        on_disk = local.history(pandas=False, **query)
+        assert on_server == on_disk, query
+    rows = remote.history(keys=["train/loss", "train/acc"], samples=6, pandas=False)
+    assert len(rows) == 6 and all({"_step", "train/loss", "train/acc"} <= set(row) for row in rows)
