@@ -64,7 +64,8 @@ LIMITS: dict[str, Limit] = {
         Limit("runs_per_project", "runs in a project", 10_000, "runs",
               "Start a new project, or delete runs you no longer need."),
         Limit("files_per_run", "files uploaded by one run", 1_000, "files",
-              "Bundle files into an archive before run.save()."),
+              "Log many files as one artifact instead (jupyter_tracker.Artifact: add_dir, then "
+              "run.log_artifact), or bundle them into an archive before run.save()."),
         Limit("parallel_agents", "parallel agents on one sweep", 20, "agents",
               "More agents mostly wait on the sweep's store; run fewer agents, or split the search into sweeps."),
     )

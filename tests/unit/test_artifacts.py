@@ -178,3 +178,10 @@ def test_disabled_run_accepts_artifacts(work: Path) -> None:
     artifact = Artifact("m", type="model")
     artifact.add_file("model.pt")
     assert run.log_artifact(artifact) is artifact
+
+
+def test_the_files_per_run_warning_points_to_artifacts(work: Path) -> None:
+    from jupyter_tracker.limits import LimitChecker
+
+    [warning] = LimitChecker().check_files(1_001)
+    assert "run.log_artifact" in str(warning) and "Artifact" in str(warning)
