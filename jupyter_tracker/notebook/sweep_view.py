@@ -38,7 +38,7 @@ export default { render };
 """
 
 
-def _number(value: float) -> str:
+def _number(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else html.escape(str(value))
 
 
@@ -57,7 +57,7 @@ def parallel_coordinates_svg(config: SweepConfig, trials: Sequence[Trial]) -> st
     axes = names + [metric]
     if not rows or not names:
         return "<p class='jt-sweep-empty'>the chart appears when trials report the metric</p>"
-    values = [trial.value for trial in rows]
+    values = [float(trial.value or 0.0) for trial in rows]
     columns = [list(matrix[:, column]) for column in range(len(names))] + [values]
     step = (_WIDTH - 2 * _MARGIN) / max(len(axes) - 1, 1)
     parts = [f"<svg class='jt-sweep-parallel' viewBox='0 0 {_WIDTH} {_HEIGHT}' width='{_WIDTH}' height='{_HEIGHT}' "
@@ -81,10 +81,11 @@ def parallel_coordinates_svg(config: SweepConfig, trials: Sequence[Trial]) -> st
     low, high = scales[-1]
     minimize = config.metric is None or config.metric.goal == "minimize"
     for row, trial in enumerate(rows):
-        quality = (high - trial.value) / (high - low) if minimize else (trial.value - low) / (high - low)
+        value = float(values[row])
+        quality = (high - value) / (high - low) if minimize else (value - low) / (high - low)
         points = " ".join(f"{_MARGIN + axis * step:.1f},{_y(columns[axis][row], scales[axis]):.1f}" for axis in range(len(axes)))
         parts.append(f"<polyline points='{points}' fill='none' stroke='{_colour(quality)}' stroke-width='1.5' opacity='0.8'>"
-                     f"<title>trial {trial.number} ({html.escape(trial.run_id or '')}): {metric} {_number(trial.value)}</title></polyline>")
+                     f"<title>trial {trial.number} ({html.escape(trial.run_id or '')}): {metric} {_number(value)}</title></polyline>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -182,7 +183,8 @@ class SweepView(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/html"] = self.html  # what a saved notebook shows without a kernel
+        if data is not None:
+            data["text/html"] = self.html  # what a saved notebook shows without a kernel
         return bundle
 
 

@@ -82,8 +82,7 @@ def suggest(
         seed=(seed * 1_000_003 + number) % (2**32), n_startup_trials=STARTUP_TRIALS, multivariate=True,
         constant_liar=True,
     )
-    direction = "minimize" if config.metric.goal == "minimize" else "maximize"
-    study = optuna.create_study(direction=direction, sampler=sampler)
+    study = optuna.create_study(direction="minimize" if config.metric.goal == "minimize" else "maximize", sampler=sampler)
 
     def search_params(params: Mapping[str, Any]) -> dict[str, Any] | None:
         try:

@@ -48,7 +48,7 @@ def location(store: SweepStore) -> dict[str, Any]:
     root = getattr(store, "root", None)
     if root is not None:
         return {"kind": "local", "root": str(root)}
-    return {"kind": "server", "base_url": store.base_url}
+    return {"kind": "server", "base_url": getattr(store, "base_url")}  # noqa: B009 - not part of the protocol
 
 
 def open_location(where: Mapping[str, Any], settings: Settings) -> SweepStore:
