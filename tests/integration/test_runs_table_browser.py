@@ -3,7 +3,7 @@
 A notebook logs 31 runs with 190 varying config keys (one of them with 12,000 metrics) and shows
 ``jt.runs_table``: a table of about 200 columns. The test scrolls it right (the id and name
 columns and the controls stay in view), sorts by clicking a header, finds a column among 12,000
-in the column picker, compares two runs, and switches JupyterLab to its dark theme (table and
+in the column picker, groups by group (``(none)`` for runs without one), compares two runs, and switches JupyterLab to its dark theme (table and
 comparison chart turn dark). The 12,000-metric run shows its limit box once. Screenshots go to
 ``test-artifacts/runs_table_200_columns.png`` and ``runs_table_dark.png``.
 """
@@ -188,6 +188,17 @@ def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(j
             )
             page.check(f"{TABLE} .widget-checkbox input")
             page.wait_for_selector(f'{GRID} th[data-column="summary.layer_11999/grad"]', timeout=15_000)
+
+            # group by group: runs without one are "(none)", listed last; the menu never shows blank
+            group_menu = f'{TABLE} select:has(option:has-text("(no grouping)"))'
+            page.select_option(group_menu, label="group")
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.jt-runs-table .jt-runs-widget tbody td.jt-index'),"
+                " (td) => td.textContent).join('|') === 'g1|g2|(none)'", timeout=15_000)
+            page.select_option(group_menu, label="(no grouping)")
+            page.wait_for_selector(f'{GRID} th[data-column="summary.loss"]', timeout=15_000)
+            chosen = page.eval_on_selector(group_menu, "(s) => s.selectedIndex >= 0 ? s.options[s.selectedIndex].text : ''")
+            assert chosen.replace("\xa0", " ") == "(no grouping)", chosen  # ipywidgets writes spaces as nbsp
 
             # compare two runs in the light theme, then switch JupyterLab to dark
             labels = page.eval_on_selector(f"{TABLE} select[multiple]", "(s) => Array.from(s.options, (o) => o.textContent)")
