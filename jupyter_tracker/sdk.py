@@ -243,10 +243,13 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
         if state.damaged:
             _keep_damaged_log(run_id, previous_dir, state)
     else:
-        if resolved.resume == "must":
-            raise RunExistsError(f"resume='must' but no run with id {run_id!r} exists in {root}")
         started = time.time()
         run_dir = root / layout.run_dir_name(run_id, started)
+        if resolved.run_id and resolved.resume in ("allow", "must", "auto"):
+            state = _resume_from_server(resolved, run_id, run_dir)
+        if state is None and resolved.resume == "must":
+            where = f" or on {resolved.base_url}" if resolved.base_url and not resolved.offline else ""
+            raise RunExistsError(f"resume='must' but no run with id {run_id!r} exists in {root}{where}")
     layout.files_dir(run_dir).mkdir(parents=True, exist_ok=True)
     writer = RunLogWriter(
         layout.run_log_path(run_dir),
@@ -279,7 +282,7 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
     except BaseException:
         # a config init cannot take leaves nothing behind: no run directory, no index row, no capture
         writer.discard()
-        if state is None:
+        if previous_dir is None:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     writer.start()
@@ -294,6 +297,34 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
     mode_note = " (offline)" if resolved.offline else ""
     console.info(f"run {run.name} ({run.id}) {verb}{mode_note}, logging to {run_dir}")
     return run
+
+
+def _resume_from_server(resolved: Settings, run_id: str, run_dir: Path) -> RunState | None:
+    """The state of a run to resume that the local store lacks, from the server when one is configured.
+
+    Without a server to ask (offline, or none configured), the user is told that the run is
+    resumed locally only. A server that cannot be asked stops ``init``: starting afresh would
+    reuse sequence numbers the server has already applied, and the new records would be lost.
+    """
+    if resolved.offline or not resolved.base_url or not resolved.api_key:
+        reason = "offline" if resolved.offline else "no tracking server is configured"
+        console.info(f"run {run_id!r} is not in {resolved.root} and {reason}: it is resumed locally only, "
+                     "starting at step 0 (a server's copy of it is not consulted)")
+        return None
+    from jupyter_tracker.sync.online import remote_resume_state
+
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        state = remote_resume_state(resolved, run_id, run_dir)
+    except Exception as error:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunExistsError(f"could not ask {resolved.base_url} for run {run_id!r} to resume it ({error}); "
+                             "nothing was started: try again, or pass mode='offline' to resume it locally only") from error
+    if state is None:
+        shutil.rmtree(run_dir, ignore_errors=True)  # made only to receive the run's output.log
+    else:
+        console.info(f"run {run_id!r} resumed from {resolved.base_url} at step {state.next_step:,}")
+    return state
 
 
 def _keep_damaged_log(run_id: str, run_dir: Path, state: RunState) -> None:

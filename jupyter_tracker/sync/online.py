@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_tracker import console
 from jupyter_tracker.settings import Settings
@@ -22,6 +22,9 @@ from jupyter_tracker.sync.sync_state import SyncState
 from jupyter_tracker.sync.transport import RefusedError, TrackerClient
 from jupyter_tracker.sync.uploader import OutageReporter, RunUpload, SyncThread, UploadStopped, make_retrier
 
+if TYPE_CHECKING:  # pragma: no cover
+    from jupyter_tracker.store.reader import RunState
+
 #: the sync thread of each run of this process that is still uploading, by run id
 active: dict[str, SyncThread] = {}
 _backlog_lock = threading.Lock()
@@ -30,6 +33,8 @@ _backlog: threading.Thread | None = None
 backlog_stop = threading.Event()
 #: seconds one request of the backlog sync keeps retrying before that run is left for later
 BACKLOG_RETRY_SECONDS = 120.0
+#: seconds ``init(resume=...)`` keeps asking the server for a run the local store lacks
+RESUME_RETRY_SECONDS = 15.0
 
 
 def wants_sync(settings: Settings) -> bool:
@@ -83,6 +88,48 @@ def _drain(thread: SyncThread, run: Any) -> None:
         active.pop(run.id, None)
         if thread.ended.wait(0) or thread.done.is_set():
             thread.upload.client.close()
+
+
+# resuming a run the local store lacks -------------------------------------------------------------------
+def remote_resume_state(settings: Settings, run_id: str, run_dir: Path) -> RunState | None:
+    """The server's state of run ``run_id`` (step, config, summary, metadata), to resume it here; None if unknown there.
+
+    Used by ``init(id=..., resume=...)`` when the local store lacks the run (another machine, another
+    directory). The state's ``last_seq`` is the server's ``applied_seq``, so the new local log goes
+    on from there and the upload sends only what is new; the run's ``output.log`` is fetched into
+    ``run_dir`` so that the console output is appended to it rather than replacing it.
+    Raises ``ApiError`` when the server cannot be asked.
+    """
+    from jupyter_tracker.api.backend import RunNotFoundError
+    from jupyter_tracker.api.remote import RemoteBackend
+    from jupyter_tracker.store.reader import RunState
+    from jupyter_tracker.store.run_dir import OUTPUT_LOG_NAME
+
+    backend = RemoteBackend(settings, timeout=10.0, retry_seconds=RESUME_RETRY_SECONDS)
+    try:
+        try:
+            record: dict[str, Any] = dict(backend.get_run(settings.entity, settings.project, run_id))
+        except RunNotFoundError:
+            return None
+        last_rows = backend.sampled_history(settings.entity, settings.project, run_id, None, 2) \
+            if int(record.get("history_rows") or 0) else []
+        if any(item["name"] == OUTPUT_LOG_NAME for item in backend.files(settings.entity, settings.project, run_id)):
+            backend.download_file(settings.entity, settings.project, run_id, OUTPUT_LOG_NAME, run_dir, replace=True)
+    finally:
+        backend.close()
+    metadata = {key: record.get(key) for key in ("id", "name", "entity", "project", "group", "tags", "notes",
+                                                 "job_type", "created") if record.get(key) is not None}
+    return RunState(
+        run_dir=run_dir,
+        metadata=metadata,
+        config=dict(record.get("config") or {}),
+        last_values=dict(record.get("summary") or {}),
+        next_step=int(last_rows[-1]["_step"]) + 1 if last_rows else 0,
+        last_seq=int(record.get("applied_seq") or 0),
+        runtime=float(record.get("runtime") or 0.0),
+        state=str(record.get("state") or "running"),
+        exit_code=record.get("exit_code"),
+    )
 
 
 # the backlog ------------------------------------------------------------------------------------------
