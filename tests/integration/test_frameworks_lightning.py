@@ -1,4 +1,4 @@
-"""Lightning's own ``WandbLogger`` (``log_model=False``) and ``watch``, unchanged, with jupyter_tracker as wandb."""
+"""Lightning's own ``WandbLogger`` (``log_model=False``, ``True``, ``"all"``) and ``watch``, unchanged, with jupyter_tracker as wandb."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import jupyter_tracker
 from tests.integration.framework_runs import only_run, run_script
 
 if importlib.util.find_spec("lightning") is None:  # looked up, not imported: the script imports it
@@ -46,6 +47,19 @@ TRAIN = """
                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1)
     trainer.fit(model, data, data)
     print("RUN", logger.experiment.id, logger.experiment.name)
+    import wandb
+    wandb.finish()
+
+    for log_model in (True, "all"):
+        project = f"lightning-log-model-{log_model}"
+        logger = WandbLogger(project=project, log_model=log_model)
+        checkpoints = L.pytorch.callbacks.ModelCheckpoint(monitor="val_loss", mode="min",
+                                                          save_top_k=-1 if log_model == "all" else 1)
+        trainer = L.Trainer(max_epochs=2, logger=logger, callbacks=[checkpoints], default_root_dir=project,
+                            enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1)
+        trainer.fit(Regression(), data, data)
+        print("BEST", project, checkpoints.best_model_path)
+        wandb.finish()
 """
 
 
@@ -89,3 +103,18 @@ def test_watch_logs_gradient_and_parameter_histograms(trained):
         assert all(f"gradients/{name}" in row and f"parameters/{name}" in row for name in names)
         assert sum(row["parameters/net.0.weight"]["values"]) == 32  # the 8x4 weights
     assert len(with_gradients) == 4  # 16 training steps (plus validation forwards) at log_freq=4
+
+
+@pytest.mark.parametrize(("log_model", "versions"), [("True", 1), ("all", 2)])
+def test_log_model_keeps_checkpoints_as_model_artifacts(trained, log_model, versions):
+    directory, output = trained
+    project = f"lightning-log-model-{log_model}"
+    run = only_run(directory, project)
+    logged = jupyter_tracker.Api(overrides={"dir": str(directory)}).artifacts("model", f"{project}/model-{run.id}")
+    assert len(logged) == versions  # True: the best checkpoint at the end; "all": each one as it is saved
+    best = next(artifact for artifact in logged if "best" in artifact.aliases)
+    assert "latest" in logged[-1].aliases
+    assert [file.name for file in best.files()] == ["model.ckpt"]
+    best_path = Path(output.split(f"BEST {project} ")[1].splitlines()[0])
+    assert best.metadata["original_filename"] == best_path.name
+    assert best.files()[0].size == (directory / best_path).stat().st_size

@@ -1,4 +1,4 @@
-"""transformers' ``Trainer(report_to="wandb")`` with ``WANDB_WATCH=all``, unchanged, with jupyter_tracker as wandb.
+"""transformers' ``Trainer(report_to="wandb")`` with ``WANDB_WATCH=all`` and ``WANDB_LOG_MODEL=checkpoint``, unchanged.
 
 The model is a tiny BERT built from a config in code: nothing is downloaded (``HF_HUB_OFFLINE=1``).
 """
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import jupyter_tracker
 from tests.integration.framework_runs import only_run, run_script
 
 if importlib.util.find_spec("transformers") is None:  # looked up, not imported: the script imports it
@@ -40,7 +41,7 @@ TRAIN = """
 
     arguments = TrainingArguments(output_dir="out", report_to="wandb", max_steps=100, logging_steps=25,
                                   per_device_train_batch_size=4, eval_strategy="steps", eval_steps=50,
-                                  save_strategy="no", use_cpu=True, run_name="tiny-bert", disable_tqdm=True,
+                                  save_strategy="steps", save_steps=50, use_cpu=True, run_name="tiny-bert", disable_tqdm=True,
                                   learning_rate=1e-3, dataloader_num_workers=0)
     trainer = Trainer(model=model, args=arguments, train_dataset=Tokens(64, 1), eval_dataset=Tokens(8, 2))
     trainer.train()
@@ -52,7 +53,7 @@ TRAIN = """
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     directory = tmp_path_factory.mktemp("transformers")
     output = run_script(directory, TRAIN, JUPYTER_TRACKER_AS_WANDB="1", WANDB_WATCH="all",
-                        WANDB_PROJECT="transformers")
+                        WANDB_PROJECT="transformers", WANDB_LOG_MODEL="checkpoint")
     return directory, output
 
 
@@ -86,3 +87,15 @@ def test_wandb_watch_all_logs_histograms(trained):
     name = "bert.embeddings.word_embeddings.weight"
     assert f"gradients/{name}" in keys and f"parameters/{name}" in keys
     assert any(key.startswith("gradients/classifier.") for key in keys)
+
+
+def test_each_checkpoint_is_an_artifact_version_with_its_files(trained):
+    directory, _ = trained
+    api = jupyter_tracker.Api(overrides={"dir": str(directory)})
+    versions = {tuple(sorted(artifact.aliases)): artifact for artifact in api.artifacts("model", "transformers/model-tiny-bert")}
+    for step in (50, 100):
+        artifact = next(found for aliases, found in versions.items() if f"checkpoint_global_step_{step}" in aliases)
+        on_disk = {path.name: path.stat().st_size for path in (directory / "out" / f"checkpoint-{step}").iterdir()}
+        assert {file.name: file.size for file in artifact.files()} == on_disk
+        assert artifact.metadata["train/global_step"] == step
+    assert any("final_model" in aliases for aliases in versions)
