@@ -134,7 +134,7 @@ class Agent:
         return write_trial_file(directory / f"trial-{trial.number}.json", {
             "sweep_id": self.sweep_id, "number": trial.number, "run_id": trial.run_id, "params": trial.params,
             "metric": metric.name if metric else None, "report_metric": self.config.hyperband is not None,
-            "store": location(self.store),
+            "store": location(self.store), "program": self.function is None,
         })
 
     def _run_trial(self, trial: Trial) -> Trial:
@@ -179,6 +179,13 @@ class Agent:
                         self._current, self._trial_thread = None, None
         except TrialStopped:
             state, error = "stopped", "stopped by the sweep"
+        except KeyboardInterrupt:
+            # the agent ends here; its trial stays leased until the agent deregisters, then goes to the next agent
+            run = sdk.current_run()
+            if run is not None and run.id == trial.run_id:
+                run.state = "killed"
+                run.finish(exit_code=130, quiet=True)
+            raise
         except Exception as failure:
             state, error = "failed", f"{type(failure).__name__}: {failure}"
             console.error(f"sweep {self.sweep_id}: trial {trial.number} failed\n{traceback.format_exc()}")
@@ -229,6 +236,10 @@ class Agent:
 
 
 def _end_with_parent() -> None:
-    """In the trial's process before it starts: a SIGKILLed agent takes its trial down with it (Linux)."""
+    """In the trial's process before it starts: a SIGKILLed agent takes its trial down with it (Linux).
+
+    SIGKILL, not SIGTERM: the trial is lost and handed to another agent, so its run must end as
+    crashed, not finish as if it had completed.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -4,13 +4,16 @@ An agent writes the trial's parameter file and names it in the run's settings
 (``WANDB_SWEEP_PARAM_PATH`` for a program, :func:`jupyter_tracker.settings.sweep_trial` for a
 function). When the run starts, :func:`attach` locks the suggested values into ``run.config``
 (a later change warns and is ignored, as in wandb) and, for a hyperband sweep, reports the
-sweep metric's values as the run logs them.
+sweep metric's values as the run logs them. In a program started by an agent, SIGTERM (the
+agent stopping the trial early) exits through ``atexit``, so the run is finished with what it
+logged instead of being cut off.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import signal
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +54,20 @@ def attach(run: Any) -> None:
         store.bind_run(trial["sweep_id"], trial["number"], run.id)
     if trial.get("report_metric") and trial.get("metric"):
         MetricReporter(run, store, trial["sweep_id"], trial["number"], trial["metric"]).start()
+    if trial.get("program"):
+        _finish_on_sigterm()
+
+
+def _finish_on_sigterm() -> None:
+    """Only where the program left SIGTERM alone, and only from the main thread (Python's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 class MetricReporter:

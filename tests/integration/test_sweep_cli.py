@@ -181,3 +181,37 @@ def test_twenty_agent_processes_share_one_sweep_without_repeats(store_root):
         assert rows[trial.run_id]["config"] == trial.params
         assert trial.value == trial.params["a"] * 10 + trial.params["b"]
     assert elapsed < 90
+
+
+LONG_TRAIN = textwrap.dedent("""
+    import time
+    import jupyter_tracker as wandb
+
+    run = wandb.init()
+    for step in range(400):
+        wandb.log({"loss": run.config.offset + 1.0 / (step + 1)})
+        if run.config.offset > 1:
+            time.sleep(0.02)  # the run hyperband will stop: long enough to be stopped mid-loop
+""")
+
+
+def test_hyperband_stops_a_program_that_falls_behind_and_keeps_what_it_logged(store_root):
+    directory = store_root.parent
+    (directory / "long_train.py").write_text(LONG_TRAIN)
+    (directory / "hyperband.yaml").write_text(textwrap.dedent("""
+        program: long_train.py
+        method: grid
+        metric: {name: loss, goal: minimize}
+        early_terminate: {type: hyperband, min_iter: 3, eta: 3}
+        parameters:
+          offset: {values: [0.1, 0.0, 5.0]}
+    """))
+    sweep_id = cli("sweep", "hyperband.yaml", cwd=directory).stdout.strip().splitlines()[-1]
+    ran = cli("agent", sweep_id, cwd=directory)
+    assert ran.returncode == 0, ran.stderr
+    trials = LocalSweepStore(store_root).trials(sweep_id)
+    assert [trial.state for trial in trials] == ["finished", "finished", "stopped"]
+    index = RunIndex(store_root)
+    assert [index.get(trial.run_id)["state"] for trial in trials] == ["finished", "finished", "finished"]
+    stopped = trials[2]
+    assert 3 <= len(stopped.history) < 400 and stopped.value is not None and stopped.value > 5.0

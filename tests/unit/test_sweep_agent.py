@@ -145,3 +145,19 @@ def test_more_than_twenty_agents_warn(store_root):
         store.register_agent(sweep_id)
     with pytest.warns(LimitWarning, match="parallel agents on one sweep: 21"):
         jt.agent(sweep_id, function=lambda: jt.init(), count=1)
+
+
+def test_an_interrupted_agent_hands_its_trial_to_the_next_agent(store_root):
+    sweep_id = jt.sweep({"method": "grid", "parameters": {"x": {"values": [1, 2]}}}, project="p")
+
+    def interrupted() -> None:
+        jt.init()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        jt.agent(sweep_id, function=interrupted)
+    first = sweep_store().trials(sweep_id)[0]
+    assert jt.run is None and RunIndex(store_root).get(first.run_id)["state"] == "killed"
+    trials = jt.agent(sweep_id, function=lambda: jt.init())
+    assert sorted(trial.params["x"] for trial in trials) == [1, 2]
+    assert sweep_store().trials(sweep_id)[0].state == "failed"
