@@ -190,3 +190,36 @@ def test_other_notebooks_run_cleanly_and_stay_small(name: str, kernel_name: str,
     assert chart_count(notebook) >= 1, json.dumps([sorted(output.get("data", {})) for output in outputs])
     size = saved_size(notebook, tmp_path, name)
     assert size <= BYTES_PER_CHART * chart_count(notebook), size
+
+
+def test_quickstart_saved_through_jupyter_shows_its_charts_without_a_kernel(kernel_name: str, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a reader without the kernel gets: static charts in the file, in nbconvert's HTML, with no script."""
+    import subprocess
+
+    from jupyter_tracker.notebook.saved_notebook import static_outputs
+
+    for variable in list(os.environ):
+        if variable.startswith(("WANDB_", "JUPYTER_TRACKER_")):
+            monkeypatch.delenv(variable)
+    notebook = execute(NOTEBOOKS / "quickstart.ipynb", kernel_name, tmp_path, clean_environment(tmp_path))
+    (panel,) = [output for output in outputs_of(notebook.cells[1]) if output.output_type == "display_data"]
+    html = panel["data"]["text/html"]
+    assert "<script" not in html and 'aria-label="train/loss"' in html, "GitHub shows HTML and SVG, never scripts"
+    figure = panel["data"][PLOTLY]
+    titles = {note["text"] for note in figure["layout"]["annotations"]}
+    assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= titles
+    val_axis = next(trace["xaxis"] for trace in figure["data"] if trace["name"] == "val/acc")
+    assert figure["layout"]["xaxis" + val_axis[1:]]["title"]["text"] == "epoch", "define_metric's step metric is x"
+
+    # what a Jupyter server with the save hook writes (JupyterLab and Notebook 7 save no widget state)
+    content = json.loads(nbformat.writes(notebook))
+    content["metadata"].pop("widgets", None)
+    assert static_outputs(content) == (1 if WIDGET in panel["data"] else 0)
+    saved = tmp_path / "saved.ipynb"
+    saved.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    assert WIDGET not in saved.read_text(encoding="utf-8")
+    assert saved.stat().st_size <= BYTES_PER_CHART * len(titles)
+    converted = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(saved)],
+                               capture_output=True, text=True, timeout=120, check=True).stdout
+    assert 'aria-label="val/acc"' in converted and converted.count("<polyline") >= 8

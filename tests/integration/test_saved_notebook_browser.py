@@ -238,6 +238,8 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
             "the saved file must not hold a widget view that needs the kernel"
         (panel,) = [output for output in outputs if "jupyter_tracker" in output.get("metadata", {})]
         assert PLOTLY in panel["data"] and "<svg" in "".join(panel["data"]["text/html"])
+        charts = len({trace.get("xaxis", "x") for trace in panel["data"][PLOTLY]["data"]})
+        assert charts >= 4 and path.stat().st_size <= 200_000 * charts, (charts, path.stat().st_size)
         # nbconvert (and GitHub, which runs no script) read the HTML with the SVG charts
         converted = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(path)],
                                    capture_output=True, text=True, timeout=120, check=True).stdout
