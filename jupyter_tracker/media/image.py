@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jupyter_tracker.media._files import as_numpy, caption_text, write_media
+from jupyter_tracker.media.overlays import check_boxes, check_classes, check_masks, draw_overlays, encode_overlays
 from jupyter_tracker.media.png import encode_png, png_size
 from jupyter_tracker.values import MediaValue
 
@@ -32,9 +34,20 @@ class Image(MediaValue):
     media_kind = "image"
     width: int
     height: int
+    masks: dict[str, dict[str, Any]] | None
+    boxes: dict[str, dict[str, Any]] | None
+    classes: list[dict[str, Any]] | None
 
-    def __init__(self, data: Any, caption: str | None = None, mode: str | None = None) -> None:
+    def __init__(self, data: Any, caption: str | None = None, mode: str | None = None, *,
+                 masks: Mapping[str, Any] | None = None, boxes: Mapping[str, Any] | None = None,
+                 classes: Sequence[Any] | None = None, grouping: int | None = None,
+                 file_type: str | None = None, normalize: bool = True) -> None:
+        """``masks``, ``boxes`` and ``classes`` are wandb's overlays (see :mod:`jupyter_tracker.media.overlays`);
+        ``grouping``, ``file_type`` and ``normalize`` are accepted for wandb's signature (images are PNG)."""
         self.caption = caption_text(caption, "Image")
+        self.boxes = check_boxes(boxes) if boxes is not None else None
+        self.classes = check_classes(classes) if classes is not None else None
+        self.masks = None
         if mode is not None and mode not in _MODES:
             raise ValueError(f"Image(mode=...) must be one of {', '.join(_MODES)}, got {mode!r}")
         self._pixels: np.ndarray | None = None
@@ -43,6 +56,8 @@ class Image(MediaValue):
         if isinstance(data, Image):
             self._pixels, self._png = data._pixels, data._png
             self.width, self.height = data.width, data.height
+            self.boxes, self.classes = self.boxes or data.boxes, self.classes or data.classes
+            self.masks = check_masks(masks, (self.height, self.width)) if masks is not None else data.masks
             return
         if isinstance(data, np.ndarray):
             self._set_pixels(pixels_from_array(data, mode))
@@ -57,6 +72,8 @@ class Image(MediaValue):
                 f"Image() takes a numpy array, torch tensor, PIL image, matplotlib figure or file path, "
                 f"not {type(data).__module__}.{type(data).__qualname__}"
             )
+        if masks is not None:  # checked against the size, known once the pixels are read
+            self.masks = check_masks(masks, (self.height, self.width))
 
     def _set_pixels(self, pixels: np.ndarray) -> None:
         self._pixels = pixels
@@ -102,11 +119,28 @@ class Image(MediaValue):
 
     def encode(self, run_dir: Any) -> dict[str, Any]:
         """Writes ``media/images/<sha256>.png`` and returns the reference the history row keeps."""
+        shown = self._png_with_overlays() if self.masks or self.boxes else None
         path, digest = write_media(run_dir, "images", self.png_bytes(), ".png")
-        return {"_type": "image-file", "path": path, "sha256": digest, "format": "png",
-                "width": self.width, "height": self.height, "caption": self.caption}
+        reference = {"_type": "image-file", "path": path, "sha256": digest, "format": "png",
+                     "width": self.width, "height": self.height, "caption": self.caption}
+        if self.masks or self.boxes or self.classes:
+            reference.update(encode_overlays(run_dir, self.masks, self.boxes, self.classes))
+            if shown is not None:
+                # the picture with its overlays drawn, for views that cannot draw them
+                reference["overlaid_path"], _ = write_media(run_dir, "images", shown, ".png")
+            self.masks = None  # the mask arrays are in their files now
+        return reference
+
+    def _png_with_overlays(self) -> bytes | None:
+        if self._pixels is None:
+            return None
+        return encode_png(draw_overlays(self._pixels, self.masks, self.boxes))
 
     def _repr_png_(self) -> bytes:
+        if self.masks or self.boxes:
+            shown = self._png_with_overlays()
+            if shown is not None:
+                return shown
         return self.png_bytes()
 
     def __repr__(self) -> str:
