@@ -242,6 +242,10 @@ def _start_run(resolved: Settings, initial_config: Any = None) -> Run:
         run_dir = previous_dir
         if state.damaged:
             _keep_damaged_log(run_id, previous_dir, state)
+        if not resolved.offline and resolved.base_url and resolved.api_key:
+            from jupyter_tracker.sync.online import catch_up_with_server
+
+            catch_up_with_server(resolved, run_id, state)
     else:
         started = time.time()
         run_dir = root / layout.run_dir_name(run_id, started)

@@ -366,9 +366,14 @@ class Run:
         if not changes:
             return self
         save = getattr(self._backend, "update_run", None)
-        if save is None:
+        if save is None and self._backend.kind == "remote":
+            from jupyter_tracker.api.remote_edits import update_remote_run
+
+            self._record = dict(update_remote_run(self._backend, self.entity, self.project, self.id, changes))
+        elif save is None:
             raise ApiError(f"runs read from the {self._backend.kind} store cannot be changed here")
-        self._record = dict(save(self.entity, self.project, self.id, changes))
+        else:
+            self._record = dict(save(self.entity, self.project, self.id, changes))
         self._complete = True
         self._forget_changes()
         return self

@@ -26,6 +26,33 @@ class RunEditError(RuntimeError):
     """A stored run could not be changed; the message says why (nothing was written)."""
 
 
+def change_records(
+    metadata: Mapping[str, Any] | None,
+    config: Mapping[str, Any] | None,
+    summary: Mapping[str, Any] | None,
+    ended: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The records that carry the changes; then ``ended`` (how a finished run ended) as a FINISH record again.
+
+    ``ended`` holds ``state``, ``exit_code`` and ``runtime``; its FINISH has no summary, so the
+    summary stays the one the run finished with plus the changes. The Api's server edits use it too.
+    """
+    unknown = sorted(set(metadata or {}) - set(EDITABLE_METADATA))
+    if unknown:
+        raise RunEditError(f"{', '.join(unknown)} cannot be changed; only {', '.join(EDITABLE_METADATA)} can")
+    changes: list[tuple[Any, ...]] = []
+    if metadata:
+        changes.append((records.RUN, dict(metadata)))
+    if config:
+        changes.append((records.CONFIG, dict(config)))
+    if summary:
+        changes.append((records.SUMMARY, dict(summary)))
+    if changes and ended is not None:
+        changes.append((records.FINISH, {"state": ended.get("state"), "exit_code": ended.get("exit_code"),
+                                         "runtime": ended.get("runtime"), "time": time.time(), "summary": None}))
+    return changes
+
+
 def append_run_changes(
     run_dir: Path,
     metadata: Mapping[str, Any] | None = None,
@@ -38,17 +65,7 @@ def append_run_changes(
     (``values.normalise_mapping``). Raises :class:`RunEditError` when the run is live or the disk
     refuses the records.
     """
-    unknown = sorted(set(metadata or {}) - set(EDITABLE_METADATA))
-    if unknown:
-        raise RunEditError(f"{', '.join(unknown)} cannot be changed; only {', '.join(EDITABLE_METADATA)} can")
-    changes: list[tuple[Any, ...]] = []
-    if metadata:
-        changes.append((records.RUN, dict(metadata)))
-    if config:
-        changes.append((records.CONFIG, dict(config)))
-    if summary:
-        changes.append((records.SUMMARY, dict(summary)))
-    if not changes:
+    if not change_records(metadata, config, summary):
         return 0
     state, _ = read_run(run_dir, warn=False)
     if state.damaged:
@@ -61,9 +78,9 @@ def append_run_changes(
                            f"(jupyter_tracker.run) in the process that runs it ({error})") from error
     except OSError as error:
         raise RunEditError(f"could not open {run_log_path(run_dir)} to record the change ({error})") from error
-    if state.state != "running":
-        changes.append((records.FINISH, {"state": state.state, "exit_code": state.exit_code, "runtime": state.runtime,
-                                         "time": time.time(), "summary": None}))
+    ended = None if state.state == "running" else \
+        {"state": state.state, "exit_code": state.exit_code, "runtime": state.runtime}
+    changes = change_records(metadata, config, summary, ended)
     for change in changes:
         writer.append(change)
     writer.close()

@@ -132,6 +132,42 @@ def remote_resume_state(settings: Settings, run_id: str, run_dir: Path) -> RunSt
     )
 
 
+def catch_up_with_server(settings: Settings, run_id: str, state: RunState) -> None:
+    """Brings a local run about to resume online up to the server's copy when that is ahead of it.
+
+    The server is ahead when the run was changed through the Api (summary, config, tags...) or
+    continued elsewhere. The resumed run then numbers its records after the server's
+    ``applied_seq`` (a reused number would be skipped by the server) and starts from the server's
+    config, summary and metadata, so its finish does not undo those changes. A server that cannot
+    be asked now changes nothing: the run resumes from its local log.
+    """
+    from jupyter_tracker.api.backend import ApiError
+    from jupyter_tracker.api.remote import RemoteBackend
+
+    try:
+        backend = RemoteBackend(settings, timeout=5.0, retry_seconds=5.0)
+    except ApiError:
+        return
+    try:
+        record: dict[str, Any] = dict(backend.get_run(settings.entity, settings.project, run_id))
+    except ApiError:
+        return
+    finally:
+        backend.close()
+    applied = int(record.get("applied_seq") or 0)
+    if applied <= state.last_seq:
+        return
+    state.last_seq = applied
+    state.config.update(record.get("config") or {})
+    local_summary = state.summary
+    for key, value in (record.get("summary") or {}).items():
+        if key not in local_summary or local_summary[key] != value:
+            state.summary_manual[key] = value
+    for key in ("name", "tags", "notes", "group", "job_type"):
+        if record.get(key) is not None:
+            state.metadata[key] = record[key]
+
+
 # the backlog ------------------------------------------------------------------------------------------
 def unsynced_run_dirs(root: Path, exclude: Path | None = None) -> list[Path]:
     """Run directories of online runs whose upload is not complete and that no live process is uploading."""
