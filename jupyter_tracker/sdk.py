@@ -104,6 +104,18 @@ def _sweep_hook(run: Run) -> None:
 add_start_hook(_sweep_hook)
 
 
+def _tensorboard_hook(run: Run) -> None:
+    """``init(sync_tensorboard=True)``: TensorBoard writers also log to the run (tensorboard/, imported only then)."""
+    if not run.settings.extra.get("sync_tensorboard") or run.disabled:
+        return
+    from jupyter_tracker.tensorboard import patch
+
+    patch()
+
+
+add_start_hook(_tensorboard_hook)
+
+
 def _settings_arguments(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}

@@ -7,7 +7,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e ".[test,parquet,postgres,sweeps]"
+.venv/bin/python -m pip install -q -e ".[test,parquet,postgres,sweeps,tensorboard]"
 # torch tensors are a supported value type: test them when this machine carries a CPU wheel
 if ls /opt/wheels/torch-*cpu*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q "torch==$(ls /opt/wheels/torch-*cpu*.whl | head -n 1 | sed -E 's/.*torch-([0-9.]+)\+cpu.*/\1/')" \

@@ -40,6 +40,10 @@ def _register() -> None:
 
     for command in run_command.COMMANDS:
         main.add_command(command)
+    from jupyter_tracker.cli import tensorboard_commands
+
+    for command in tensorboard_commands.COMMANDS:
+        main.add_command(command)
 
 
 _register()
