@@ -38,6 +38,7 @@ __all__ = [
     "MAX_CHARTS",
     "PLOTLY_MIMETYPE",
     "StaticLiveView",
+    "color_for",
     "figure_dict",
     "format_duration",
     "group_of",
@@ -55,7 +56,9 @@ MAX_CHARTS = 24
 FIGURE_POINT_BUDGET = 36_000
 #: the output metadata key that marks a display as this library's live charts
 OUTPUT_MARKER = "jupyter_tracker"
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+#: the live panel's palette (static/live_panel.js): a metric has the same colour in both views
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+            "#7f7f7f")
 _COLUMNS = 3
 _ROW_HEIGHT = 230
 _SVG_POINTS = 300
@@ -98,6 +101,20 @@ def ordered_metrics(snapshot: FeedSnapshot) -> list[SeriesView]:
         return (group == "system", group == "charts", natural_key(group), natural_key(series.name))
 
     return sorted((series for series in snapshot.series.values() if len(series)), key=key)
+
+
+def color_for(name: str) -> str:
+    """A metric's colour, fixed by its name (FNV-1a over UTF-16 code units, as ``colorFor`` in live_panel.js).
+
+    >>> color_for("train/loss") == color_for("train/loss")
+    True
+    """
+    value = 0x811C9DC5
+    encoded = name.encode("utf-16-le", "surrogatepass")
+    for index in range(0, len(encoded), 2):
+        value ^= encoded[index] | encoded[index + 1] << 8
+        value = (value * 0x01000193) & 0xFFFFFFFF
+    return _PALETTE[value % len(_PALETTE)]
 
 
 def _plotly_text(text: str) -> str:
@@ -226,7 +243,7 @@ def figure_dict(
         x_end = (column + 1) / columns - (gap_x / 2 if column < columns - 1 else 0)
         y_end = 1 - row / rows - (gap_y / 2 if row else 0)
         y_start = 1 - (row + 1) / rows + (gap_y / 2 if row < rows - 1 else 0)
-        color = _PALETTE[position % len(_PALETTE)]
+        color = color_for(series.name)
         x_values = _x_list(line.x)
         shown_name = _plotly_text(series.name)
         mode = "lines+markers" if line.finite_points == 1 else "lines"
@@ -347,8 +364,8 @@ def svg_html(snapshot: FeedSnapshot, smoothing: float = DEFAULT_SMOOTHING, title
     metric's last value.
     """
     metrics = ordered_metrics(snapshot)
-    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS), _PALETTE[position % len(_PALETTE)])
-              for position, series in enumerate(metrics[:MAX_CHARTS])]
+    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS), color_for(series.name))
+              for series in metrics[:MAX_CHARTS]]
     heading = f"<div style=\"font:600 13px sans-serif\">{html.escape(title)}</div>" if title else ""
     body = "".join(charts) or '<div style="font:12px sans-serif;color:gray">no metrics logged yet</div>'
     table = _last_values_table(metrics, MAX_CHARTS) if len(metrics) > MAX_CHARTS else ""

@@ -161,3 +161,28 @@ def test_live_refreshes_are_html_only_and_have_no_script() -> None:
     bundle = live_bundle(feed.snapshot(), {"name": "r", "state": "running"})
     assert set(bundle) == {"text/html", "text/plain"}
     assert "<script" not in bundle["text/html"] and re.search(r"<polyline points=", bundle["text/html"])
+
+
+def test_colours_follow_the_metric_name_as_in_the_live_panel() -> None:
+    import shutil
+    import subprocess
+
+    from jupyter_tracker.notebook.live_panel import STATIC_DIR
+    from jupyter_tracker.notebook.live_static import color_for
+
+    names = ["train/loss", "val/acc", "système/cpu", "<i>m</i>", "😀/x", ""]
+    feed = feed_of([{"val/acc": 1.0, "train/loss": 2.0}, {"val/acc": 1.5, "train/loss": 1.0}])
+    traces = traces_by_name(figure_dict(feed.snapshot()))
+    assert traces["val/acc"]["line"]["color"] == color_for("val/acc")
+    assert traces["train/loss"]["line"]["color"] == color_for("train/loss")
+    node = shutil.which("node")
+    if node is None:
+        return
+    source = (STATIC_DIR / "live_panel.js").read_text(encoding="utf-8")
+    start = source.index("const PALETTE")
+    palette = source[start:source.index(";", start) + 1]
+    function_start = source.index("export function colorFor")
+    function = source[function_start:source.index("\n}\n", function_start) + 3].replace("export ", "")
+    script = f"{palette}\n{function}\nconsole.log(JSON.stringify({json.dumps(names)}.map(colorFor)));"
+    result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(result.stdout) == [color_for(name) for name in names]
