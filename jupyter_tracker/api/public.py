@@ -448,6 +448,18 @@ class Run:
             return item
         raise RunNotFoundError(f"run {self.id} has no file {name!r}")
 
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged (``Artifact`` objects: ``download()`` them)."""
+        from jupyter_tracker.artifacts.query import run_artifacts
+
+        return run_artifacts(self, "logged")
+
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used (``run.use_artifact``)."""
+        from jupyter_tracker.artifacts.query import run_artifacts
+
+        return run_artifacts(self, "used")
+
     def table(self, key: str, step: int | None = None) -> pandas.DataFrame:
         """The ``Table`` logged under ``key`` (the last one, or the one at ``step``) as a DataFrame."""
         from jupyter_tracker.media.readback import run_table

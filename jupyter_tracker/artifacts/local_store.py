@@ -73,6 +73,11 @@ class LocalArtifactStore:
     def versions(self, entity: str | None, project: str, name: str, type_name: str | None = None) -> list[dict[str, Any]]:
         return self.registry.versions("", project, name, type_name)
 
+    def run_versions(self, entity: str | None, project: str, run_id: str, which: str) -> list[dict[str, Any]]:
+        """The versions run ``run_id`` ``logged`` or ``used``."""
+        listing = self.registry.logged_by_run if which == "logged" else self.registry.used_by_run
+        return listing("", project, run_id)
+
     def used_by(self, record: dict[str, Any]) -> list[str]:
         return self.registry.used_by(record["entity"] or "", record["project"], record["name"], record["version"])
 

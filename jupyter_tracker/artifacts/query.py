@@ -15,12 +15,21 @@ from jupyter_tracker.artifacts.names import check_name, parse_path
 
 def artifact_store_for(api: Any) -> Any:
     """The artifact store beside the runs an ``Api`` reads."""
-    backend = api.backend
+    return _store_for_backend(api.backend, api.settings.root)
+
+
+def _store_for_backend(backend: Any, default_root: Any = None) -> Any:
     if getattr(backend, "kind", None) == "remote":
         from jupyter_tracker.artifacts.remote_store import RemoteArtifactStore
 
         return RemoteArtifactStore(backend)
-    return LocalArtifactStore(getattr(backend, "root", None) or api.settings.root)
+    return LocalArtifactStore(getattr(backend, "root", None) or default_root)
+
+
+def run_artifacts(run: Any, which: str) -> list[Artifact]:
+    """The versions a public-API ``Run`` ``logged`` or ``used``, oldest first."""
+    store = _store_for_backend(run._backend)
+    return [Artifact._from_record(record, store) for record in store.run_versions(run.entity, run.project, run.id, which)]
 
 
 def artifact(api: Any, name: str, type_name: str | None = None) -> Artifact:

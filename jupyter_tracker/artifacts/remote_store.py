@@ -94,6 +94,11 @@ class RemoteArtifactStore:
         except ArtifactNotFoundError:
             return []
 
+    def run_versions(self, entity: str | None, project: str, run_id: str, which: str) -> list[dict[str, Any]]:
+        """The versions run ``run_id`` ``logged`` or ``used``."""
+        path = f"{self._base(entity, project)}/runs/{_segment(run_id)}/{which}"
+        return list(self._json("GET", path, f"artifacts {which} by run {run_id}")["versions"])
+
     def used_by(self, record: dict[str, Any]) -> list[str]:
         return list(self._json("GET", self._version_path(record) + "/uses", f"runs that used {record['name']}")["runs"])
 

@@ -216,4 +216,15 @@ def artifact_router(config: ServerConfig, authenticate: Callable[..., Principal]
 
         return guarded(act)
 
+    @router.get("/runs/{run_id}/{which}")
+    def run_artifacts(entity: str, project: str, run_id: str, which: str, principal: Principal = Auth) -> Any:
+        """The versions a run ``logged`` or ``used``: ``{"versions": [...]}``."""
+        refused = checked(principal, entity, project)
+        if refused is not None:
+            return refused
+        if which not in ("logged", "used"):
+            return _error(404, f"no such listing {which!r}: use 'logged' or 'used'")
+        listing = registry.logged_by_run if which == "logged" else registry.used_by_run
+        return {"versions": listing(entity, project, run_id)}
+
     return router

@@ -85,6 +85,8 @@ def test_files_dirs_references_and_aliases_round_trip_through_the_server(
     assert stored.logged_by().id == producer.id
     assert [run.id for run in stored.used_by()] == [consumer.id]
     assert [version.version for version in api.artifacts("dataset", "roundtrip/digits")] == ["v0"]
+    assert [a.name for a in api.run(f"roundtrip/{producer.id}").logged_artifacts()] == ["digits:v0"]
+    assert [a.name for a in api.run(f"roundtrip/{consumer.id}").used_artifacts()] == ["digits:v0"]
     assert not LocalArtifactStore(tmp_path / "machine-b" / "jupyter_tracker").versions(None, "roundtrip", "digits")
 
 

@@ -120,6 +120,9 @@ def test_lineage_logged_by_and_used_by(work: Path) -> None:
     stored = jt.Api().artifact("art/mnist:v0")
     assert stored.logged_by().id == producer.id
     assert [run.id for run in stored.used_by()] == [consumer.id]
+    assert [a.name for a in jt.Api().run(f"art/{producer.id}").logged_artifacts()] == ["mnist:v0"]
+    assert [a.name for a in jt.Api().run(f"art/{consumer.id}").used_artifacts()] == ["mnist:v0"]
+    assert jt.Api().run(f"art/{consumer.id}").logged_artifacts() == []
 
 
 def test_checkout_and_verify(work: Path) -> None:
