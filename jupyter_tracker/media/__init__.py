@@ -12,5 +12,6 @@ from jupyter_tracker.media.histogram import Histogram
 from jupyter_tracker.media.html import Html
 from jupyter_tracker.media.image import Image
 from jupyter_tracker.media.table import Table
+from jupyter_tracker.media.video import Video
 
-__all__ = ["Audio", "Histogram", "Html", "Image", "Table"]
+__all__ = ["Audio", "Histogram", "Html", "Image", "Table", "Video"]

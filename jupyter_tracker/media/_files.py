@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 #: the sub-folders of ``media/`` that media kinds write to
-KIND_DIRS = frozenset({"images", "tables", "audio", "html"})
+KIND_DIRS = frozenset({"images", "tables", "audio", "html", "videos"})
 
 
 def write_media(run_dir: str | os.PathLike[str], kind_dir: str, data: bytes, suffix: str) -> tuple[str, str]:

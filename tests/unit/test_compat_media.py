@@ -77,3 +77,62 @@ def test_shown_in_a_notebook_with_the_overlays_drawn():
 def test_a_bad_overlay_names_the_field_at_fault(options, named):
     with pytest.raises(OverlayError, match=named):
         jupyter_tracker.Image(np.zeros((8, 10, 3), dtype=np.uint8), **options)
+
+
+def _frames_tchw() -> np.ndarray:
+    frames = np.zeros((4, 3, 6, 10), dtype=np.uint8)
+    for index in range(4):
+        frames[index, 0, :, index * 2:index * 2 + 2] = 255  # a red bar moving right
+    return frames
+
+
+def test_video_frames_are_a_gif_with_every_frame(store_root):
+    run = jupyter_tracker.init(project="video")
+    run.log({"rollout": jupyter_tracker.Video(_frames_tchw(), fps=5, caption="bar")})
+    run.log({"rollout": jupyter_tracker.Video(np.transpose(_frames_tchw(), (0, 2, 3, 1)) / 255.0, fps=5)})  # THWC
+    run.finish(quiet=True)
+    rows = jupyter_tracker.Api(overrides={"dir": str(store_root.parent)}).run(f"video/{run.id}").history(pandas=False)
+    first, second = rows[0]["rollout"], rows[1]["rollout"]
+    assert first["format"] == "gif" and first["fps"] == 5 and first["caption"] == "bar"
+    assert (first["frames"], first["width"], first["height"]) == (4, 10, 6)
+    assert first["sha256"] == second["sha256"]  # the same frames in either layout: one file
+    with PIL.open(run._dir / first["path"]) as gif:
+        assert gif.n_frames == 4 and gif.size == (10, 6)
+        gif.seek(3)
+        assert gif.convert("RGB").getpixel((7, 2))[0] > 200 and gif.convert("RGB").getpixel((1, 2))[0] < 50
+
+
+def test_a_batch_of_videos_is_one_grid():
+    video = jupyter_tracker.Video(np.zeros((3, 5, 1, 4, 6), dtype=np.uint8))
+    assert (video.frames, video.height, video.width) == (5, 8, 12)  # 2x2 grid, one cell left blank
+
+
+def test_a_video_file_is_kept_as_it_is(store_root, tmp_path):
+    path = tmp_path / "clip.gif"
+    path.write_bytes(jupyter_tracker.Video(_frames_tchw()).encoded_bytes())
+    run = jupyter_tracker.init(project="video")
+    run.log({"clip": jupyter_tracker.Video(str(path))})
+    run.finish(quiet=True)
+    row = jupyter_tracker.Api(overrides={"dir": str(store_root.parent)}).run(f"video/{run.id}").history(pandas=False)[0]
+    assert (run._dir / row["clip"]["path"]).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize(("data", "options", "error", "named"), [
+    (np.zeros((4, 6, 10), dtype=np.uint8), {}, ValueError, "4-D array"),
+    (np.zeros((4, 5, 6, 7), dtype=np.uint8), {}, ValueError, "no channel axis"),
+    (np.full((2, 3, 4, 4), 2.0), {}, ValueError, r"\[0, 1\]"),
+    (np.zeros((2, 3, 4, 4), dtype=np.uint8), {"format": "avi"}, ValueError, "must be one of gif"),
+    (np.zeros((2, 3, 4, 4), dtype=np.uint8), {"fps": 0}, ValueError, "fps"),
+])
+def test_bad_frames_are_refused_with_the_reason(data, options, error, named):
+    with pytest.raises(error, match=named):
+        jupyter_tracker.Video(data, **options)
+
+
+def test_a_format_without_its_encoder_says_what_to_install():
+    import importlib.util
+
+    if importlib.util.find_spec("imageio_ffmpeg") is not None:
+        pytest.skip("imageio-ffmpeg is installed here")
+    with pytest.raises(ValueError, match="pip install imageio imageio-ffmpeg"):
+        jupyter_tracker.Video(_frames_tchw(), format="mp4")

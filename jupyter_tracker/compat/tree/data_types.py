@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_tracker.media import Audio, Histogram, Html, Image, Table
+from jupyter_tracker.media import Audio, Histogram, Html, Image, Table, Video
 from jupyter_tracker.values import MediaValue as WBValue
 
-__all__ = ["Audio", "Histogram", "Html", "Image", "Table", "WBValue"]
+__all__ = ["Audio", "Histogram", "Html", "Image", "Table", "Video", "WBValue"]
