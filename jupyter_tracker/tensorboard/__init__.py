@@ -24,12 +24,15 @@ def patch(root_logdir: str | None = None, save: bool = True, tensorboard_x: bool
           pytorch: bool | None = None) -> list[str]:
     """Makes TensorBoard writers (torch.utils.tensorboard, tensorboardX) also log to ``jupyter_tracker.run``.
 
-    Safe to call more than once. Returns the writer classes patched (none when neither library is
+    ``root_logdir`` names writers' tags by their folder under it (``train/loss``, ``val/loss``);
+    ``save`` keeps the event files with the run. Safe to call more than once (a run already fed
+    keeps the options it started with). Returns the writer classes patched (none when neither library is
     installed; a clear ``ImportError`` then).
     """
     global _patch
     if _patch is None:
         _patch = TensorBoardPatch(_current_run)
+    _patch.root_logdir, _patch.save = root_logdir or None, save
     _patch.install()
     if not _patch.active:
         raise ImportError("jupyter_tracker.tensorboard.patch(): neither tensorboard (torch.utils.tensorboard) nor "

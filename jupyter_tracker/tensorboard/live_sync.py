@@ -6,11 +6,17 @@ still goes to its file, and its scalars, histograms and images also go to
 ``jupyter_tracker.run`` as one row per TensorBoard step, with the step as ``global_step`` (the
 x-axis of those metrics). A row is written when the step changes, when the writer flushes or
 closes, and when the run finishes. A value that cannot be converted is skipped, said once.
+
+Several writers (``runs/train`` and ``runs/val`` both writing ``loss``) are kept apart by a
+namespace: the writer's folder relative to ``root_logdir`` when given (``train/loss``), else the
+folder's name for every writer after the first. With ``save=True`` the event files are kept with
+the run (``run.save(..., policy="live")``), as wandb does.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +35,11 @@ WRITERS = (
 class RunFeed:
     """Rows for one run, built from events: values of one step gathered, written when the step changes."""
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: Any, root_logdir: str | None = None, save: bool = True) -> None:
         self.run = run
+        self.root_logdir = os.path.abspath(root_logdir) if root_logdir else None
+        self.save = save
+        self.namespaces: dict[str, str] = {}
         self.plugins = TagPlugins()
         self._step: int | None = None
         self._row: dict[str, Any] = {}
@@ -38,15 +47,32 @@ class RunFeed:
         self._lock = threading.Lock()
         run.before_finish(lambda _run: self.flush())
 
-    def add(self, event: Any) -> None:
+    def namespace(self, logdir: str | None) -> str:
+        """The prefix of a writer's tags ("" for the first writer when no ``root_logdir`` is given)."""
+        folder = os.path.abspath(logdir) if logdir else ""
+        known = self.namespaces.get(folder)
+        if known is not None:
+            return known
+        if self.root_logdir and folder and (folder + os.sep).startswith(self.root_logdir.rstrip(os.sep) + os.sep):
+            relative = os.path.relpath(folder, self.root_logdir)
+            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        else:
+            prefix = "" if not self.namespaces else os.path.basename(folder.rstrip(os.sep)) + "/"
+        self.namespaces[folder] = prefix
+        if self.save and folder and self.run.dir:
+            self.run.save(os.path.join(folder, "*tfevents*"), base_path=os.path.dirname(folder), policy="live")
+        return prefix
+
+    def add(self, event: Any, logdir: str | None = None) -> None:
         found = event_values(event, self.plugins)
         if found is None or not found.values:
             return
         with self._lock:
+            prefix = self.namespace(logdir)
             if self._step is not None and found.step != self._step:
                 self._write()
             self._step = found.step
-            self._row.update(found.values)
+            self._row.update({prefix + tag: value for tag, value in found.values.items()} if prefix else found.values)
 
     def flush(self) -> None:
         with self._lock:
@@ -66,8 +92,10 @@ class RunFeed:
 class TensorBoardPatch:
     """The patched writer classes and the feed of the current run."""
 
-    def __init__(self, current_run: Callable[[], Any]) -> None:
+    def __init__(self, current_run: Callable[[], Any], root_logdir: str | None = None, save: bool = True) -> None:
         self._current_run = current_run
+        self.root_logdir = root_logdir
+        self.save = save
         self._originals: list[tuple[type, str, Any]] = []
         self._feeds: dict[int, RunFeed] = {}
         self._lock = threading.Lock()
@@ -83,7 +111,7 @@ class TensorBoardPatch:
         with self._lock:
             feed = self._feeds.get(id(run))
             if feed is None or feed.run is not run:
-                feed = self._feeds[id(run)] = RunFeed(run)
+                feed = self._feeds[id(run)] = RunFeed(run, self.root_logdir, self.save)
             return feed
 
     def _safely(self, action: Callable[[], None]) -> None:
@@ -115,7 +143,7 @@ class TensorBoardPatch:
             result = add_event(self, event)
             feed = patch.feed()
             if feed is not None:
-                patch._safely(lambda: feed.add(event))
+                patch._safely(lambda: feed.add(event, _logdir_of(self)))
             return result
 
         def flush_and_log(self: Any) -> Any:
@@ -141,3 +169,8 @@ class TensorBoardPatch:
             setattr(writer, name, original)
             writer._jupyter_tracker_patched = False  # type: ignore[attr-defined]
         self._originals.clear()
+
+
+def _logdir_of(writer: Any) -> str | None:
+    getter = getattr(writer, "get_logdir", None)
+    return str(getter()) if callable(getter) else getattr(writer, "_logdir", None)

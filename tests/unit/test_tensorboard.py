@@ -82,3 +82,21 @@ def test_import_tb_reads_existing_event_files_into_one_run_per_folder(tmp_path: 
     (tmp_path / "nothing").mkdir()
     empty = CliRunner().invoke(main, ["import-tb", str(tmp_path / "nothing"), "--mode", "offline"])
     assert empty.exit_code != 0 and "no TensorBoard event files" in empty.output
+
+
+def test_two_writers_are_kept_apart_and_their_event_files_kept_with_the_run(tmp_path: Path) -> None:
+    run = jt.init(mode="offline")
+    patch(root_logdir=str(tmp_path / "runs"))
+    train = tensorboardX.SummaryWriter(logdir=str(tmp_path / "runs" / "train"))
+    val = tensorboardX.SummaryWriter(logdir=str(tmp_path / "runs" / "val"))
+    for step in range(3):
+        train.add_scalar("loss", 1.0 + step, step)
+        val.add_scalar("loss", 10.0 + step, step)
+    train.close()
+    val.close()
+    run.finish()
+    rows = rows_of(run.id, ["train/loss", "val/loss", "global_step"])
+    assert [(row["global_step"], row["train/loss"], row["val/loss"]) for row in rows] == [
+        (0, 1.0, 10.0), (1, 2.0, 11.0), (2, 3.0, 12.0)]
+    kept = sorted(path.relative_to(Path(run.dir) / "files").parts[0] for path in (Path(run.dir) / "files").rglob("*tfevents*"))
+    assert kept == ["train", "val"]
