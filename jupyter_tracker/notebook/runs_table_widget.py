@@ -57,6 +57,8 @@ def grid_widget_class() -> type:
         note = traitlets.Unicode("", help="what the table shows: runs, page, columns").tag(sync=True)
         empty_text = traitlets.Unicode("no runs match", help="shown when there is no row").tag(sync=True)
         theme = traitlets.Dict(help="the page's theme colours, reported by the browser").tag(sync=True)
+        selectable = traitlets.Bool(True, help="rows have a checkbox that selects them").tag(sync=True)
+        selected = traitlets.List(traitlets.Unicode(), help="ids of the runs ticked for comparison").tag(sync=True)
 
     return RunsGridWidget
 
@@ -106,7 +108,9 @@ class RunsWidget:
                                     self.picker_note, self.picker_list], layout=layout(display="none", width="100%"))
         self.message = widgets.HTML()
         self.grid = grid_widget_class()(layout=layout(width="100%", min_width="0", max_width="100%"))
-        self.selection = widgets.SelectMultiple(options=[], rows=6, description="runs", layout=layout(width="420px"))
+        self.selected_note = widgets.HTML()
+        self.clear_selection = widgets.Button(description="clear", tooltip="untick every run",
+                                              layout=layout(width="70px"))
         self.metric = widgets.Combobox(options=self.metrics[:METRIC_MATCHES], placeholder="type to find a metric",
                                        description="metric", ensure_option=False, layout=layout(width="300px"))
         self.x_axis = widgets.Dropdown(options=[("define_metric x, else step", AUTO_AXIS),
@@ -127,6 +131,8 @@ class RunsWidget:
         self.compare.on_click(lambda _button: self._compare())
         self.grid.on_msg(self._grid_message)
         self.grid.observe(lambda _change: self._redraw_chart(), names="theme")
+        self.grid.observe(lambda _change: self._describe_selection(), names="selected")
+        self.clear_selection.on_click(lambda _button: setattr(self.grid, "selected", []))
         title = widgets.HTML(f"<b>runs of {html.escape(str(table.project))}</b>" if table.project else "<b>runs</b>")
         self.box = widgets.VBox([
             title,
@@ -135,11 +141,13 @@ class RunsWidget:
             self.picker,
             self.message,
             self.grid,
-            widgets.HBox([self.selection, widgets.VBox([self.metric, self.x_axis, self.compare])], layout=wrap),
+            widgets.HBox([self.metric, self.x_axis, self.compare, self.clear_selection, self.selected_note],
+                         layout=wrap),
             self.chart,
         ], layout=layout(width="100%", min_width="0"))
         self.box.add_class("jt-runs-table")
         self.refresh()
+        self._describe_selection()
 
     # table ---------------------------------------------------------------------------------------
     def _changed(self, _change: Any) -> None:
@@ -171,7 +179,6 @@ class RunsWidget:
         """Redraws the grid (the page, or the groups) and the runs offered for comparison."""
         view = self.table.view
         grid = self.grid
-        page = view.page_frame()
         with grid.hold_sync():
             if self.group_by.value:
                 shown_metrics = [column for column in view.shown if column.startswith("summary.")]
@@ -179,18 +186,28 @@ class RunsWidget:
                 grid.columns = [{"key": str(c), "label": str(c), "kind": column_kind(groups, c)} for c in groups.columns]
                 grid.rows = page_cells(groups)
                 grid.index_key = grid.index_label = str(self.group_by.value)
-                grid.sticky_name, grid.sortable = False, False
+                grid.sticky_name, grid.sortable, grid.selectable = False, False, False
                 grid.note = f"{len(groups):,} groups by {self.group_by.value}"
                 grid.empty_text = "no runs to group"
             else:
+                page = view.page_frame()
                 grid.columns = [{"key": c, "label": c, "kind": column_kind(page, c)} for c in page.columns]
                 grid.rows = page_cells(page)
                 grid.index_key = grid.index_label = "id"
-                grid.sticky_name, grid.sortable = bool(view.shown) and view.shown[0] == "name", True
+                grid.sticky_name, grid.sortable, grid.selectable = bool(view.shown) and view.shown[0] == "name", True, True
                 grid.sort_by, grid.ascending = view.sort_by or "", bool(view.ascending)
                 grid.note = view.summary_line()
                 grid.empty_text = "no runs match"
-        self.selection.options = [(f"{name} ({run_id})", run_id) for run_id, name in zip(page.index, page["name"], strict=False)]
+
+    def _describe_selection(self) -> None:
+        frame = self.table.view.frame
+        chosen = [run_id for run_id in self.grid.selected if run_id in frame.index]
+        if not chosen:
+            self.selected_note.value = '<span style="opacity:.7">tick runs in the table to compare them</span>'
+            return
+        names = ", ".join(f"{frame.at[run_id, 'name']} ({run_id})" for run_id in chosen[:4])
+        more = f" and {len(chosen) - 4} more" if len(chosen) > 4 else ""
+        self.selected_note.value = html.escape(f"{len(chosen)} selected: {names}{more}")
 
     # column picker ---------------------------------------------------------------------------------
     def _toggle_picker(self, change: Any) -> None:
@@ -233,10 +250,10 @@ class RunsWidget:
         self.metric.options = matching_metrics(self.metrics, typed)
 
     def _compare(self) -> None:
-        run_ids = list(self.selection.value)
+        run_ids = list(self.grid.selected)
         metric = self.metric.value.strip()
         if not run_ids or not metric:
-            self.message.value = "select runs on this page and a metric to compare"
+            self.message.value = "tick runs in the table (on any page) and choose a metric to compare"
             return
         if metric not in self.metrics:
             self._error(f"no run of this table has a metric named {metric!r}")

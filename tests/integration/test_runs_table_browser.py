@@ -3,7 +3,7 @@
 A notebook logs 31 runs with 190 varying config keys (one of them with 12,000 metrics) and shows
 ``jt.runs_table``: a table of about 200 columns. The test scrolls it right (the id and name
 columns and the controls stay in view), sorts by clicking a header, finds a column among 12,000
-in the column picker, groups by group (``(none)`` for runs without one), compares two runs, and switches JupyterLab to its dark theme (table and
+in the column picker, groups by group (``(none)`` for runs without one), ticks two runs and compares them, and switches JupyterLab to its dark theme (table and
 comparison chart turn dark). The 12,000-metric run shows its limit box once. Screenshots go to
 ``test-artifacts/runs_table_200_columns.png`` and ``runs_table_dark.png``.
 """
@@ -83,7 +83,7 @@ COLUMN_VALUES = """(column) => {
 }"""
 
 COLOURS = """() => {
-  const cell = document.querySelector('.jt-runs-table .jt-runs-widget tbody td');
+  const cell = document.querySelector('.jt-runs-table .jt-runs-widget tbody tr:not(.jt-selected) td');
   const style = getComputedStyle(cell);
   const plot = document.querySelector('.jt-runs-table .js-plotly-plot');
   return {text: style.color, background: style.backgroundColor,
@@ -201,14 +201,21 @@ def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(j
             assert chosen.replace("\xa0", " ") == "(no grouping)", chosen  # ipywidgets writes spaces as nbsp
 
             # compare two runs in the light theme, then switch JupyterLab to dark
-            labels = page.eval_on_selector(f"{TABLE} select[multiple]", "(s) => Array.from(s.options, (o) => o.textContent)")
-            page.select_option(f"{TABLE} select[multiple]", label=labels[:2])
+            page.check(f"{GRID} tbody tr:nth-child(1) .jt-pick")
+            page.wait_for_selector(f"{GRID} tbody tr.jt-selected", timeout=15_000)
+            page.check(f"{GRID} tbody tr:nth-child(4) .jt-pick")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.jt-runs-table .jt-runs-widget tbody tr.jt-selected').length === 2",
+                timeout=15_000)
+            page.wait_for_function("() => document.querySelector('.jt-runs-table').textContent.includes('2 selected: ')",
+                                   timeout=15_000)
             page.fill(f'{TABLE} input[placeholder="type to find a metric"]', "loss")
             page.click(f'{TABLE} button:has-text("compare")')
             page.wait_for_function(
                 "() => { const p = document.querySelector('.jt-runs-table .js-plotly-plot'); return p && p.data; }",
                 timeout=30_000,
             )
+            assert page.evaluate("() => document.querySelector('.jt-runs-table .js-plotly-plot').data.length") == 2
             light = page.evaluate(COLOURS)
             assert _luminance(light["background"]) > 0.5, light
             page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")

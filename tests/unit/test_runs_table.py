@@ -214,15 +214,22 @@ def test_the_widget_filters_sorts_pages_groups_and_compares(store_root: Path) ->
     ui._grid_message(grid, {"type": "sort", "column": "summary.acc"}, [])  # a click on the header
     assert grid.sort_by == "summary.acc" and grid.ascending and grid.rows[0]["cells"][0] == "run-10"
     ui._grid_message(grid, {"type": "sort", "column": "summary.acc"}, [])  # a second click flips the order
-    assert not grid.ascending and ui.selection.options[0][0].startswith("run-29")
+    assert not grid.ascending and grid.rows[0]["cells"][0] == "run-29"
     ui.next.click()
     assert "page 2 of 2" in grid.note
     ui.group_by.value = "group"
-    assert "2 groups by group" in grid.note and grid.index_label == "group" and not grid.sortable
+    assert "2 groups by group" in grid.note and grid.index_label == "group" and not grid.sortable and not grid.selectable
     ui.group_by.value = NO_GROUPING
     assert ui.group_by.label == "(no grouping)"  # never blank
-    ui.selection.value = [value for _, value in ui.selection.options[:2]]
     ui.metric.value = "acc"
+    ui.compare.click()
+    assert "tick runs in the table" in ui.message.value and ui.chart.outputs == ()
+    ui.previous.click()
+    grid.selected = [grid.rows[0]["id"]]  # what ticking a row's checkbox does
+    ui.next.click()  # ticks are kept across pages
+    assert "page 2 of 2" in grid.note and grid.selected[0] not in [row["id"] for row in grid.rows]
+    grid.selected = [*grid.selected, grid.rows[0]["id"]]
+    assert "2 selected: run-" in ui.selected_note.value
     ui.compare.click()
     (output,) = ui.chart.outputs
     assert len(output["data"]["application/vnd.plotly.v1+json"]["data"]) == 2
@@ -256,7 +263,7 @@ def test_an_empty_project_shows_an_empty_table(store_root: Path) -> None:
     table = jt.runs_table("nothing-here")
     assert table.to_dataframe().empty
     ui = RunsWidget(table)
-    assert ui.grid.rows == [] and ui.grid.empty_text == "no runs match" and ui.selection.options == ()
+    assert ui.grid.rows == [] and ui.grid.empty_text == "no runs match" and ui.grid.selected == []
     assert "no runs match" in table.view.page_html()
     ui.group_by.value = "group"
     assert "0 groups by group" in ui.grid.note
@@ -378,7 +385,7 @@ def test_compare_names_the_runs_without_the_metric(store_root: Path) -> None:
     assert "no points of loss in &lt;b&gt;no-loss&lt;/b&gt;" in figure.layout.title.text  # shown as typed
     assert "(no points of loss in <b>no-loss</b>" in figure_bundle(figure, comparison)["text/plain"]
     ui = RunsWidget(table)
-    ui.selection.value = [run_id for _, run_id in ui.selection.options]
+    ui.grid.selected = [row["id"] for row in ui.grid.rows]
     ui.metric.value = "acc"
     ui.compare.click()
     assert "no points of acc in has-" in ui.message.value
@@ -435,7 +442,7 @@ def test_the_widget_redraws_the_chart_when_the_theme_changes(store_root: Path) -
     run.log({"loss": 1.0})
     run.finish(quiet=True)
     ui = RunsWidget(jt.runs_table("theme"))
-    ui.selection.value = [run.id]
+    ui.grid.selected = [run.id]
     ui.metric.value = "loss"
     ui.compare.click()
     before = ui.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]

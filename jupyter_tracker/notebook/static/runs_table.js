@@ -1,5 +1,6 @@
 // The runs table's grid: a page of rows the kernel prepared, with sticky id and name columns,
-// a sticky header whose buttons ask the kernel to sort, and the page's theme colours reported to
+// a sticky header whose buttons ask the kernel to sort, a checkbox per run that selects it for the
+// comparison chart (kept across pages in `selected`), and the page's theme colours reported to
 // the kernel (so the comparison chart is drawn dark in a dark JupyterLab). Every text goes in
 // through textContent: names, keys and values are shown as typed, never as markup.
 
@@ -55,6 +56,8 @@ function render({ model, el }) {
     const sortBy = model.get("sort_by");
     const ascending = model.get("ascending");
     const stickyName = model.get("sticky_name");
+    const selectable = model.get("selectable");
+    const selected = new Set(model.get("selected"));
     note.textContent = model.get("note");
     const table = element("table", "jt-grid");
     const head = element("tr");
@@ -70,7 +73,23 @@ function render({ model, el }) {
     for (const row of rows) {
       const tr = element("tr");
       tr.dataset.id = row.id;
-      tr.append(element("td", "jt-sticky jt-index", row.id));
+      const index = element("td", "jt-sticky jt-index");
+      if (selectable) {
+        const pick = element("input", "jt-pick");
+        pick.type = "checkbox";
+        pick.checked = selected.has(row.id);
+        pick.title = "select for the comparison chart";
+        pick.addEventListener("change", () => {
+          const next = new Set(model.get("selected"));
+          if (pick.checked) next.add(row.id); else next.delete(row.id);
+          model.set("selected", Array.from(next));
+          model.save_changes();
+        });
+        index.append(pick);
+      }
+      index.append(document.createTextNode(row.id));
+      if (selected.has(row.id)) tr.classList.add("jt-selected");
+      tr.append(index);
       row.cells.forEach((text, position) => {
         const column = columns[position];
         const classes = [];
@@ -112,7 +131,7 @@ function render({ model, el }) {
     pending = true;
     queueMicrotask(() => { pending = false; draw(); });
   };
-  const watched = ["rows", "columns", "sort_by", "ascending", "sortable", "index_label"];
+  const watched = ["rows", "columns", "sort_by", "ascending", "sortable", "index_label", "selected", "selectable"];
   for (const name of watched) model.on(`change:${name}`, redraw);
   const renote = () => { note.textContent = model.get("note"); };
   model.on("change:note", renote);
