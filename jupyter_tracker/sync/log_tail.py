@@ -82,6 +82,8 @@ class LogTail:
         self.good_offset = self.offset
         #: what a final read skipped: one sentence per damaged region
         self.problems: list[str] = []
+        #: a damaged header was already looked past (the frames after it are read like any others)
+        self._header_skipped = False
 
     @property
     def size(self) -> int:
@@ -99,11 +101,19 @@ class LogTail:
         """
         try:
             with open(self.path, "rb") as handle:
-                if self.offset == len(records.MAGIC):
+                if self.offset == len(records.MAGIC) and not self._header_skipped:
                     if handle.read(len(records.MAGIC)) != records.MAGIC:
-                        if final and self.size >= len(records.MAGIC):
+                        if not final or self.size < len(records.MAGIC):
+                            return []
+                        # a damaged header must not cost the intact frames after it (as the reader)
+                        handle.seek(0)
+                        first = records.find_frame(handle.read(), len(records.MAGIC))
+                        if first is None:
                             self.problems.append(f"{self.path}: not a jupyter_tracker run log (bad header)")
-                        return []
+                            return []
+                        self.problems.append(f"{self.path}: the header is damaged; the frames after it are sent")
+                        self.offset = first
+                        self._header_skipped = True
                 handle.seek(self.offset)
                 data = handle.read(max_bytes)
                 frames: list[Frame] = []

@@ -26,6 +26,19 @@ def finished_run(run_id: str, steps: int) -> Path:
     return Path(run.dir)
 
 
+def payload_offset_of_step(data: bytes, step: int) -> int:
+    """Where the payload of the frame holding history step ``step`` starts (frames walked by their headers)."""
+    offset = len(records.MAGIC)
+    while offset < len(data):
+        length, _ = records.FRAME_HEADER.unpack_from(data, offset)
+        payload = data[offset + records.FRAME_HEADER.size : offset + records.FRAME_HEADER.size + length]
+        _, batch = records.decode_payload(payload)
+        if any(record[0] == records.HISTORY and record[1] == step for record in batch):
+            return offset + records.FRAME_HEADER.size + 1
+        offset += records.FRAME_HEADER.size + length
+    raise AssertionError(f"no frame holds step {step}")
+
+
 def flip(path: Path, offset: int, mask: int = 0x01) -> bytes:
     data = bytearray(path.read_bytes())
     original = bytes(data)
@@ -62,11 +75,11 @@ def test_resume_over_a_corrupt_middle_keeps_the_frames_after_it(root):
         run.flush()  # one frame per row
     run.finish()
     log_path = Path(run.dir) / "run.jtlog"
-    flip(log_path, len(records.MAGIC) + 200, 0xFF)
+    flip(log_path, payload_offset_of_step(log_path.read_bytes(), 10), 0xFF)
     with pytest.warns(jt.RunLogWarning):
         state, rows = read_run(Path(run.dir), keep_history=True)
     kept = [row["a"] for row in rows]
-    assert 25 <= len(kept) < 30 and kept[-1] == 29.0
+    assert 25 <= len(kept) < 30 and 10.0 not in kept and kept[-1] == 29.0
     with pytest.warns(jt.RunLogWarning, match="copy"):
         run = jt.init(project="p", id="mid1", resume="allow")
     run.log({"a": 30.0})
@@ -97,3 +110,21 @@ def test_skipping_damage_does_not_checksum_at_every_byte_offset(tmp_path):
     elapsed = time.perf_counter() - started
     assert [row["a"] for row in rows] == [1.0, 2.0, 3.0]
     assert elapsed < 2.0, f"skipping 64 KiB of damage took {elapsed:.1f} s"
+
+
+def test_sync_reads_the_frames_after_a_damaged_header_of_a_complete_log(tmp_path):
+    """Issue 9 item 1, for ``jupyter-tracker sync`` of a run never resumed: its upload used to stop at the header."""
+    from jupyter_tracker.sync.log_tail import LogTail
+
+    pack = records.make_packer()
+    data = bytearray(records.MAGIC)
+    for seq in range(1, 4):
+        data += records.encode_frame(seq, [(records.HISTORY, seq - 1, 1.7e9, 0.0, {"a": float(seq)})], pack)
+    data[2] ^= 0x10
+    path = tmp_path / "run.jtlog"
+    path.write_bytes(bytes(data))
+    assert LogTail(path).read() == []  # while the run may still be writing, nothing is guessed
+    tail = LogTail(path)
+    frames = [frame for _ in range(3) for frame in tail.read(max_bytes=40, final=True)]
+    assert [frame.first_seq for frame in frames] == [1, 2, 3]
+    assert tail.problems and "header is damaged" in tail.problems[0]
