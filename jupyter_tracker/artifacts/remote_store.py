@@ -160,8 +160,8 @@ def _blocks(path: Path) -> Iterator[bytes]:
             yield block
 
 
-def remote_store_for(settings: Any) -> RemoteArtifactStore:
+def remote_store_for(settings: Any, retry_seconds: float = RETRY_SECONDS) -> RemoteArtifactStore:
     """The server's artifact store for a run's settings (``base_url``, ``api_key``)."""
     from jupyter_tracker.api.remote import RemoteBackend
 
-    return RemoteArtifactStore(RemoteBackend(settings))
+    return RemoteArtifactStore(RemoteBackend(settings, retry_seconds=retry_seconds), retry_seconds=retry_seconds)

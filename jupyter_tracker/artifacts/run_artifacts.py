@@ -22,6 +22,9 @@ from jupyter_tracker.artifacts.local_store import LocalArtifactStore
 from jupyter_tracker.artifacts.names import ArtifactNameError, check_alias, parse_path
 from jupyter_tracker.artifacts.registry import ArtifactNotFoundError
 
+#: how long ``use_artifact`` asks an unresponsive server (at most the run's sync timeout) before the local store
+RESOLVE_RETRY_SECONDS = 10.0
+
 
 def local_store(run: Any) -> LocalArtifactStore:
     """The artifact store beside the run's store root (one per run, opened on first use)."""
@@ -126,7 +129,8 @@ def _resolve(run: Any, spec: str) -> Artifact:
         from jupyter_tracker.artifacts.remote_store import remote_store_for
 
         try:
-            remote = remote_store_for(run.settings)
+            patience = min(RESOLVE_RETRY_SECONDS, float(run.settings.sync_timeout))
+            remote = remote_store_for(run.settings, retry_seconds=patience)
             return Artifact._from_record(remote.resolve(path.entity or run.entity, project, path.name, path.selector),
                                          remote)
         except ArtifactNotFoundError:

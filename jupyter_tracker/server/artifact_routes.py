@@ -152,7 +152,7 @@ def artifact_router(config: ServerConfig, authenticate: Callable[..., Principal]
             return registry.commit(
                 entity, project, check_name(name), str(body.get("type")), manifest_digest(entries.values()),
                 entries_to_json(entries.values()), str(description) if description is not None else None, metadata,
-                [str(alias) for alias in aliases], str(run_id) if run_id else None,
+                [str(alias) for alias in aliases], check_name(run_id, "run id") if run_id else None,
             )
 
         return guarded(act)

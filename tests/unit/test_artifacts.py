@@ -188,3 +188,22 @@ def test_the_files_per_run_warning_points_to_artifacts(work: Path) -> None:
 
     [warning] = LimitChecker().check_files(1_001)
     assert "run.log_artifact" in str(warning) and "Artifact" in str(warning)
+
+
+def test_an_unreachable_server_leaves_artifacts_in_the_local_store(work: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    run = jt.init(project="art", settings={
+        "base_url": f"http://127.0.0.1:{port}", "api_key": "jt_nobody", "sync_timeout": 1, "console": "off",
+        "sync_unsynced_on_init": False, "disable_system_metrics": True, "disable_code": True})
+    started = time.monotonic()
+    logged = run.log_artifact(dataset())
+    used = run.use_artifact("mnist:latest")  # the server does not answer: the local store does
+    run.finish()
+    assert (logged.version, used.version, used._source.kind) == ("v0", "v0", "local")
+    assert time.monotonic() - started < 20
+    assert jt.Api({"mode": "offline"}).artifact("art/mnist").version == "v0"
