@@ -10,6 +10,7 @@ from jupyter_tracker.server.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BATCH_BYTES,
     DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_PORT,
     DEFAULT_RATE_LIMIT,
 )
@@ -48,6 +49,13 @@ def _show_key(key: str, owner: str) -> None:
     help="Largest accepted batch of records.",
 )
 @click.option(
+    "--max-record-bytes",
+    default=DEFAULT_MAX_RECORD_BYTES,
+    show_default=True,
+    type=int,
+    help="Largest records payload accepted in parts (one log call; the guideline is 25 MB).",
+)
+@click.option(
     "--max-file-bytes",
     default=DEFAULT_MAX_FILE_BYTES,
     show_default=True,
@@ -70,6 +78,7 @@ def server(
     user: str | None,
     max_batch_bytes: int,
     max_file_bytes: int,
+    max_record_bytes: int,
     log_level: str,
 ) -> None:
     """Run the tracking server (SQLite by default, PostgreSQL with --db postgresql://...).
@@ -84,6 +93,7 @@ def server(
         "rate_limit": rate_limit,
         "max_batch_bytes": max_batch_bytes,
         "max_file_bytes": max_file_bytes,
+        "max_record_bytes": max_record_bytes,
     }
     if db_url:
         values["db_url"] = db_url

@@ -33,6 +33,7 @@ from jupyter_tracker.server.artifact_routes import artifact_router
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
 from jupyter_tracker.server.rate_limit import RateLimiter, SharedRateLimiter, parse_rate
+from jupyter_tracker.server.record_parts import PartOutOfPlace, RecordParts
 from jupyter_tracker.server.request_guard import RequestGuard
 from jupyter_tracker.server.storage import (
     MAX_STEP,
@@ -229,6 +230,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     """The ASGI app over a storage (opened from ``config.db_url`` when not given)."""
     storage = storage if storage is not None else open_storage(config.db_url)
     file_store = FileStore(config.data_dir, config.max_file_bytes)
+    record_parts = RecordParts(config.data_dir)
     authenticate = Authenticator(storage, SharedRateLimiter(storage, parse_rate(config.rate_limit)))
     query_cache = QueryCache()
     app = FastAPI(
@@ -336,6 +338,67 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
             ) from None
         applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
         return {"applied_seq": applied}
+
+    @app.post(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/records/parts", tags=["runs"])
+    async def append_record_part(
+        entity: str,
+        project: str,
+        run_id: str,
+        request: Request,
+        first_seq: Annotated[int, Query(ge=1, le=MAX_STEP)],
+        total: Annotated[int, Query(ge=1)],
+        offset: Annotated[int, Query(ge=0)] = 0,
+        principal: Principal = Auth,
+    ) -> dict[str, Any]:
+        """One byte range of a records payload too large for one request: ``{"applied_seq", "received"}``.
+
+        The body is bytes ``offset .. offset + len`` of the payload (``total`` bytes, at most
+        ``max_record_bytes``, else 413). When the last part lands the payload is applied as a
+        records POST would apply it. A part whose offset is not where the received bytes end gets
+        409 with ``received``; a payload starting past ``applied_seq + 1`` gets 409 with
+        ``applied_seq``; a payload already applied answers at once.
+        """
+        _check_access(principal, entity)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in MSGPACK_TYPES:
+            raise ApiError(415, "record parts must be sent as Content-Type: application/msgpack")
+        if total > config.max_record_bytes:
+            raise ApiError(
+                413, f"a records payload of {total} bytes is over the limit of {config.max_record_bytes} bytes"
+            )
+        body = await _read_body(request, config.max_batch_bytes)
+        pk = await run_in_threadpool(storage.run_pk, entity, project, run_id)
+        applied = await run_in_threadpool(storage.applied_seq, pk)
+        if first_seq <= applied:
+            await run_in_threadpool(record_parts.done, pk, first_seq, total)
+            return {"applied_seq": applied, "received": total}
+        if first_seq > applied + 1:
+            raise ApiError(
+                409,
+                f"sequence gap: server has applied up to {applied}, payload starts at {first_seq}",
+                applied_seq=applied,
+            )
+        try:
+            payload = await run_in_threadpool(record_parts.add, pk, first_seq, total, offset, body)
+        except PartOutOfPlace as exc:
+            raise ApiError(409, str(exc), received=exc.received, applied_seq=applied) from None
+        except ValueError as exc:
+            raise ApiError(400, f"offset: {exc}") from None
+        if payload is None:
+            return {"applied_seq": applied, "received": offset + len(body)}
+        try:
+            try:
+                payload_seq, batch = records.decode_payload(payload)
+            except Exception:
+                raise ApiError(
+                    400, "malformed payload: the parts do not form a msgpack [first_seq, [records...]] payload"
+                ) from None
+            if payload_seq != first_seq:
+                raise ApiError(400, f"first_seq: the payload starts at {payload_seq!r}, not {first_seq}")
+            applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
+        finally:
+            await run_in_threadpool(record_parts.done, pk, first_seq, total)
+        return {"applied_seq": applied, "received": total}
 
     @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}", tags=["runs"])
     def get_run(entity: str, project: str, run_id: str, principal: Principal = Auth) -> Any:

@@ -15,6 +15,8 @@ DEFAULT_PORT = 8600
 DEFAULT_RATE_LIMIT = "200/minute"
 DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+#: one records payload sent in parts: room for a 25 MB log call (the guideline) and then some
+DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 #: the environment variable that carries the configuration to uvicorn's worker processes
 CONFIG_ENVIRONMENT_NAME = "JUPYTER_TRACKER_SERVER_CONFIG"
 
@@ -37,6 +39,7 @@ class ServerConfig:
     rate_limit: str = DEFAULT_RATE_LIMIT
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
 
     def __post_init__(self) -> None:
         parse_rate(self.rate_limit)  # fail at start, not at the first request

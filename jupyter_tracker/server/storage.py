@@ -487,6 +487,11 @@ class Storage:
             row = connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk == pk)).one()
         return _run_object(row, entity, project)
 
+    def applied_seq(self, pk: int) -> int:
+        """The highest sequence number applied to a run."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(t.runs.c.applied_seq).where(t.runs.c.pk == pk)).scalar_one())
+
     def run_pk(self, entity: str, project: str, run_id: str) -> int:
         with self.engine.connect() as connection:
             return self._run_pk(connection, entity, project, run_id)

@@ -219,6 +219,18 @@ class TrackerClient:
         )
         return int(response.json()["applied_seq"])
 
+    def post_record_part(
+        self, entity: str, project: str, run_id: str, first_seq: int, offset: int, total: int, part: bytes
+    ) -> dict[str, Any]:
+        """Sends bytes ``offset ..`` of a payload too large for one request: ``{"applied_seq", "received"}``."""
+        return self.request(
+            "POST",
+            self.run_path(entity, project, run_id) + "/records/parts",
+            params={"first_seq": first_seq, "offset": offset, "total": total},
+            content=part,
+            headers={"Content-Type": MSGPACK},
+        ).json()
+
     def put_file(self, entity: str, project: str, run_id: str, name: str, data: bytes) -> dict[str, Any]:
         return self.request(
             "PUT",

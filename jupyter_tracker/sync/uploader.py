@@ -82,7 +82,8 @@ def gap_filler(first: int, last: int) -> list[bytes]:
 def run_files(run_dir: Path, ignore_globs: Sequence[str] = ()) -> dict[str, Path]:
     """The files a run uploads, by server name: its stored files less ``WANDB_IGNORE_GLOBS`` and the store's own."""
     return {
-        name: path for name, path in layout.stored_files(run_dir).items()
+        name: path
+        for name, path in layout.stored_files(run_dir).items()
         if name not in _OWN_FILES and not is_ignored(name, ignore_globs)
     }
 
@@ -229,15 +230,17 @@ class RunUpload:
                 size += len(item.raw)
             payload = encode_batch(batch[0].seq, [item.raw for item in batch])
             try:
-                applied = self._retry(functools.partial(self.client.post_records, *self._where, payload))
-            except PayloadTooLargeError as error:
+                if len(batch) == 1 and len(payload) > self.max_batch_bytes:
+                    applied = self._send_in_parts(batch[0], payload)
+                else:
+                    applied = self._retry(functools.partial(self.client.post_records, *self._where, payload))
+            except PayloadTooLargeError:
                 if len(batch) == 1:
-                    raise UploadStopped(
-                        f"record {batch[0].seq} of run {self.run_id} is larger than the server accepts ({error})"
-                    ) from None
-                limit_records = max(1, len(batch) // 2)
-                limit_bytes = max(1, size // 2)
-                continue
+                    applied = self._send_in_parts(batch[0], payload)
+                else:
+                    limit_records = max(1, len(batch) // 2)
+                    limit_bytes = max(1, size // 2)
+                    continue
             except SequenceGapError as error:
                 gaps += 1
                 if gaps <= 3:
@@ -249,10 +252,83 @@ class RunUpload:
                     f"the server keeps refusing run {self.run_id}'s records ({error}); its copy is at sequence "
                     f"{error.applied_seq}; run `jupyter-tracker sync {self.run_dir}`"
                 ) from None
+            except RefusedError as error:
+                if error.status != 400:
+                    raise
+                # the server refuses something in this batch: find the record, stand in for it, go on
+                if len(batch) == 1:
+                    applied = self._send_stand_in(batch[0], len(payload), error)
+                else:
+                    limit_records = max(1, len(batch) // 2)
+                    limit_bytes = max(1, size // 2)
+                    continue
             gaps = 0
             acknowledged = self._acknowledge(applied)
             if on_sent is not None and acknowledged:
                 on_sent(acknowledged)
+
+    def _send_in_parts(self, item: _Pending, payload: bytes) -> int:
+        """Sends one record's payload in ``max_batch_bytes`` parts; returns the server's applied_seq.
+
+        A record the server cannot take at all (over its ``max_record_bytes``, or a server without
+        the parts endpoint) is replaced on the server by a warning that says so; the record stays
+        in the local run log, and the records after it go on syncing.
+        """
+        total = len(payload)
+        offset = 0
+        part_size = max(1, self.max_batch_bytes)
+        while True:
+            part = payload[offset : offset + part_size]
+            try:
+                answer = self._retry(
+                    functools.partial(self.client.post_record_part, *self._where, item.seq, offset, total, part)
+                )
+            except SequenceGapError as error:
+                if "received" not in error.body:
+                    raise
+                offset = int(error.body["received"])  # the server holds a different prefix: go on from there
+                continue
+            except PayloadTooLargeError as error:
+                if "request body" in str(error) and part_size > 64 * 1024:
+                    part_size //= 2  # the server (or a proxy) takes smaller requests than we send
+                    continue
+                return self._send_stand_in(item, total, error)
+            except RefusedError as error:
+                if error.status in (401, 403, 409):
+                    raise
+                return self._send_stand_in(item, total, error)
+            offset = int(answer.get("received") or offset + len(part))
+            applied = int(answer.get("applied_seq") or 0)
+            if applied >= item.seq or offset >= total:
+                return applied
+
+    def _send_stand_in(self, item: _Pending, size: int, error: RefusedError) -> int:
+        """Sends a stand-in for a record the server refuses, so the records after it still sync.
+
+        The stand-in is the same record with each value over :data:`STAND_IN_VALUE_BYTES` replaced
+        by a note of its size (a history row keeps its step and its other metrics, a finish record
+        still finishes the run); when that is still refused, a warning record takes the place.
+        """
+        problem = f"record {item.seq} ({size:,} bytes) is not on the server in full: {error}"
+        if problem not in self.state.problems:
+            self.state.problems.append(problem)
+        console.warn_once(f"sync-record-{self.run_id}-{item.seq}", f"sync of run {self.run_id}: {problem}")
+        slimmed = _without_large_values(item.raw, str(error))
+        if slimmed is not None:
+            try:
+                return self._retry(
+                    functools.partial(self.client.post_records, *self._where, encode_batch(item.seq, [slimmed]))
+                )
+            except RefusedError as refused:
+                if refused.status in (401, 403, 409):
+                    raise
+        import msgpack
+
+        note = {"kind": "record_not_synced", "bound": 0, "observed": size, "subject": problem}
+        stand_in = msgpack.packb([records.WARNING, note], use_bin_type=True)
+        return self._retry(
+            functools.partial(self.client.post_records, *self._where, encode_batch(item.seq, [stand_in]))
+        )
 
     def _acknowledge(self, applied: int) -> int:
         before = self.state.applied_seq
@@ -326,6 +402,39 @@ class RunUpload:
         self.send_available(final=True, on_sent=on_sent)
         self.send_files(final=True)
         self.mark_complete()
+
+
+#: values larger than this are left out of a stand-in record (the recommended bound of one value)
+STAND_IN_VALUE_BYTES = 1 << 20
+
+
+def _without_large_values(raw: bytes, reason: str) -> bytes | None:
+    """The record with every large value (in its dicts, two levels down) replaced by a note; None if none is large."""
+    import msgpack
+
+    try:
+        record = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except Exception:
+        return None
+    if not isinstance(record, list):
+        return None
+    replaced = 0
+
+    def slim(mapping: dict[Any, Any], depth: int) -> None:
+        nonlocal replaced
+        for key, value in mapping.items():
+            if isinstance(value, dict) and depth < 2:
+                slim(value, depth + 1)
+                continue
+            packed = msgpack.packb(value, use_bin_type=True)
+            if len(packed) > STAND_IN_VALUE_BYTES:
+                mapping[key] = {"_type": "not-synced", "bytes": len(packed), "reason": reason[:300]}
+                replaced += 1
+
+    for part in record:
+        if isinstance(part, dict):
+            slim(part, 0)
+    return msgpack.packb(record, use_bin_type=True) if replaced else None
 
 
 def _jsonable_scalar(value: Any) -> bool:
