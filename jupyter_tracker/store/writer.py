@@ -290,8 +290,9 @@ class RunLogWriter:
             self._good_end += len(frame)
             self.bytes_written += len(frame)
         if self._failing_since is not None:
+            failed_for = self._clock() - self._failing_since
             self._failing_since = None
-            self._report(f"the run log {self.path} is being written again"
+            self._report(f"the run log {self.path} is being written again after {failed_for:.0f} s"
                          + (f"; {self.records_dropped:,} records were dropped meanwhile" if self.records_dropped else
                             "; nothing was lost"), None)
 
@@ -300,8 +301,10 @@ class RunLogWriter:
         now = self._clock()
         if self._failing_since is None:
             self._failing_since = self._failure_reported_at = now
-            self._report(f"could not write the run log {self.path}; retrying (records wait in memory, up to "
-                         f"{self.max_backlog_bytes >> 20} MB, then the oldest are dropped)", error)
+            # the wall-clock time makes each episode's message its own (a console may show a text once)
+            self._report(f"could not write the run log {self.path} (since {time.strftime('%H:%M:%S')}); retrying "
+                         f"(records wait in memory, up to {self.max_backlog_bytes >> 20} MB, then the oldest are "
+                         "dropped)", error)
         elif now - self._failure_reported_at >= FAILURE_REPORT_INTERVAL:
             self._failure_reported_at = now
             self._report(f"the run log {self.path} still cannot be written after {now - self._failing_since:.0f} s; "
