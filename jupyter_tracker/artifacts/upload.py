@@ -110,3 +110,45 @@ def uploader_for(run: Any) -> ArtifactUploader:
         uploader = ArtifactUploader(run)
         run._artifact_uploader = uploader
     return uploader
+
+
+def push_run_artifacts(run_dir: Any, settings: Any, entity: str, project: str, run_id: str) -> int:
+    """Uploads the versions a run logged or used while offline (``jupyter-tracker sync``); returns how many.
+
+    The versions are those of the run's local store (the folder holding the run directory).
+    Files the server holds already are not sent; a failure is said once and the run's sync goes on.
+    """
+    from pathlib import Path
+
+    from jupyter_tracker.artifacts.local_store import LocalArtifactStore
+
+    root = Path(run_dir).parent
+    if not (root / "artifacts" / "registry.sqlite").is_file():
+        return 0
+    store = LocalArtifactStore(root)
+    logged = store.run_versions(None, project, run_id, "logged")
+    used = store.run_versions(None, project, run_id, "used")
+    if not logged and not used:
+        return 0
+    from jupyter_tracker.artifacts.remote_store import remote_store_for
+
+    remote = remote_store_for(settings)
+    sent = 0
+    for kind, record in [("log", record) for record in logged] + [("use", record) for record in used]:
+        try:
+            if kind == "log":
+                remote.push(store, record, entity, run_id=run_id)
+            else:
+                try:
+                    found = remote.resolve(entity, project, record["name"], f"sha256:{record['digest']}")
+                except ArtifactNotFoundError:
+                    found = remote.push(store, record, entity, aliases=[], run_id=record.get("logged_by"))
+                remote.record_use(found, run_id)
+            sent += 1
+        except Exception as error:  # one version must not stop the others or the run's sync
+            console.warn_once(f"artifact-sync-{record['name']}",
+                              f"run {run_id}: artifact {record['name']}:v{record['version']} was not uploaded "
+                              f"({type(error).__name__}: {error}); run the sync again")
+    if sent:
+        console.info(f"run {run_id}: {sent} artifact version(s) sent")
+    return sent

@@ -99,6 +99,9 @@ def sync_dirs(
             outcome.applied_seq = upload.applied_seq
             outcome.records_sent = upload.records_sent
             outcome.files_sent = upload.files_sent
+            from jupyter_tracker.artifacts.upload import push_run_artifacts
+
+            push_run_artifacts(run_dir, settings, upload.entity, upload.project, upload.run_id)
             console.info(
                 f"run {upload.run_id}: {upload.records_sent} records and {upload.files_sent} files sent; "
                 f"the server has applied up to {upload.applied_seq} ({upload.entity}/{upload.project})"

@@ -158,3 +158,20 @@ def test_downloads_come_from_the_cache_once_fetched(shared_server: ServerProcess
             path.unlink()
     assert (Path(stored.download(tmp_path / "second")) / "table.csv").read_text() == "a\n1\n"
     assert any((tmp_path / "cache" / "artifacts" / "obj").rglob("*"))
+
+
+def test_artifacts_of_an_offline_run_reach_the_server_with_jupyter_tracker_sync(
+        shared_server: ServerProcess, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from jupyter_tracker.cli import main
+
+    (tmp_path / "weights.bin").write_bytes(os.urandom(50_000))
+    run = jt.init(project="offline-sync", dir=tmp_path / "store", mode="offline")
+    run.log_artifact("weights.bin", name="offline-model", type="model", aliases=["best"])
+    run.finish()
+    result = CliRunner().invoke(main, ["sync", run.dir, "--host", shared_server.base_url, "--key", shared_server.api_key])
+    assert result.exit_code == 0, result.output
+    stored = api_of(shared_server).artifact("offline-sync/offline-model:best")
+    assert stored.logged_by().id == run.id
+    assert (Path(stored.download(tmp_path / "got")) / "weights.bin").read_bytes() == (tmp_path / "weights.bin").read_bytes()
