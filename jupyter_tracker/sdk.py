@@ -323,7 +323,8 @@ def _resume_from_server(resolved: Settings, run_id: str, run_dir: Path) -> RunSt
     reuse sequence numbers the server has already applied, and the new records would be lost.
     """
     if resolved.offline or not resolved.base_url or not resolved.api_key:
-        reason = "offline" if resolved.offline else "no tracking server is configured"
+        reason = ("offline" if resolved.offline else "no tracking server is configured" if not resolved.base_url
+                  else f"there is no API key for {resolved.base_url}")
         console.info(f"run {run_id!r} is not in {resolved.root} and {reason}: it is resumed locally only, "
                      "starting at step 0 (a server's copy of it is not consulted)")
         return None
