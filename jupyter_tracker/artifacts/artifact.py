@@ -28,6 +28,7 @@ from jupyter_tracker.artifacts.manifest import (
     manifest_digest,
 )
 from jupyter_tracker.artifacts.names import LATEST, check_alias, check_name
+from jupyter_tracker.artifacts.registry import decode_metadata
 
 _REFERENCE_SCHEMES = ("file", "http", "https")
 
@@ -371,6 +372,7 @@ class Artifact:
         self._record = record
         self._source = source
         self.aliases = list(record.get("aliases") or [])
+        self.metadata = decode_metadata(dict(record.get("metadata") or {}))
         for path, stored in entries_from_json(record["manifest"]).items():
             entry = self._entries.get(path)
             if entry is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +43,41 @@ CREATE TABLE IF NOT EXISTS uses (
     PRIMARY KEY (entity, project, name, version, run_id)
 );
 """
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def encode_metadata(value: Any) -> Any:
+    """Metadata as strict JSON: non-finite floats as ``"NaN"``/``"Infinity"``, other objects as text.
+
+    >>> encode_metadata({"score": float("nan"), "dir": Path("ckpt")})
+    {'score': 'NaN', 'dir': 'ckpt'}
+    """
+    if isinstance(value, Mapping):
+        return {str(key): encode_metadata(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_metadata(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy or torch scalars and arrays
+        return encode_metadata(value.tolist())
+    return str(value)
+
+
+def decode_metadata(value: Any) -> Any:
+    """Undoes :func:`encode_metadata`'s non-finite floats."""
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, value)
+    if isinstance(value, list):
+        return [decode_metadata(item) for item in value]
+    if isinstance(value, dict):
+        return {key: decode_metadata(item) for key, item in value.items()}
+    return value
 
 
 class ArtifactNotFoundError(LookupError):
@@ -128,7 +164,7 @@ class ArtifactRegistry:
                 connection.execute(
                     "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (entity, project, name, version, type_name, digest, description,
-                     json.dumps(dict(metadata or {}), default=str), json.dumps(dict(manifest)), size,
+                     json.dumps(encode_metadata(dict(metadata or {}))), json.dumps(dict(manifest)), size,
                      len(manifest), time.time(), logged_by),
                 )
             self._move_aliases(connection, entity, project, name, version, wanted)

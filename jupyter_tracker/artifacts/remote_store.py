@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from jupyter_tracker.artifacts.content_store import ContentStore
 from jupyter_tracker.artifacts.manifest import entries_from_json
-from jupyter_tracker.artifacts.registry import ArtifactNotFoundError
+from jupyter_tracker.artifacts.registry import ArtifactNotFoundError, encode_metadata
 
 T = TypeVar("T")
 #: how long one request keeps retrying transient failures (network, 5xx, 429)
@@ -146,7 +146,7 @@ class RemoteArtifactStore:
             self.bytes_uploaded += size
             self.files_uploaded += 1
         body = {"type": record["type"], "entries": record["manifest"], "description": record.get("description"),
-                "metadata": record.get("metadata") or {}, "aliases": aliases if aliases is not None else
+                "metadata": encode_metadata(record.get("metadata") or {}), "aliases": aliases if aliases is not None else
                 [alias for alias in record.get("aliases") or [] if alias != "latest"], "run_id": run_id}
         return self._json("POST", f"{base}/collections/{_segment(name)}/versions", f"artifact {name}", json=body)
 

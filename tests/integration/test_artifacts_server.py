@@ -57,7 +57,7 @@ def test_files_dirs_references_and_aliases_round_trip_through_the_server(
     (tmp_path / "data" / "train.csv").write_text("x,y\n1,2\n")
     (tmp_path / "data" / "sub" / "w.bin").write_bytes(os.urandom(300_000))
     producer = online(shared_server, tmp_path / "machine-a", "roundtrip")
-    artifact = Artifact("digits", type="dataset", metadata={"rows": 1})
+    artifact = Artifact("digits", type="dataset", metadata={"rows": 1, "loss": float("inf")})
     artifact.add_dir("data")
     with artifact.new_file("README.md") as handle:
         handle.write("read me")
@@ -69,7 +69,7 @@ def test_files_dirs_references_and_aliases_round_trip_through_the_server(
     os.environ["WANDB_CACHE_DIR"] = str(tmp_path / "cache-b")
     consumer = online(shared_server, tmp_path / "machine-b", "roundtrip")
     used = consumer.use_artifact("digits:best")
-    assert (used.version, used.type, used.metadata) == ("v0", "dataset", {"rows": 1})
+    assert (used.version, used.type, used.metadata) == ("v0", "dataset", {"rows": 1, "loss": float("inf")})
     folder = Path(used.download(tmp_path / "got"))
     assert (folder / "train.csv").read_text() == "x,y\n1,2\n"
     assert (folder / "sub" / "w.bin").read_bytes() == (tmp_path / "data" / "sub" / "w.bin").read_bytes()

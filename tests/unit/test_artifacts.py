@@ -207,3 +207,17 @@ def test_an_unreachable_server_leaves_artifacts_in_the_local_store(work: Path) -
     assert (logged.version, used.version, used._source.kind) == ("v0", "v0", "local")
     assert time.monotonic() - started < 20
     assert jt.Api({"mode": "offline"}).artifact("art/mnist").version == "v0"
+
+
+def test_metadata_keeps_non_finite_numbers_and_numpy_values(work: Path) -> None:
+    import math
+
+    import numpy as np
+
+    run = jt.init(project="art", mode="offline")
+    artifact = Artifact("scored", type="model", metadata={"score": float("nan"), "best": np.float32(0.5),
+                                                           "epochs": np.int64(3), "dir": Path("ckpt")})
+    artifact.add_file("model.pt")
+    run.log_artifact(artifact)
+    metadata = jt.Api().artifact("art/scored").metadata
+    assert math.isnan(metadata["score"]) and (metadata["best"], metadata["epochs"], metadata["dir"]) == (0.5, 3, "ckpt")
