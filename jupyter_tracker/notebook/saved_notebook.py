@@ -7,7 +7,8 @@ where the charts were, although the output also holds the final static figure. T
 a Jupyter server extension that hooks every notebook save: in the copy written to disk, the
 live panel's widget outputs keep only their static representations (the plotly figure and the
 HTML+SVG charts the panel puts there at ``finish()``); a panel saved while its run is still
-going becomes one line saying so. The notebook open in the browser keeps its live widget.
+going becomes one line saying so. The runs table's widget likewise keeps its HTML table. The
+notebook open in the browser keeps its live widgets.
 
 Enabled by ``jupyter-config/jupyter_server_config.d/jupyter_tracker.json``, which the wheel
 installs into the environment's ``etc/jupyter``; by hand:
@@ -25,8 +26,9 @@ __all__ = ["WIDGET_MIMETYPE", "pre_save_hook", "static_outputs"]
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 #: the output metadata key the live panel marks its displays with (live_static.OUTPUT_MARKER)
 OUTPUT_MARKER = "jupyter_tracker"
-#: how the live panel's widget output starts its text/plain representation
-PANEL_TEXT_PREFIX = "<live panel of run"
+#: how this package's widget outputs start their text/plain representation: the live panel
+#: (live_panel.py) and the runs table (runs_table.py, whose HTML table is its static form)
+WIDGET_TEXT_PREFIXES = ("<live panel of run", "<RunsTable ")
 _STATIC_MIMETYPES = ("application/vnd.plotly.v1+json", "text/html", "image/png", "image/svg+xml")
 
 
@@ -34,12 +36,12 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _is_live_panel(output: Mapping[str, Any]) -> bool:
+def _is_ours(output: Mapping[str, Any]) -> bool:
     data = output.get("data") or {}
     if WIDGET_MIMETYPE not in data:
         return False
     metadata = output.get("metadata") or {}
-    return OUTPUT_MARKER in metadata or _text(data.get("text/plain")).startswith(PANEL_TEXT_PREFIX)
+    return OUTPUT_MARKER in metadata or _text(data.get("text/plain")).startswith(WIDGET_TEXT_PREFIXES)
 
 
 def _without_widget(output: dict[str, Any]) -> None:
@@ -57,7 +59,7 @@ def _without_widget(output: dict[str, Any]) -> None:
 
 
 def static_outputs(notebook: Mapping[str, Any]) -> int:
-    """Turns the live panel's widget outputs of ``notebook`` (nbformat 4 JSON) into their static charts.
+    """Turns this package's widget outputs of ``notebook`` (nbformat 4 JSON) into their static forms.
 
     Returns how many outputs changed; other outputs, other widgets included, are left alone.
 
@@ -71,7 +73,7 @@ def static_outputs(notebook: Mapping[str, Any]) -> int:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         for output in cell.get("outputs") or []:
-            if isinstance(output, dict) and isinstance(output.get("data"), dict) and _is_live_panel(output):
+            if isinstance(output, dict) and isinstance(output.get("data"), dict) and _is_ours(output):
                 _without_widget(output)
                 changed += 1
     return changed

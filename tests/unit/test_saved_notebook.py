@@ -69,3 +69,11 @@ def test_the_wheel_turns_the_server_extension_on() -> None:
     from jupyter_tracker.notebook import saved_notebook
 
     assert saved_notebook._jupyter_server_extension_points() == [{"module": "jupyter_tracker.notebook.saved_notebook"}]
+
+
+def test_the_runs_table_keeps_its_html_table() -> None:
+    table = output({WIDGET_MIMETYPE: {"model_id": "t"}, "text/html": "<table><tr><td>run-1</td></tr></table>",
+                    "text/plain": "<RunsTable 'mnist': 6 runs>"})
+    notebook = notebook_with(table)
+    assert static_outputs(notebook) == 1
+    assert set(notebook["cells"][0]["outputs"][0]["data"]) == {"text/html", "text/plain"}
