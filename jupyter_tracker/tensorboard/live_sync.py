@@ -111,7 +111,9 @@ class TensorBoardPatch:
         with self._lock:
             feed = self._feeds.get(id(run))
             if feed is None or feed.run is not run:
-                feed = self._feeds[id(run)] = RunFeed(run, self.root_logdir, self.save)
+                # a finished run's feed wrote its last row at its finish: only the current one is kept
+                feed = RunFeed(run, self.root_logdir, self.save)
+                self._feeds = {id(run): feed}
             return feed
 
     def _safely(self, action: Callable[[], None]) -> None:
