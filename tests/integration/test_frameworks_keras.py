@@ -1,8 +1,9 @@
-"""Keras 3 (torch backend) with ``WandbMetricsLogger`` and ``WandbModelCheckpoint`` from ``wandb.integration.keras``."""
+"""Keras 3 (torch backend) with ``WandbMetricsLogger``, ``WandbModelCheckpoint`` and ``WandbEvalCallback`` from ``wandb.integration.keras``."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -20,16 +21,32 @@ TRAIN = """
     jupyter_tracker.as_wandb()
     import keras
     import wandb
-    from wandb.integration.keras import WandbMetricsLogger, WandbModelCheckpoint
+    from wandb.integration.keras import WandbEvalCallback, WandbMetricsLogger, WandbModelCheckpoint
 
     run = wandb.init(project="keras", config={"units": 8})
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"])
-    history = model.fit(x, x.sum(axis=1, keepdims=True), epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+    y = x.sum(axis=1, keepdims=True)
+
+    class Predictions(WandbEvalCallback):
+        def __init__(self):
+            super().__init__(["index", "target"], ["epoch", "index", "prediction"])
+
+        def add_ground_truth(self, logs=None):
+            for index in range(4):
+                self.data_table.add_data(index, float(y[index, 0]))
+
+        def add_model_predictions(self, epoch, logs=None):
+            predictions = self.model.predict(x[:4], verbose=0)
+            for index in range(4):
+                self.pred_table.add_data(epoch, index, float(predictions[index, 0]))
+            print("predictions", epoch, [round(float(value), 6) for value in predictions[:, 0]])
+
+    history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
                         callbacks=[WandbMetricsLogger(log_freq=2),
-                                   WandbModelCheckpoint("checkpoints/model-{epoch:02d}.keras")])
+                                   WandbModelCheckpoint("checkpoints/model-{epoch:02d}.keras"), Predictions()])
     print("val_loss", history.history["val_loss"])
     wandb.finish()
 """
@@ -65,3 +82,15 @@ def test_checkpoints_are_kept_with_the_run(trained):
     names = {file.name for file in run.files()}
     assert {"model-01.keras", "model-02.keras", "model-03.keras"} <= names
     assert run.summary["checkpoint/last"] == "model-03.keras"
+
+
+def test_eval_callback_logs_the_data_and_prediction_tables(trained):
+    directory, output = trained
+    run = only_run(directory, "keras")
+    truth = run.table("val/val_data")
+    assert list(truth.columns) == ["index", "target"] and len(truth) == 4
+    predictions = run.table("eval/eval_data")  # the last epoch's
+    assert list(predictions.columns) == ["epoch", "index", "prediction"]
+    assert predictions["epoch"].tolist() == [2, 2, 2, 2]
+    expected = output.split("predictions 2 ")[1].splitlines()[0]
+    assert [round(value, 6) for value in predictions["prediction"]] == json.loads(expected)
