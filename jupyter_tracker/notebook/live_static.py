@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,7 @@ _COLUMNS = 3
 _ROW_HEIGHT = 230
 _SVG_POINTS = 300
 _TIME_AXIS = "time since start"
+_WALL_AXIS = "wall time"
 
 
 # names and order --------------------------------------------------------------------------------
@@ -142,9 +144,11 @@ def format_duration(seconds: float) -> str:
     return f"{sign}{hours} h {rest // 60:02d} min"
 
 
-def _format_x(value: float, time_axis: bool) -> str:
-    if time_axis:
+def _format_x(value: float, kind: str) -> str:
+    if kind == "time":
         return format_duration(value)
+    if kind == "wall":
+        return datetime.fromtimestamp(value).strftime("%H:%M:%S") if math.isfinite(value) else str(value)
     if math.isfinite(value) and value == round(value) and abs(value) < 1e15:
         return f"{int(round(value)):,}"
     return f"{value:.4g}"
@@ -171,18 +175,29 @@ class ChartLine:
     raw: NDArray[np.float64]
     smoothed: NDArray[np.float64]
     x_title: str
-    time_axis: bool
+    #: ``step`` (steps or a step metric), ``time`` (seconds since the start) or ``wall`` (Unix time)
+    kind: str
 
     @property
     def finite_points(self) -> int:
         return int(np.count_nonzero(np.isfinite(self.raw) & np.isfinite(self.x)))
 
 
-def chart_line(series: SeriesView, smoothing: float, points_per_line: int) -> ChartLine:
-    """The x-axis (step, step metric or time), smoothing of the full series, then min/max downsampling."""
-    if series.time_axis:
-        x, title = series.runtime, _TIME_AXIS  # system metrics: seconds since the start
-    elif series.step_metric and series.step_metric in series.axes:
+def chart_line(series: SeriesView, smoothing: float, points_per_line: int, x_axis: str = "auto") -> ChartLine:
+    """The x-axis, smoothing of the full series, then min/max downsampling.
+
+    ``x_axis`` as in the live panel's menu: ``auto`` (the step metric ``define_metric`` gave the
+    metric, else the step), ``step``, ``relative`` (seconds since the start), ``wall`` or the
+    name of a step metric. System metrics have no step: they are drawn against time.
+    """
+    kind = "step"
+    if x_axis == "wall":
+        x, title, kind = series.wall_time, _WALL_AXIS, "wall"
+    elif series.time_axis or x_axis == "relative":
+        x, title, kind = series.runtime, _TIME_AXIS, "time"
+    elif x_axis in series.axes:
+        x, title = series.axes[x_axis], x_axis
+    elif x_axis == "auto" and series.step_metric and series.step_metric in series.axes:
         x, title = series.axes[series.step_metric], series.step_metric
     else:
         x, title = series.step, "step"
@@ -192,7 +207,7 @@ def chart_line(series: SeriesView, smoothing: float, points_per_line: int) -> Ch
         x, values = x[known], values[known]
     smoothed = tensorboard_ema(values, smoothing)
     indices = min_max_indices(values, max(4, points_per_line))
-    return ChartLine(series.name, x[indices], values[indices], smoothed[indices], title, series.time_axis)
+    return ChartLine(series.name, x[indices], values[indices], smoothed[indices], title, kind)
 
 
 def _log_axis(values: NDArray[np.float64]) -> dict[str, Any]:
@@ -209,6 +224,7 @@ def figure_dict(
     points_per_line: int = DEFAULT_POINTS,
     title: str | None = None,
     log_scale: bool = False,
+    x_axis: str = "auto",
 ) -> dict[str, Any]:
     """One plotly figure (as JSON-ready dict) with a small subplot per metric: raw faint, smoothed bold.
 
@@ -236,7 +252,7 @@ def figure_dict(
         layout["title"] = {"text": _plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 13}}
     gap_x, gap_y = 0.06, 0.5 / rows
     for position, series in enumerate(metrics):
-        line = chart_line(series, smoothing, points_per_line)
+        line = chart_line(series, smoothing, points_per_line, x_axis)
         row, column = divmod(position, columns)
         axis = "" if position == 0 else str(position + 1)
         x_start = column / columns + (gap_x / 2 if column else 0)
@@ -244,7 +260,7 @@ def figure_dict(
         y_end = 1 - row / rows - (gap_y / 2 if row else 0)
         y_start = 1 - (row + 1) / rows + (gap_y / 2 if row < rows - 1 else 0)
         color = color_for(series.name)
-        x_values = _x_list(line.x)
+        x_values = _x_list(np.round(line.x * 1000.0) if line.kind == "wall" else line.x)  # dates: ms since 1970
         shown_name = _plotly_text(series.name)
         mode = "lines+markers" if line.finite_points == 1 else "lines"
         data.append({"type": "scatter", "mode": mode, "x": x_values, "y": _rounded(line.raw), "xaxis": f"x{axis}",
@@ -253,12 +269,14 @@ def figure_dict(
         data.append({"type": "scatter", "mode": mode, "x": x_values, "y": _rounded(line.smoothed),
                      "xaxis": f"x{axis}", "yaxis": f"y{axis}", "line": {"color": color, "width": 2},
                      "marker": {"color": color, "size": 8}, "name": shown_name})
-        x_axis: dict[str, Any] = {"domain": [x_start, x_end], "anchor": f"y{axis}", "automargin": True}
-        if line.time_axis:
-            x_axis["ticksuffix"] = " s"
+        axis_layout: dict[str, Any] = {"domain": [x_start, x_end], "anchor": f"y{axis}", "automargin": True}
+        if line.kind == "time":
+            axis_layout["ticksuffix"] = " s"
+        elif line.kind == "wall":
+            axis_layout["type"] = "date"
         if line.x_title != "step":
-            x_axis["title"] = {"text": _plotly_text(line.x_title), "font": {"size": 10}, "standoff": 2}
-        layout[f"xaxis{axis}"] = x_axis
+            axis_layout["title"] = {"text": _plotly_text(line.x_title), "font": {"size": 10}, "standoff": 2}
+        layout[f"xaxis{axis}"] = axis_layout
         y_axis: dict[str, Any] = {"domain": [y_start, y_end], "anchor": f"x{axis}", "automargin": True}
         if log_scale:
             y_axis.update(_log_axis(line.raw))
@@ -327,9 +345,9 @@ def _svg_chart(line: ChartLine, color: str) -> str:
         f'<text x="4" y="14" font-weight="600" fill="currentColor">{name}</text>'
         f'<text x="4" y="{box[1] + 8:.0f}" fill="gray">{y_max:.4g}</text>'
         f'<text x="4" y="{box[1] + box[3]:.0f}" fill="gray">{y_min:.4g}</text>'
-        f'<text x="{box[0]:.0f}" y="{bottom:.0f}" fill="gray">{html.escape(_format_x(x_min, line.time_axis))}</text>'
+        f'<text x="{box[0]:.0f}" y="{bottom:.0f}" fill="gray">{html.escape(_format_x(x_min, line.kind))}</text>'
         f'<text x="{width - 10:.0f}" y="{bottom:.0f}" fill="gray" text-anchor="end">'
-        f'{html.escape(_format_x(x_max, line.time_axis))}</text>'
+        f'{html.escape(_format_x(x_max, line.kind))}</text>'
         f'<text x="{box[0] + box[2] / 2:.0f}" y="{height - 4:.0f}" fill="gray" text-anchor="middle">{x_title}</text>'
         f'<rect x="{box[0]:.0f}" y="{box[1]:.0f}" width="{box[2]:.0f}" height="{box[3]:.0f}" fill="none" '
         'stroke="gray" stroke-opacity="0.3"/>'
@@ -357,14 +375,15 @@ def _last_values_table(metrics: list[SeriesView], charted: int) -> str:
     )
 
 
-def svg_html(snapshot: FeedSnapshot, smoothing: float = DEFAULT_SMOOTHING, title: str | None = None) -> str:
+def svg_html(snapshot: FeedSnapshot, smoothing: float = DEFAULT_SMOOTHING, title: str | None = None,
+             x_axis: str = "auto") -> str:
     """The charts as inline SVG in HTML: no script, so it shows on GitHub, nbviewer and in emails.
 
     The first :data:`MAX_CHARTS` metrics get a chart; a run with more also gets a table of every
     metric's last value.
     """
     metrics = ordered_metrics(snapshot)
-    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS), color_for(series.name))
+    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS, x_axis), color_for(series.name))
               for series in metrics[:MAX_CHARTS]]
     heading = f"<div style=\"font:600 13px sans-serif\">{html.escape(title)}</div>" if title else ""
     body = "".join(charts) or '<div style="font:12px sans-serif;color:gray">no metrics logged yet</div>'
@@ -383,26 +402,27 @@ def static_bundle(
     smoothing: float = DEFAULT_SMOOTHING,
     points_per_line: int = DEFAULT_POINTS,
     log_scale: bool = False,
+    x_axis: str = "auto",
 ) -> dict[str, Any]:
     """The mimebundle of the final static charts: plotly JSON, HTML with SVG, and a line of text.
 
     A run with more than :data:`MAX_CHARTS` metrics gets no plotly figure: frontends prefer it
     to the HTML, which alone holds the table of every metric's last value.
     """
-    bundle = live_bundle(snapshot, header, smoothing)
+    bundle = live_bundle(snapshot, header, smoothing, x_axis)
     if len([series for series in snapshot.series.values() if len(series)]) <= MAX_CHARTS:
         bundle[PLOTLY_MIMETYPE] = figure_dict(snapshot, smoothing, points_per_line, _title(header or {}) or None,
-                                              log_scale)
+                                              log_scale, x_axis)
     return bundle
 
 
 def live_bundle(snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None,
-                smoothing: float = DEFAULT_SMOOTHING) -> dict[str, Any]:
+                smoothing: float = DEFAULT_SMOOTHING, x_axis: str = "auto") -> dict[str, Any]:
     """The mimebundle of a refresh during the run: HTML with SVG (redrawn on each update everywhere) and text."""
     title = _title(header or {})
     points = sum(len(series) for series in snapshot.series.values())
     return {
-        "text/html": svg_html(snapshot, smoothing, title or None),
+        "text/html": svg_html(snapshot, smoothing, title or None, x_axis),
         "text/plain": f"<live charts: {title or 'run'}, {len(snapshot.series)} metrics, {points:,} points>",
     }
 

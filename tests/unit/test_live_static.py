@@ -186,3 +186,26 @@ def test_colours_follow_the_metric_name_as_in_the_live_panel() -> None:
     script = f"{palette}\n{function}\nconsole.log(JSON.stringify({json.dumps(names)}.map(colorFor)));"
     result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(result.stdout) == [color_for(name) for name in names]
+
+
+def test_the_x_axis_chosen_in_the_panel_is_kept_in_the_final_figure() -> None:
+    feed = LiveFeed()
+    feed.observe(1, [("define", {"name": "val/*", "step_metric": "epoch"})])
+    feed.observe(2, [("h", step, 1.7e9 + 10 * step, 10.0 * step, {"val/acc": 0.5 + step / 10, "epoch": 2.0 * step})
+                     for step in range(1, 4)])
+    snapshot = feed.snapshot()
+
+    def val_trace_and_axis(x_axis: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        figure = figure_dict(snapshot, x_axis=x_axis)
+        trace = traces_by_name(figure)["val/acc"]
+        return trace, figure["layout"]["xaxis" + trace["xaxis"][1:]]
+
+    assert val_trace_and_axis("auto")[0]["x"] == [2, 4, 6] and val_trace_and_axis("epoch")[0]["x"] == [2, 4, 6]
+    assert val_trace_and_axis("step")[0]["x"] == [1, 2, 3] and "title" not in val_trace_and_axis("step")[1]
+    trace, axis = val_trace_and_axis("relative")
+    assert trace["x"] == [10, 20, 30] and axis["ticksuffix"] == " s"
+    trace, axis = val_trace_and_axis("wall")
+    assert axis["type"] == "date" and trace["x"][0] == int((1.7e9 + 10) * 1000)
+    assert val_trace_and_axis("no-such-axis")[0]["x"] == [1, 2, 3]
+    page = svg_html(snapshot, x_axis="wall")
+    assert ">wall time</text>" in page and re.search(r">\d\d:\d\d:\d\d</text>", page)
