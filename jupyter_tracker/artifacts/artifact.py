@@ -235,6 +235,21 @@ class Artifact:
         digest, size = file_digest(path) if checksum else (uri, path.stat().st_size)
         return self._put(ArtifactManifestEntry(entry_name, digest, size, ref=uri), overwrite=True)
 
+    def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        """Adds a media object (``Table``, ``Image``, ``Histogram``) as ``<name>.<kind>.json`` and its files."""
+        self._check_open()
+        from jupyter_tracker.artifacts.media_entries import add_media, media_entry_name
+
+        if media_entry_name(self, name) is not None and not overwrite:
+            raise ValueError(f"artifact {self._base_name} already has an object {name!r}; pass overwrite=True")
+        return add_media(self, obj, name)
+
+    def get(self, name: str) -> Any:
+        """The media object added as ``name``, rebuilt (a ``Table``, ``Image``, ``Histogram``)."""
+        from jupyter_tracker.artifacts.media_entries import get_media
+
+        return get_media(self, name)
+
     def remove(self, item: str | ArtifactManifestEntry) -> None:
         """Takes a file (or every file under a folder name) out of the artifact."""
         self._check_open()

@@ -221,3 +221,26 @@ def test_metadata_keeps_non_finite_numbers_and_numpy_values(work: Path) -> None:
     run.log_artifact(artifact)
     metadata = jt.Api().artifact("art/scored").metadata
     assert math.isnan(metadata["score"]) and (metadata["best"], metadata["epochs"], metadata["dir"]) == (0.5, 3, "ckpt")
+
+
+def test_media_objects_added_to_an_artifact_come_back_from_get(work: Path) -> None:
+    import numpy as np
+
+    pixels = np.zeros((4, 6, 3), dtype=np.uint8)
+    pixels[1, 2] = 255
+    table = jt.Table(columns=["id", "score", "picture"], data=[[1, 0.5, jt.Image(pixels)], [2, 0.75, jt.Image(pixels)]])
+    artifact = Artifact("predictions", type="evaluation")
+    artifact.add(table, "preds")
+    artifact.add(jt.Histogram([1, 2, 2, 3]), "spread")
+    paths = [entry.path for entry in artifact.files()]
+    assert "preds.table.json" in paths and "spread.histogram.json" in paths
+    assert len([path for path in paths if path.startswith("media/images/")]) == 1  # the same image once
+    jt.init(project="art", mode="offline").log_artifact(artifact)
+    stored = jt.Api().artifact("art/predictions")
+    back = stored.get("preds")
+    assert back.columns == ["id", "score", "picture"]
+    assert [row[:2] for row in back.data] == [[1, 0.5], [2, 0.75]]
+    assert (back.data[0][2].width, back.data[0][2].height) == (6, 4)
+    assert stored.get("spread").counts.sum() == 4
+    with pytest.raises(KeyError, match="nothing"):
+        stored.get("nothing")
