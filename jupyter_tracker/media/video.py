@@ -7,6 +7,8 @@ encoder is not installed is refused at once, with the package to install.
 
 from __future__ import annotations
 
+import base64
+import html
 import importlib.util
 import io
 import os
@@ -25,6 +27,7 @@ ENCODERS = {
     "webm": (("imageio", "imageio_ffmpeg"), "imageio imageio-ffmpeg"),
 }
 _FILE_FORMATS = ("gif", "mp4", "webm", "ogg")
+_MIME = {"gif": "image/gif", "mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg"}
 _CHANNELS = (1, 3, 4)
 
 
@@ -93,6 +96,14 @@ class Video(MediaValue):
         path, digest = write_media(run_dir, "videos", self.encoded_bytes(), f".{self.format}")
         return {"_type": "video-file", "path": path, "sha256": digest, "format": self.format, "fps": self.fps,
                 "frames": self.frames, "width": self.width, "height": self.height, "caption": self.caption}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: a GIF as an image, other formats in a ``<video>`` player (encoded now if not yet)."""
+        source = f"data:{_MIME[self.format]};base64," + base64.b64encode(self.encoded_bytes()).decode("ascii")
+        label = f"<div>{html.escape(self.caption)}</div>" if self.caption else ""
+        if self.format == "gif":
+            return f'{label}<img src="{source}" alt="video">'
+        return f'{label}<video controls loop src="{source}"></video>'
 
     def __repr__(self) -> str:
         shape = f" {self.frames} frames {self.width}x{self.height}" if self.frames else ""

@@ -102,6 +102,11 @@ def test_video_frames_are_a_gif_with_every_frame(store_root):
         assert gif.convert("RGB").getpixel((7, 2))[0] > 200 and gif.convert("RGB").getpixel((1, 2))[0] < 50
 
 
+def test_a_video_shows_in_a_notebook():
+    shown = jupyter_tracker.Video(_frames_tchw(), caption="bar <1>")._repr_html_()
+    assert shown.startswith("<div>bar &lt;1&gt;</div><img src=\"data:image/gif;base64,R0lGOD")  # GIF89a
+
+
 def test_a_batch_of_videos_is_one_grid():
     video = jupyter_tracker.Video(np.zeros((3, 5, 1, 4, 6), dtype=np.uint8))
     assert (video.frames, video.height, video.width) == (5, 8, 12)  # 2x2 grid, one cell left blank
