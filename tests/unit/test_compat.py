@@ -114,6 +114,14 @@ def test_wandb_run_config_and_summary_follow_the_current_run(as_wandb_on):
     assert wandb.run is None
 
 
+def test_wandb_settings_take_any_of_wandbs_settings(as_wandb_on):
+    wandb = as_wandb_on
+    settings = wandb.Settings(start_method="thread", mode="disabled", _disable_stats=True)
+    assert settings.start_method == "thread"
+    run = wandb.init(project="p", settings=settings)
+    assert run.disabled and isinstance(run, importlib.import_module("wandb.sdk.lib").RunDisabled)
+
+
 def test_a_failed_submodule_import_leaves_run_config_and_summary_working(as_wandb_on):
     wandb = as_wandb_on
     sdk_module = sys.modules["jupyter_tracker.sdk"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from jupyter_tracker.compat.tree.wandb_settings import Settings
 from jupyter_tracker.sdk import define_metric, finish, init, log, save
-from jupyter_tracker.settings import Settings
 
 __all__ = ["Settings", "define_metric", "finish", "init", "log", "save"]
 

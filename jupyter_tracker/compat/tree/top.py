@@ -12,11 +12,11 @@ from typing import Any
 import jupyter_tracker
 from jupyter_tracker import console, sdk
 from jupyter_tracker.compat.tree.sdk_lib import RunDisabled
+from jupyter_tracker.compat.tree.wandb_settings import Settings
 from jupyter_tracker.limits import LimitWarning
 from jupyter_tracker.model_watch import unwatch, watch
 from jupyter_tracker.run_config import ConfigWarning
 from jupyter_tracker.sdk import UsageError, define_metric, finish, init, log, save
-from jupyter_tracker.settings import Settings
 from jupyter_tracker.tracked_run import Run
 
 __all__ = [
