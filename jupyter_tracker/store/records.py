@@ -120,6 +120,16 @@ def encode_frame(first_seq: int, records: list[Any], pack: Callable[[Any], bytes
     return FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
+def frame_from_encoded(first_seq: int, encoded_records: bytes) -> bytes:
+    """The same frame as :func:`encode_frame`, from records packed ahead of time (``pack(records)``).
+
+    The writer packs records as they arrive and numbers them only when it writes them, so that
+    records it had to drop (a full disk) leave no gap in the sequence the server applies.
+    """
+    payload = b"\x92" + msgpack.packb(first_seq) + encoded_records
+    return FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
 def decode_payload(payload: bytes) -> tuple[int, list[Any]]:
     first_seq, records = msgpack.unpackb(payload, raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=True)
     return first_seq, list(records)

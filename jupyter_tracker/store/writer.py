@@ -99,7 +99,10 @@ class RunLogWriter:
         exclusive: bool = False,
     ) -> None:
         self.path = Path(path)
-        self.next_seq = first_seq
+        #: the sequence number of the next record written to disk, and of the next record encoded
+        #: (they differ by what waits in memory, and by what a full disk made the writer drop)
+        self._write_seq = first_seq
+        self._encoded_seq = first_seq
         self.flush_interval = flush_interval
         self._queue: deque[Any] = deque()
         self.append: Callable[[Any], None] = self._queue.append
@@ -108,7 +111,7 @@ class RunLogWriter:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        #: encoded frames not yet on disk, oldest first: (frame bytes, records in it)
+        #: packed records not yet on disk, oldest first: (``pack(records)`` bytes, how many records)
         self._unwritten: deque[tuple[bytes, int]] = deque()
         self._unwritten_bytes = 0
         self.max_backlog_bytes = max_backlog_bytes
@@ -175,6 +178,14 @@ class RunLogWriter:
         return len(self._queue)
 
     @property
+    def next_seq(self) -> int:
+        """The sequence number the next record gets on disk, counting those waiting to be written.
+
+        Once the log is closed, records still waiting will never be written: only disk counts.
+        """
+        return self._write_seq if self._file.closed else self._write_seq + self.records_unwritten
+
+    @property
     def records_unwritten(self) -> int:
         """Records encoded but not on disk: the disk refused them (only while it does)."""
         return sum(count for _, count in self._unwritten)
@@ -223,17 +234,17 @@ class RunLogWriter:
         waiters.clear()
 
     def _encode(self, batch: list[Any]) -> None:
-        first_seq = self.next_seq
+        first_seq = self._encoded_seq
         try:
-            self._keep(records.encode_frame(self.next_seq, batch, self._pack), len(batch))
-            self.next_seq += len(batch)
+            self._keep(self._pack(batch), len(batch))
+            self._encoded_seq += len(batch)
             self.records_written += len(batch)
         except Exception:
             # one bad record must not take its neighbours with it: encode them one by one
             for record in batch:
                 try:
-                    self._keep(records.encode_frame(self.next_seq, [record], self._pack), 1)
-                    self.next_seq += 1
+                    self._keep(self._pack([record]), 1)
+                    self._encoded_seq += 1
                     self.records_written += 1
                 except Exception as single_error:
                     self._encode_coerced(record, single_error)
@@ -247,11 +258,11 @@ class RunLogWriter:
         coerced, changed = records.coerce_unencodable(record)
         if changed:
             try:
-                self._keep(records.encode_frame(self.next_seq, [coerced], self._pack), 1)
+                self._keep(self._pack([coerced]), 1)
             except Exception:
                 pass
             else:
-                self.next_seq += 1
+                self._encoded_seq += 1
                 self.records_written += 1
                 self._report("a value msgpack cannot hold was stored approximately (an integer beyond "
                              "64 bits as a float, or invalid unicode with U+FFFD)", error)
@@ -259,7 +270,11 @@ class RunLogWriter:
         self._report(f"could not encode a {record[0]!r} record; it was skipped", error)
 
     def _keep(self, frame: bytes, count: int) -> None:
-        """Queues an encoded frame for writing; while the disk refuses, the backlog stays bounded."""
+        """Queues packed records for writing; while the disk refuses, the backlog stays bounded.
+
+        Dropped records were never numbered, so the sequence on disk has no gap (a gap would stop
+        the server from applying anything after it).
+        """
         self._unwritten.append((frame, count))
         self._unwritten_bytes += len(frame)
         if self._failing_since is not None:
@@ -272,7 +287,8 @@ class RunLogWriter:
         """Writes waiting frames one by one, so that freed space smaller than the backlog is still used."""
         unwritten = self._unwritten
         while unwritten:
-            frame = unwritten[0][0]
+            packed, count = unwritten[0]
+            frame = records.frame_from_encoded(self._write_seq, packed)
             try:
                 _write_all(self._file, frame)
             except (OSError, ValueError) as error:
@@ -286,7 +302,8 @@ class RunLogWriter:
                 self._note_failure(error)
                 return
             unwritten.popleft()
-            self._unwritten_bytes -= len(frame)
+            self._unwritten_bytes -= len(packed)
+            self._write_seq += count
             self._good_end += len(frame)
             self.bytes_written += len(frame)
         if self._failing_since is not None:
