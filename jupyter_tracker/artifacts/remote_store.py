@@ -2,11 +2,14 @@
 
 Downloads land first in the content-addressed cache under ``WANDB_CACHE_DIR`` (checked against
 their digest), so a file fetched once is never fetched again, whatever artifact or version holds it.
-Uploads send only the files the server lacks; an interrupted upload resumes where it stopped.
+Uploads send only the files the server lacks; a file larger than :data:`PART_BYTES` goes in parts,
+so an upload cut off mid-file resumes from the last part the server has, and downloads come in
+parts too, so memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +23,17 @@ from jupyter_tracker.artifacts.registry import ArtifactNotFoundError, encode_met
 T = TypeVar("T")
 #: how long one request keeps retrying transient failures (network, 5xx, 429)
 RETRY_SECONDS = 60.0
+#: files larger than this are sent and fetched in parts of this size
+PART_BYTES = 8 << 20
 _BLOCK = 1 << 20
+
+
+class _PartOffset(Exception):
+    """The server has a different amount of a file sent in parts than the client assumed."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
 
 
 def _segment(value: str) -> str:
@@ -47,11 +60,13 @@ class RemoteArtifactStore:
 
     kind = "remote"
 
-    def __init__(self, backend: Any, cache: ContentStore | None = None, retry_seconds: float = RETRY_SECONDS) -> None:
+    def __init__(self, backend: Any, cache: ContentStore | None = None, retry_seconds: float = RETRY_SECONDS,
+                 part_bytes: int = PART_BYTES) -> None:
         self.backend = backend
         self.client = backend.client
         self.cache = cache if cache is not None else download_cache()
         self.retry_seconds = retry_seconds
+        self.part_bytes = part_bytes
         #: bytes of file content sent by :meth:`push` (what deduplication saves shows here)
         self.bytes_uploaded = 0
         self.files_uploaded = 0
@@ -68,6 +83,8 @@ class RemoteArtifactStore:
         except RetriesExhausted as error:
             raise ArtifactUploadError(f"{self.client.base_url} did not answer ({what}): {error}") from None
         except RefusedError as error:
+            if error.status == 409 and isinstance(error.body.get("received"), int):
+                raise _PartOffset(error.body["received"]) from None
             if error.status == 404:
                 raise ArtifactNotFoundError(str(error.body.get("error") or f"{what}: not found")) from None
             raise ArtifactUploadError(f"{what}: {error}") from None
@@ -110,11 +127,27 @@ class RemoteArtifactStore:
     def fetch(self, record: dict[str, Any], digest: str, target: Path) -> Path:
         """Copies the file ``digest`` to ``target``, downloading it into the cache only if absent there."""
         if not self.cache.has(digest):
-            base = self._base(record["entity"], record["project"])
-            data = self._call(lambda: self.client.request("GET", f"{base}/blobs/{digest}").content,
-                              f"artifact file {digest[:12]}")
-            self.cache.put_chunks([data], expected=digest)
+            url = f"{self._base(record['entity'], record['project'])}/blobs/{digest}"
+            sizes = [item.get("size") or 0 for item in record["manifest"].values() if item.get("digest") == digest]
+            size = int(sizes[0]) if sizes else 0
+            if size <= self.part_bytes:
+                data = self._call(lambda: self.client.request("GET", url).content, f"artifact file {digest[:12]}")
+                self.cache.put_chunks([data], expected=digest)
+            else:
+                self.cache.put_chunks(self._parts_of(url, size, digest), expected=digest)
         return self.cache.copy_out(digest, target)
+
+    def _get_part(self, url: str, offset: int) -> bytes:
+        return self.client.request("GET", url, params={"offset": offset, "length": self.part_bytes}).content
+
+    def _parts_of(self, url: str, size: int, digest: str) -> Iterator[bytes]:
+        offset = 0
+        while offset < size:
+            data = self._call(functools.partial(self._get_part, url, offset), f"artifact file {digest[:12]} at byte {offset}")
+            if not data:
+                raise ArtifactUploadError(f"artifact file {digest[:12]} ended at byte {offset} of {size}")
+            offset += len(data)
+            yield data
 
     # writing -----------------------------------------------------------------------------------
     def record_use(self, record: dict[str, Any], run_id: str) -> None:
@@ -131,6 +164,26 @@ class RemoteArtifactStore:
 
         return send
 
+    def _send_parts(self, url: str, path: Path, size: int, name: str) -> int:
+        """Sends a large file part by part from what the server already has; returns the bytes sent."""
+        state = self._json("GET", f"{url}/part", f"upload state of a file of {name}")
+        received, sent = int(state["received"]), 0
+        with open(path, "rb") as handle:
+            while not state.get("stored") and received < size:
+                handle.seek(received)
+                data = handle.read(self.part_bytes)
+                offset = received
+                try:
+                    state = self._json("PUT", f"{url}/part", f"a part of a file of {name}", content=data,
+                                       params={"offset": offset, "size": size},
+                                       headers={"Content-Type": "application/octet-stream"})
+                except _PartOffset as moved:  # another upload of the same file got further, or a part was lost
+                    received = moved.received
+                    continue
+                received = int(state["received"])
+                sent += len(data)
+        return sent
+
     def push(self, local: Any, record: dict[str, Any], entity: str | None, aliases: list[str] | None = None,
              run_id: str | None = None) -> dict[str, Any]:
         """Uploads a version of the local store: the files the server lacks, then the manifest."""
@@ -142,8 +195,11 @@ class RemoteArtifactStore:
         for digest in missing:
             path = local.objects.path_for(digest)
             size = path.stat().st_size
-            self._call(self._uploader(f"{base}/blobs/{digest}", path, size), f"file {digest[:12]} of {name}")
-            self.bytes_uploaded += size
+            if size > self.part_bytes:
+                self.bytes_uploaded += self._send_parts(f"{base}/blobs/{digest}", path, size, name)
+            else:
+                self._call(self._uploader(f"{base}/blobs/{digest}", path, size), f"file {digest[:12]} of {name}")
+                self.bytes_uploaded += size
             self.files_uploaded += 1
         body = {"type": record["type"], "entries": record["manifest"], "description": record.get("description"),
                 "metadata": encode_metadata(record.get("metadata") or {}), "aliases": aliases if aliases is not None else

@@ -175,3 +175,33 @@ def test_artifacts_of_an_offline_run_reach_the_server_with_jupyter_tracker_sync(
     stored = api_of(shared_server).artifact("offline-sync/offline-model:best")
     assert stored.logged_by().id == run.id
     assert (Path(stored.download(tmp_path / "got")) / "weights.bin").read_bytes() == (tmp_path / "weights.bin").read_bytes()
+
+
+def test_a_large_file_goes_in_parts_and_an_upload_cut_off_mid_file_resumes(
+        shared_server: ServerProcess, tmp_path: Path) -> None:
+    payload = os.urandom(300_000)
+    digest = hashlib.sha256(payload).hexdigest()
+    (tmp_path / "big.bin").write_bytes(payload)
+    run = jt.init(project="parts", dir=tmp_path / "store", mode="offline")
+    run.log_artifact("big.bin", name="big", type="model")
+    run.finish()
+    settings = resolve({"base_url": shared_server.base_url, "api_key": shared_server.api_key})
+    with shared_server.client() as http:
+        entity = http.get("/api/v1/viewer").json()["default_entity"]
+        url = f"/api/v1/artifacts/{entity}/parts/blobs/{digest}/part"
+        # the first 100,000 bytes arrived before the connection was cut
+        first = http.put(url, params={"offset": 0, "size": len(payload)}, content=payload[:100_000])
+        assert first.json() == {"received": 100_000, "stored": False}
+        skipped = http.put(url, params={"offset": 150_000, "size": len(payload)}, content=payload[150_000:160_000])
+        assert skipped.status_code == 409 and skipped.json()["received"] == 100_000
+    remote = RemoteArtifactStore(RemoteBackend(settings), part_bytes=64 * 1024)
+    local = LocalArtifactStore(tmp_path / "store" / "jupyter_tracker")
+    remote.push(local, local.resolve(None, "parts", "big", "latest"), None)
+    assert remote.bytes_uploaded == len(payload) - 100_000  # only what had not arrived
+
+    from jupyter_tracker.artifacts.content_store import ContentStore
+
+    reader = RemoteArtifactStore(RemoteBackend(settings), cache=ContentStore(tmp_path / "fresh-cache"),
+                                 part_bytes=64 * 1024)
+    stored = Artifact._from_record(reader.resolve(None, "parts", "big", "latest"), reader)
+    assert (Path(stored.download(tmp_path / "got")) / "big.bin").read_bytes() == payload  # fetched in 5 parts
