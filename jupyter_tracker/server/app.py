@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jupyter_tracker.server import access_log, api_keys, history_series, json_values
+from jupyter_tracker.server import access_log, api_keys, history_series, json_values, openapi_doc
 from jupyter_tracker.server.artifact_routes import artifact_router
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
@@ -245,6 +245,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     app.state.config = config
     app.add_middleware(RequestGuard)
     access_log.install()
+    openapi_doc.install(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
