@@ -209,3 +209,26 @@ def test_the_x_axis_chosen_in_the_panel_is_kept_in_the_final_figure() -> None:
     assert val_trace_and_axis("no-such-axis")[0]["x"] == [1, 2, 3]
     page = svg_html(snapshot, x_axis="wall")
     assert ">wall time</text>" in page and re.search(r">\d\d:\d\d:\d\d</text>", page)
+
+
+def test_refreshes_smooth_each_point_once_with_the_same_numbers() -> None:
+    from jupyter_tracker.notebook.live_static import IncrementalEma
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=5_000)
+    values[[10, 11, 400]] = [np.nan, np.inf, np.nan]
+    constant_then_not = np.concatenate((np.full(50, 2.5), rng.normal(size=50)))
+    ema = IncrementalEma(0.9)
+    for end in (1, 2, 37, 37, 1_000, 5_000):
+        assert np.array_equal(ema("loss", values[:end]), tensorboard_ema(values[:end], 0.9), equal_nan=True)
+    for end in (10, 50, 51, 100):
+        assert np.array_equal(ema("c", constant_then_not[:end]), tensorboard_ema(constant_then_not[:end], 0.9))
+    thinned = values[::2]  # the feed thinned the series: smoothed again in full
+    assert np.array_equal(ema("loss", thinned), tensorboard_ema(thinned, 0.9), equal_nan=True)
+
+
+def test_a_refresh_of_many_metrics_leaves_the_table_for_the_final_bundle() -> None:
+    feed = feed_of([{f"m_{k}": float(k) for k in range(MAX_CHARTS + 6)}])
+    refresh = live_bundle(feed.snapshot())["text/html"]
+    assert "<table" not in refresh and "6 more metrics" in refresh
+    assert "<table" in static_bundle(feed.snapshot())["text/html"]
