@@ -25,6 +25,16 @@ PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
                    dtype=np.uint8)
 
 
+class Classes:
+    """wandb's ``Classes``: the class set of an image's overlays, ``Classes([{"id": 1, "name": "car"}])``."""
+
+    def __init__(self, class_set: Sequence[Mapping[str, Any]]) -> None:
+        self.class_set = check_classes(list(class_set))
+
+    def __repr__(self) -> str:
+        return f"<Classes {len(self.class_set)} classes>"
+
+
 class OverlayError(ValueError):
     """An overlay (``masks=``, ``boxes=``, ``classes=``) is not in the shape wandb defines."""
 

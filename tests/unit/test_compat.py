@@ -62,6 +62,17 @@ def test_opting_in_answers_the_metadata_frameworks_check(as_wandb_on):
     assert is_wandb()
 
 
+def test_importing_wandb_and_its_framework_modules_stays_light(tmp_path):
+    result = _python("""
+        import sys, jupyter_tracker
+        jupyter_tracker.as_wandb()
+        import wandb, wandb.sdk.lib, wandb.wandb_run, wandb.sdk.lib.config_util, wandb.util, wandb.env
+        print(sorted(name for name in ("numpy", "pandas", "torch", "httpx", "plotly") if name in sys.modules))
+        """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_lightning_requirement_cache_accepts_the_version(as_wandb_on):
     pytest.importorskip("lightning_utilities")
     from lightning_utilities.core.imports import RequirementCache

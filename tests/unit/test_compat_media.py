@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jupyter_tracker
-from jupyter_tracker.media.overlays import OverlayError
+from jupyter_tracker.media.overlays import Classes, OverlayError
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -28,7 +28,7 @@ def _overlaid_image() -> jupyter_tracker.Image:
              "box_caption": "car", "scores": {"iou": 0.8}},
             {"position": {"middle": [0.5, 0.5], "width": 0.2, "height": 0.4}, "class_id": 1},
         ], "class_labels": {1: "person", 2: "car"}}},
-        classes=[{"id": 1, "name": "person"}, {"id": 2, "name": "car"}],
+        classes=Classes([{"id": 1, "name": "person"}, {"id": 2, "name": "car"}]),
     )
 
 

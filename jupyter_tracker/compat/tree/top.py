@@ -103,6 +103,10 @@ def _attach(attach_id: str | None = None, run_id: str | None = None, run: Any = 
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Classes":  # with the media (numpy), not with ``import wandb``
+        from jupyter_tracker.media.overlays import Classes
+
+        return Classes
     if name == "__version__":
         from jupyter_tracker.compat.distribution import WANDB_VERSION
 
