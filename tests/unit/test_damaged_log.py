@@ -56,8 +56,9 @@ def test_resume_over_a_damaged_header_keeps_every_row_and_a_copy_of_the_log(root
     with pytest.warns(jt.RunLogWarning, match="header is damaged"):
         state, _ = read_run(run_dir)
     assert state.rows == 50
-    with pytest.warns(jt.RunLogWarning, match="a copy of it is kept at"):
+    with pytest.warns(jt.RunLogWarning) as caught:
         run = jt.init(project="p", id="hdr1", resume="allow")
+    assert any("a copy of it is kept at" in str(warning.message) for warning in caught)
     assert run.step == 50 and run.config["lr"] == 0.1
     run.log({"a": 50.0})
     run.finish()
@@ -80,11 +81,12 @@ def test_resume_over_a_corrupt_middle_keeps_the_frames_after_it(root):
         state, rows = read_run(Path(run.dir), keep_history=True)
     kept = [row["a"] for row in rows]
     assert 25 <= len(kept) < 30 and 10.0 not in kept and kept[-1] == 29.0
-    with pytest.warns(jt.RunLogWarning, match="copy"):
+    with pytest.warns(jt.RunLogWarning) as caught:
         run = jt.init(project="p", id="mid1", resume="allow")
+    assert any("a copy of it is kept at" in str(warning.message) for warning in caught)
     run.log({"a": 30.0})
     run.finish()
-    _, rows = read_run(Path(run.dir), keep_history=True)
+    _, rows = read_run(Path(run.dir), warn=False, keep_history=True)
     assert [row["a"] for row in rows] == kept + [30.0]
 
 
