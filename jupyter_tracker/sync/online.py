@@ -145,7 +145,7 @@ def catch_up_with_server(settings: Settings, run_id: str, state: RunState) -> No
     from jupyter_tracker.api.remote import RemoteBackend
 
     try:
-        backend = RemoteBackend(settings, timeout=5.0, retry_seconds=5.0)
+        backend = RemoteBackend(settings, timeout=3.0, retry_seconds=2.0)  # a resume waits at most seconds on a server that is away
     except ApiError:
         return
     try:
