@@ -58,6 +58,13 @@ def _artifact_from_path(path: str | os.PathLike[str], name: str | None, type_nam
     return artifact
 
 
+def _check_running(run: Any, what: str) -> None:
+    if getattr(run, "_finished", False):
+        from jupyter_tracker.tracked_run import RunFinishedError
+
+        raise RunFinishedError(f"run {run.id} is finished; {what} needs a running run (call jupyter_tracker.init())")
+
+
 def _clean_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:128] or "artifact"
 
@@ -66,6 +73,7 @@ def log_artifact(run: Any, artifact_or_path: Artifact | str | os.PathLike[str], 
                  type: str | None = None, aliases: Sequence[str] | None = None,  # noqa: A002 - wandb's name
                  tags: Sequence[str] | None = None) -> Artifact:
     """Logs an artifact (or a file, folder or URI as one) as the run's output; returns it, versioned."""
+    _check_running(run, "log_artifact")
     if isinstance(artifact_or_path, Artifact):
         artifact = artifact_or_path
     elif isinstance(artifact_or_path, (str, os.PathLike)):
@@ -93,6 +101,7 @@ def use_artifact(run: Any, artifact_or_name: Artifact | str, type: str | None = 
 
     ``"name"``, ``"name:alias"``, ``"name:v3"``, ``"project/name:alias"`` or a logged ``Artifact``.
     """
+    _check_running(run, "use_artifact")
     if isinstance(artifact_or_name, Artifact):
         if artifact_or_name._record is None:
             raise ArtifactNameError(f"use_artifact: artifact {artifact_or_name.name} is not logged yet; log it first")

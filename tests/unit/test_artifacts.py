@@ -173,6 +173,9 @@ def test_bad_input_is_refused_with_a_clear_message(work: Path) -> None:
         run.use_artifact("m:v7")
     with pytest.raises(ArtifactNameError, match="v3"):
         run.log_artifact(artifact, aliases=["v3"])
+    run.finish()
+    with pytest.raises(jt.RunFinishedError, match="log_artifact"):
+        run.log_artifact(artifact)
     assert jt.Api().artifact("art/m").version == "v0"  # nothing logged by the refused calls
 
 
