@@ -66,6 +66,93 @@ _REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "application/octet-stream": {"schema": _BINARY}
     },
 }
+_INT = {"type": "integer"}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_ROWS = {"type": "array", "items": {"type": "object"}}
+_RUN_OBJECT = {
+    "type": "object",
+    "required": ["id", "name", "state", "entity", "project", "config", "summary", "applied_seq", "history_rows"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "state": {"type": "string"},
+        "entity": {"type": "string"},
+        "project": {"type": "string"},
+        "group": {"type": ["string", "null"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "notes": {"type": ["string", "null"]},
+        "job_type": {"type": ["string", "null"]},
+        "created": {"type": "number"},
+        "updated": {"type": "number"},
+        "runtime": {"type": "number"},
+        "exit_code": {"type": ["integer", "null"]},
+        "config": {"type": "object"},
+        "summary": {"type": "object"},
+        "applied_seq": _INT,
+        "history_rows": _INT,
+        "user": {"type": ["string", "null"]},
+    },
+}
+_RUN = f"{API}/runs/{{entity}}/{{project}}/{{run_id}}"
+_UPSERTED = {
+    "type": "object",
+    "required": ["run_id", "applied_seq", "created"],
+    "properties": {"run_id": {"type": "string"}, "applied_seq": _INT, "created": {"type": "boolean"}},
+}
+#: the body of each JSON success answer: (method, path) -> schema
+_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", f"{API}/health"): {
+        "type": "object",
+        "required": ["status", "version", "backend"],
+        "properties": {"status": {"const": "ok"}, "version": {"type": "string"}, "backend": {"type": "string"}},
+    },
+    ("get", f"{API}/viewer"): {
+        "type": "object",
+        "required": ["username", "entities", "default_entity", "key_kind"],
+        "properties": {
+            "username": {"type": ["string", "null"]},
+            "entities": {"type": "array", "items": {"type": "string"}},
+            "default_entity": {"type": "string"},
+            "key_kind": {"enum": ["user", "service"]},
+        },
+    },
+    ("put", _RUN): _UPSERTED,
+    ("get", _RUN): _RUN_OBJECT,
+    ("post", f"{_RUN}/records"): {"type": "object", "required": ["applied_seq"], "properties": {"applied_seq": _INT}},
+    ("post", f"{_RUN}/records/parts"): {
+        "type": "object",
+        "required": ["applied_seq", "received"],
+        "properties": {"applied_seq": _INT, "received": _INT},
+    },
+    ("get", f"{API}/projects/{{entity}}/{{project}}/runs"): {
+        "type": "object",
+        "required": ["runs", "total"],
+        "properties": {"runs": {"type": "array", "items": _RUN_OBJECT}, "total": _INT},
+    },
+    ("get", f"{_RUN}/history"): {
+        "type": "object",
+        "required": ["x_axis", "rows"],
+        "properties": {"x_axis": {"type": "string"}, "rows": _ROWS},
+    },
+    ("get", f"{_RUN}/scan_history"): {
+        "type": "object",
+        "required": ["rows", "next_min_step"],
+        "properties": {"rows": _ROWS, "next_min_step": {"type": ["integer", "null"]}},
+    },
+    ("put", f"{_RUN}/files/{{name}}"): {
+        "type": "object",
+        "required": ["name", "size"],
+        "properties": {"name": {"type": "string"}, "size": _INT},
+    },
+    ("get", f"{_RUN}/files"): {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["name", "size", "updated"],
+            "properties": {"name": {"type": "string"}, "size": _INT, "updated": _NUMBER_OR_NULL},
+        },
+    },
+}
 #: successful answers that are not JSON
 _BINARY_ANSWERS = {("get", f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/files/{{name}}")}
 #: a run PUT answers 201 when it made the run, 200 when it found it
@@ -109,8 +196,16 @@ def build(app: FastAPI) -> dict[str, Any]:
                     "description": "The file's bytes.",
                     "content": {"application/octet-stream": {"schema": _BINARY}},
                 }
+            if where in _ANSWERS:
+                answers["200"] = {
+                    "description": answers.get("200", {}).get("description") or "Success.",
+                    "content": {"application/json": {"schema": _ANSWERS[where]}},
+                }
             if where in _CREATED:
-                answers["201"] = {"description": "Created the run.", "content": {"application/json": {"schema": {}}}}
+                answers["201"] = {
+                    "description": "Created the run.",
+                    "content": {"application/json": {"schema": _ANSWERS.get(where, {})}},
+                }
             if where in _REQUEST_BODIES:
                 operation["requestBody"] = {
                     "required": where[1].endswith(("records", "parts")),
