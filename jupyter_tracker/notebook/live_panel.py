@@ -281,7 +281,7 @@ def _widget_class() -> type:
         _data = traitlets.Bytes(b"", help="downsampled float64 columns of every metric").tag(sync=True)
         _media_index = traitlets.Dict(help="layout of `_media_data`: image steps per key, histogram heatmaps").tag(sync=True)
         _media_data = traitlets.Bytes(b"", help="PNG bytes of the kept image steps and float32 heatmaps").tag(sync=True)
-        _plotly_gz = traitlets.Bytes(b"", help="gzipped plotly.min.js, sent to the first panel only").tag(sync=True)
+        _plotly_gz = traitlets.Bytes(b"", help="gzipped plotly.min.js, sent when a view asks (histogram heatmaps)").tag(sync=True)
         smoothing = traitlets.Float(DEFAULT_SMOOTHING, min=0.0, max=0.999, help="EMA weight").tag(sync=True)
         _catalog = traitlets.Dict(help="every metric's name, its define_metric step metric, and the time-axis ones").tag(sync=True)
         x_axis = traitlets.Unicode("auto", help="auto (define_metric's step metric, else step), step, relative, wall "
@@ -297,19 +297,6 @@ def _widget_class() -> type:
                 super()._handle_msg(msg)
 
     return LivePanelWidget
-
-
-_plotly_sent = threading.Lock()
-_plotly_state = {"sent": False}
-
-
-def _claim_plotly() -> bool:
-    """True for the first panel of this kernel only: it carries plotly.js, later panels find it on the page."""
-    with _plotly_sent:
-        if _plotly_state["sent"]:
-            return False
-        _plotly_state["sent"] = True
-        return True
 
 
 # the panel -------------------------------------------------------------------------------------------
@@ -354,12 +341,10 @@ class LivePanel:
         self.hears_browser_while_busy = False
         self._last_header: dict[str, Any] = {}
         self._interval = WIDGET_INTERVAL if mode == "widget" else STATIC_INTERVAL
-        self._carries_plotly = False
         load_earlier = self.feed.attach(run)
         if mode == "widget":
             self.widget = _widget_class()(header=run_header(run))
             self.widget._message_lock = self._widget_lock
-            self._carries_plotly = _claim_plotly()
             self.widget.on_msg(self._on_browser_message)
             self.hears_browser_while_busy = route_to_subshell(getattr(self.widget, "comm", None))
         else:
@@ -398,11 +383,16 @@ class LivePanel:
         if not isinstance(content, Mapping):
             return
         kind = content.get("type")
-        # a view opened after the first panel's plotly.js was dropped (page reloaded): send it again
+        # plotly.js draws the histogram heatmaps only: a view asks for it when it has one to draw
+        # (and no other panel on the page brought it), and says when it has it, so it leaves the state
         if kind == "need-plotly":
+            payload = plotly_js_gzipped()
             with self._widget_lock:
                 if not self.widget._plotly_gz:
-                    self.widget._plotly_gz = plotly_js_gzipped()
+                    self.widget._plotly_gz = payload
+        elif kind == "have-plotly":
+            with self._widget_lock:
+                self.widget._plotly_gz = b""
         elif kind in ("view", "view-closed"):
             self._take_view(content)
 
@@ -438,14 +428,6 @@ class LivePanel:
 
     # refreshing ------------------------------------------------------------------------------------
     def _loop(self, load_earlier: Any) -> None:
-        try:
-            if self._carries_plotly and not self._stop.is_set():
-                # compressed here, not in init(): zlib releases the GIL, so the training loop goes on
-                payload = plotly_js_gzipped()
-                with self._widget_lock:
-                    self.widget._plotly_gz = payload
-        except Exception as error:
-            console.warn_once("live-panel-plotly", f"the live panel could not load plotly.js ({error})")
         try:
             load_earlier()
         except Exception as error:

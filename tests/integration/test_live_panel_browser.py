@@ -164,8 +164,8 @@ READ_CHART = """(selector) => {
 }"""
 
 
-def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str) -> None:
-    """Opens ``name`` in JupyterLab, waits for its idle kernel and runs every cell."""
+def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str, before_run: str | None = None) -> None:
+    """Opens ``name`` in JupyterLab, waits for its idle kernel and runs every cell (``before_run``: JS to run first)."""
     page.goto(f"{jupyterlab['base']}/lab/tree/{name}?token={jupyterlab['token']}")
     page.wait_for_function(
         "(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -173,6 +173,8 @@ def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str) -> None:
         " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'; }",
         arg=name, timeout=90_000,
     )
+    if before_run:
+        page.evaluate(before_run)
     page.evaluate("""() => {
       // what each kernel status message answers: the panel's comm messages must publish none
       window.__jtStatusParents = [];

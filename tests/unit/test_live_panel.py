@@ -115,31 +115,31 @@ def test_show_live_panel_outside_a_kernel_shows_nothing_and_never_raises(store_r
     assert capsys.readouterr().out.count("could not show the live panel") <= 1
 
 
-def test_widget_panel_follows_the_run_and_sheds_plotly_at_finish(store_root: Path) -> None:
+def test_widget_panel_follows_the_run_and_sends_plotly_only_when_asked(store_root: Path) -> None:
     pytest.importorskip("anywidget")
-    live_panel._plotly_state["sent"] = False
     run = jt.init(project="panel", mode="offline", settings={"live": "off"})
     panel = LivePanel(run, "widget", show=False)
     widget = panel.widget
-    wait_until(lambda: len(widget._plotly_gz) > 1_000_000)  # the first panel carries plotly.js
     assert "tensorboardEma" in widget._esm and 'from "./smoothing.js"' not in widget._esm
+    assert "var uPlot=" in widget._esm, "uPlot is inlined: nothing is fetched at run time"
     run.define_metric("val/*", step_metric="epoch")
     for step in range(3_000):
         run.log({"train/loss": 1.0 / (step + 1)})
     run.log({"val/acc": 0.5, "epoch": 0})
     wait_until(lambda: widget._index.get("total_points", 0) == 3_002)
-    decoded = decode(widget._index, widget._data)
-    assert decoded["train/loss"]["value"].size <= 1_500
     assert widget.header["state"] == "running"
-    second = LivePanel(run, "widget", show=False)
-    time.sleep(0.5)
-    assert second.widget._plotly_gz == b"", "plotly.js goes to the page once"
+    assert widget._catalog["step_metric"] == {"val/acc": "epoch"}, "define_metric's step metric reaches the browser"
+    assert widget._plotly_gz == b"", "plotly.js (histograms only) waits for a view to ask"
     run.finish()
     assert panel._stopped.is_set()
-    assert widget.header["state"] == "finished" and widget._plotly_gz == b""
+    assert widget.header["state"] == "finished"
+    decoded = decode(widget._index, widget._data)
+    assert decoded["train/loss"]["value"].size <= 1_500 and decoded["val/acc"]["axis:epoch"].tolist() == [0.0]
     assert panel.refreshes >= 2 and panel.bytes_sent > 0
-    second._on_browser_message(second.widget, {"type": "need-plotly"}, [])
-    assert len(second.widget._plotly_gz) > 1_000_000, "a view that missed plotly.js gets it on request"
+    panel._on_browser_message(widget, {"type": "need-plotly"}, [])
+    assert len(widget._plotly_gz) > 1_000_000, "a view with a histogram gets plotly.js on request"
+    panel._on_browser_message(widget, {"type": "have-plotly"}, [])
+    assert widget._plotly_gz == b"", "and it leaves the widget's state once the view has it"
 
 
 def test_refresh_rate_is_bounded(store_root: Path) -> None:

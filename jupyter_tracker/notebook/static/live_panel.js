@@ -27,6 +27,8 @@ const COLLAPSED_BY_DEFAULT = ["system"];
 const COLLAPSE_ABOVE = 36;
 // charts per page of a group
 const PAGE_SIZE = 24;
+// groups open by default until they hold this many charts in all; later ones start folded
+const OPEN_CHARTS = 96;
 const CHART_HEIGHT = 190;
 // charts nearer the viewport than this are drawn (and their data asked for)
 const NEAR_MARGIN = "300px";
@@ -102,10 +104,15 @@ async function providePlotly(model) {
 function whenPlotly(model) {
   const registry = plotlyRegistry();
   providePlotly(model).then((provided) => {
-    if (provided || registry.started) return;
-    model.on("change:_plotly_gz", () => providePlotly(model));
-    // another panel on this page may be providing it; if none does, ask the kernel
-    setTimeout(() => { if (!plotlyRegistry().started) model.send({ type: "need-plotly" }); }, 5000);
+    if (provided) { model.send({ type: "have-plotly" }); return; }
+    if (registry.started) return; // another panel on this page is bringing it
+    const take = () => providePlotly(model).then((done) => {
+      if (!done) return;
+      model.off("change:_plotly_gz", take);
+      model.send({ type: "have-plotly" }); // the kernel drops it from the widget's state
+    });
+    model.on("change:_plotly_gz", take);
+    model.send({ type: "need-plotly" });
   });
   return registry.promise;
 }
@@ -218,6 +225,7 @@ let viewCounter = 0;
 
 function render({ model, el }) {
   const viewId = `${Date.now().toString(36)}-${(viewCounter += 1)}-${Math.random().toString(36).slice(2, 8)}`;
+  const created = performance.now();
   const root = element("div", "jt-live");
   el.appendChild(root);
 
@@ -373,7 +381,8 @@ function render({ model, el }) {
     for (const [name, group] of state.groups) if (!byGroup.has(name)) { group.names = []; }
     const order = Array.from(state.groups.keys()).sort((a, b) =>
       (a === SYSTEM) - (b === SYSTEM) || (a === UNGROUPED) - (b === UNGROUPED) || collator.compare(a, b));
-    const wanted = order.map((key) => state.groups.get(key).details);
+    state.groupOrder = order.map((key) => state.groups.get(key));
+    const wanted = state.groupOrder.map((group) => group.details);
     if (wanted.some((node, position) => groupsRoot.children[position] !== node)) groupsRoot.replaceChildren(...wanted);
     layoutGroups();
   }
@@ -396,7 +405,7 @@ function render({ model, el }) {
     pager.append(previous, pageLabel, next);
     const grid = element("div", "jt-live-grid");
     details.append(summary, pager, grid);
-    group = { name, names: [], shown: [], details, count, pager, pageLabel, previous, next, grid, page: 0, autoOpened: false };
+    group = { name, names: [], shown: [], details, count, pager, pageLabel, previous, next, grid, page: 0, openByDefault: true };
     state.groups.set(name, group);
     details.addEventListener("toggle", () => {
       if (group.syncing) return;
@@ -413,11 +422,21 @@ function render({ model, el }) {
   function isOpen(group, matched) {
     if (state.search && matched > 0) return true; // a search opens every group it finds charts in
     if (state.collapsed.has(group.name)) return false;
-    if (group.names.length > COLLAPSE_ABOVE && !state.opened.has(group.name)) return false;
-    return true;
+    if (state.opened.has(group.name)) return true;
+    return group.openByDefault;
+  }
+
+  // a group opens by default when it is small and the groups before it hold few charts in all
+  function decideDefaults() {
+    let open = 0;
+    for (const group of state.groupOrder || []) {
+      group.openByDefault = group.names.length <= COLLAPSE_ABOVE && open < OPEN_CHARTS;
+      if (group.openByDefault) open += Math.min(group.names.length, PAGE_SIZE);
+    }
   }
 
   function layoutGroups() {
+    decideDefaults();
     const pattern = filterExpression();
     const needle = state.search.toLowerCase();
     let matched = 0;
@@ -471,9 +490,15 @@ function render({ model, el }) {
   // margins reach charts scrolled out of it; created once the panel is attached to the page
   const observers = { near: null, far: null, waiting: new Set() };
   function scrollRoot() {
+    // JupyterLab's and Notebook 7's notebook scroller; elsewhere the nearest ancestor that does scroll
+    // (an output area is overflow:auto too, but grows with its content: it never scrolls vertically)
+    const notebook = root.closest(".jp-WindowedPanel-outer");
+    if (notebook) return notebook;
     for (let node = root.parentElement; node && node !== document.body; node = node.parentElement) {
       const overflow = getComputedStyle(node).overflowY;
-      if (overflow === "auto" || overflow === "scroll" || overflow === "overlay") return node;
+      if ((overflow === "auto" || overflow === "scroll" || overflow === "overlay") && node.scrollHeight > node.clientHeight + 1) {
+        return node;
+      }
     }
     return null;
   }
@@ -558,6 +583,8 @@ function render({ model, el }) {
     cell.node.remove();
     state.cells.delete(name);
     state.near.delete(name);
+    // a chart off the page holds no data: paging through 10,000 charts keeps memory flat
+    state.series.delete(name);
   }
 
   // telling the kernel which charts are on screen -------------------------------------------
@@ -655,6 +682,15 @@ function render({ model, el }) {
     }
     drawHeatmaps();
     root.dataset.renders = String(Number(root.dataset.renders || 0) + 1);
+    // first paint: every chart on screen drawn (what the bench and the scale test measure)
+    if (!root.dataset.firstPaintMs && state.near.size && !state.dirty.size) {
+      let complete = true;
+      for (const name of state.near) {
+        const cell = state.cells.get(name);
+        if (cell && !cell.chart) { complete = false; break; }
+      }
+      if (complete) root.dataset.firstPaintMs = String(Math.round(performance.now() - created));
+    }
   }
 
   function redrawAll() {
