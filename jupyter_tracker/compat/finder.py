@@ -50,6 +50,7 @@ TREE: dict[str, str] = {
     "wandb.env": "jupyter_tracker.compat.tree.env",
     "wandb.apis": "jupyter_tracker.compat.tree.apis",
     "wandb.apis.public": "jupyter_tracker.compat.tree.apis",
+    "wandb.tensorboard": "jupyter_tracker.tensorboard",
     "wandb.integration": "jupyter_tracker.compat.tree.empty",
     "wandb.integration.keras": "jupyter_tracker.integration.keras",
     "wandb.integration.keras.callbacks": "jupyter_tracker.integration.keras",

@@ -109,6 +109,8 @@ def test_the_names_integrations_import(as_wandb_on):
                  "watch", "unwatch", "init", "log", "finish", "define_metric", "save", "Table", "Audio", "Html"):
         assert callable(getattr(wandb, name)), name
     wandb.require("service")
+    assert callable(wandb.tensorboard.patch) and callable(wandb.sweep) and callable(wandb.agent)
+    assert wandb.Artifact is jupyter_tracker.Artifact and callable(wandb.log_artifact) and callable(wandb.use_artifact)
 
 
 def test_wandb_run_config_and_summary_follow_the_current_run(as_wandb_on):
