@@ -15,12 +15,7 @@ import pytest
 import jupyter_tracker as jt
 from jupyter_tracker.sdk import RunExistsError
 from jupyter_tracker.sync.sync_state import SyncState
-from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
-    ServerProcess,
-    server,
-    server_backend,
-    server_factory,
-)
+from tests.integration.server_fixtures import ServerProcess, shared_server  # noqa: F401  (fixture)
 from tests.integration.test_sync import isolated_environment, server_files, server_history, server_run  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -32,8 +27,9 @@ def online(server: ServerProcess, **extra: Any) -> dict[str, Any]:
 
 
 def test_a_run_resumed_on_another_machine_continues_its_steps_and_uploads_only_what_is_new(
-    server: ServerProcess, tmp_path: Path
+    shared_server: ServerProcess, tmp_path: Path
 ) -> None:
+    server = shared_server
     first = jt.init(project="moved", id="moved1", dir=tmp_path / "machine_a", config={"lr": 0.1},
                     settings=online(server))
     for step in range(10):
@@ -63,7 +59,10 @@ def test_a_run_resumed_on_another_machine_continues_its_steps_and_uploads_only_w
     assert "printed on machine A" in output and "printed on machine B" in output
 
 
-def test_resume_must_of_a_run_neither_here_nor_on_the_server_is_refused(server: ServerProcess, tmp_path: Path) -> None:
+def test_resume_must_of_a_run_neither_here_nor_on_the_server_is_refused(
+    shared_server: ServerProcess, tmp_path: Path
+) -> None:
+    server = shared_server
     with pytest.raises(RunExistsError, match="on http"):
         jt.init(project="moved", id="nowhere1", dir=tmp_path, resume="must", settings=online(server))
     assert jt.run is None and not list((tmp_path / "jupyter_tracker").glob("run-*"))

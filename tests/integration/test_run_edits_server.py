@@ -9,12 +9,7 @@ from typing import Any
 import pytest
 
 import jupyter_tracker as jt
-from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
-    ServerProcess,
-    server,
-    server_backend,
-    server_factory,
-)
+from tests.integration.server_fixtures import ServerProcess, shared_server  # noqa: F401  (fixture)
 from tests.integration.test_sync import isolated_environment, server_history, server_run  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -26,8 +21,9 @@ def online(server: ServerProcess) -> dict[str, Any]:
 
 
 def test_a_finished_run_on_the_server_is_changed_and_a_later_resume_loses_nothing(
-    server: ServerProcess, tmp_path: Path
+    shared_server: ServerProcess, tmp_path: Path
 ) -> None:
+    server = shared_server
     run = jt.init(project="edits", id="edit1", dir=tmp_path, config={"lr": 0.1}, tags=["a"], settings=online(server))
     for step in range(10):
         run.log({"loss": 1.0 / (step + 1)})
