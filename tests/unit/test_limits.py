@@ -192,13 +192,11 @@ def test_config_size(root):
 
 def test_runs_per_project(root):
     index = RunIndex(root)
-    connection = index._connect()
-    with connection:
+    with index._connect() as connection:
         connection.executemany(
             "INSERT INTO runs (id, project, created) VALUES (?, ?, ?)",
             [(f"old{i}", "crowded", time.time()) for i in range(10_000)],
         )
-    connection.close()
     with pytest.warns(LimitWarning, match="runs in a project") as caught:
         run = jt.init(project="crowded")
     assert len([w for w in caught if issubclass(w.category, LimitWarning)]) == 1, [str(w.message) for w in caught]
