@@ -1,8 +1,9 @@
 """The tracking server's sweep endpoints: agents on many machines share one sweep through them.
 
-The server keeps sweep state with the same controller as the local store (a SQLite file under
-the server's data directory, so the server's processes on one machine coordinate through its
-transactions). A sweep belongs to an entity; every call checks the key's access to it.
+The server keeps sweep state with the same controller as the local store: in its PostgreSQL
+database when it has one (several server processes, on any number of machines, share it), else in
+a SQLite file under its data directory. A sweep belongs to an entity; every call checks the key's
+access to it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.storage import Principal
 from jupyter_tracker.sweeps.config import SweepConfigError, parse_config
 from jupyter_tracker.sweeps.local_store import LocalSweepStore, SweepNotFoundError
+from jupyter_tracker.sweeps.sql_store import SqlSweepStore
 
 API = "/api/v1"
 #: every sweep call takes a JSON object
@@ -28,8 +30,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def sweep_router(config: ServerConfig, authenticate: Callable[..., Principal]) -> APIRouter:
-    """The sweep routes over the sweep store in ``config.data_dir / "sweeps"``."""
-    store = LocalSweepStore(config.data_dir / "sweeps")
+    """The sweep routes over the server's sweep store."""
+    store = sweep_store_for(config)
     router = APIRouter(prefix=API, tags=["sweeps"])
     Auth = Depends(authenticate)
 
@@ -43,7 +45,7 @@ def sweep_router(config: ServerConfig, authenticate: Callable[..., Principal]) -
         try:
             return action()
         except SweepNotFoundError as error:
-            return _error(404, str(error).split(" in /")[0])
+            return _error(404, str(error).split(" in ")[0])  # where the store is stays on the server
         except SweepConfigError as error:
             return _error(400, str(error))
         except ValueError as error:
@@ -148,6 +150,15 @@ def sweep_router(config: ServerConfig, authenticate: Callable[..., Principal]) -
         return guarded(act)
 
     return router
+
+
+def sweep_store_for(config: ServerConfig) -> SqlSweepStore:
+    """PostgreSQL's database when the server uses one, else ``sweeps.sqlite`` in the data directory."""
+    if config.db_url.startswith(("postgresql", "postgres:")):
+        from jupyter_tracker.sweeps.postgres_store import PostgresSweepStore
+
+        return PostgresSweepStore(config.db_url)
+    return LocalSweepStore(config.data_dir / "sweeps")
 
 
 def _sweep_json(sweep: Any) -> dict[str, Any]:
