@@ -73,6 +73,8 @@ def agent(
     store = store_for(resolved)
     runner = Agent(store, _short_id(sweep_id), function=function, count=count, settings=resolved)
     shown = _show_in_notebook(store, runner.sweep_id) if function is not None else None
+    if shown is not None:
+        runner.trial_settings["live"] = "off"  # the sweep's view stands for its trials' live panels
     try:
         return runner.run()
     finally:

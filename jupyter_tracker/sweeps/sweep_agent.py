@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class Agent:
         lease_seconds: float | None = None,
         heartbeat_seconds: float | None = None,
         poll_seconds: float = 1.0,
+        trial_settings: Mapping[str, Any] | None = None,
     ) -> None:
         if count is not None and count < 1:
             raise ValueError(f"count: expected a positive number of trials, got {count!r}")
@@ -69,6 +70,8 @@ class Agent:
         self.lease_seconds = lease_seconds or (REMOTE_LEASE_SECONDS if remote else DEFAULT_LEASE_SECONDS)
         self.heartbeat_seconds = heartbeat_seconds or (REMOTE_HEARTBEAT_SECONDS if remote else 2.0)
         self.poll_seconds = poll_seconds
+        #: settings every trial's run gets (a notebook agent turns the per-run live panel off)
+        self.trial_settings = dict(trial_settings or {})
         self.sweep = store.get_sweep(sweep_id)
         self.config = parse_config(self.sweep.config)
         if function is None and "${program}" in self.config.command and not self.config.program:
@@ -169,7 +172,7 @@ class Agent:
         if self.sweep.entity:
             overrides["entity"] = self.sweep.entity
         try:
-            with settings_module.sweep_trial(overrides):
+            with settings_module.sweep_trial({**self.trial_settings, **overrides}):
                 with self._lock:
                     self._current, self._trial_thread = trial, threading.get_ident()
                 try:
