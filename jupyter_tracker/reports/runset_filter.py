@@ -1,0 +1,115 @@
+"""A run set's filter text, in either spelling, turned into the runs table's safe expression.
+
+Two spellings are accepted: the runs table's (``config.lr < 0.1 and state == "finished"``) and
+wandb's (``Config('lr') < 0.1 and Metric('State') == 'finished'``, ``SummaryMetric('acc')``).
+wandb's calls are rewritten to column names on the parsed tree; the result is then parsed and
+checked by :class:`jupyter_tracker.notebook.runs_filter.FilterExpression`, so user text is never
+evaluated as Python.
+
+>>> to_expression("Config('lr') < 0.1 and Metric('State') == 'finished'")
+"`config.lr` < 0.1 and `state` == 'finished'"
+"""
+
+from __future__ import annotations
+
+import ast
+
+from jupyter_tracker.notebook.runs_filter import FilterError
+
+#: wandb's ``Metric("...")`` run attributes -> the runs table's columns
+RUN_ATTRIBUTES = {
+    "state": "state",
+    "name": "name",
+    "displayname": "name",
+    "display_name": "name",
+    "createdtimestamp": "created",
+    "created_at": "created",
+    "createdat": "created",
+    "runtime": "duration",
+    "duration": "duration",
+    "tags": "tags",
+    "group": "group",
+    "rungroup": "group",
+    "id": "id",
+    "run_id": "id",
+}
+_SECTION_CALLS = {"Config": "config.", "SummaryMetric": "summary.", "Summary": "summary."}
+
+
+def Config(name: str) -> str:  # noqa: N802 - wandb's name
+    """The field of config value ``name`` (``"config.lr"``), for panels and ``order``."""
+    return f"config.{name}"
+
+
+def SummaryMetric(name: str) -> str:  # noqa: N802 - wandb's name
+    """The field of summary value ``name`` (``"summary.acc"``)."""
+    return f"summary.{name}"
+
+
+def Metric(name: str) -> str:  # noqa: N802 - wandb's name
+    """A run attribute (``"State"`` -> ``"state"``) or, for any other name, the logged metric itself."""
+    return RUN_ATTRIBUTES.get(name.lower(), name)
+
+
+def field_name(name: str) -> str:
+    """A field as written by a user (``"Config('lr')"``, ``"c::lr"``, ``"config.lr"``) -> a column name."""
+    text = name.strip()
+    if text.startswith("c::"):
+        return "config." + text[3:]
+    if text.startswith("s::"):
+        return "summary." + text[3:]
+    if "(" in text:
+        try:
+            node = ast.parse(text, mode="eval").body
+        except SyntaxError:
+            return text
+        rewritten = _rewrite_call(node)
+        if rewritten is not None:
+            return rewritten
+    return text
+
+
+def _rewrite_call(node: ast.AST) -> str | None:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    function = node.func.id
+    if function not in (*_SECTION_CALLS, "Metric"):
+        return None
+    if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Constant) \
+            or not isinstance(node.args[0].value, str):
+        raise FilterError(f"{function}(...) takes one quoted name, as in {function}('lr')")
+    name = node.args[0].value
+    if function == "Metric":
+        return Metric(name)
+    return _SECTION_CALLS[function] + name
+
+
+class _CallsToColumns(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.AST:  # noqa: N802 - ast's name
+        column = _rewrite_call(node)
+        if column is None:
+            function = ast.unparse(node.func)
+            raise FilterError(f"{function}(...) is not allowed in a filter (Config, SummaryMetric, Metric only)")
+        # a backticked placeholder name keeps dots and slashes in the column intact
+        return ast.Name(id=f"__column__{column}", ctx=ast.Load())
+
+
+def to_expression(text: str) -> str:
+    """The runs table's spelling of a filter written either way (empty stays empty)."""
+    if not text or not text.strip():
+        return ""
+    if "(" not in text:
+        return text.strip()
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise FilterError(f"cannot parse the filter {text!r}: {error.msg}") from None
+    tree = _CallsToColumns().visit(tree)
+    source = ast.unparse(tree)
+    return _unplaceholder(source)
+
+
+def _unplaceholder(source: str) -> str:
+    import re
+
+    return re.sub(r"__column__([^\s()<>=!,\]]+)", lambda match: f"`{match.group(1)}`", source)
