@@ -9,8 +9,10 @@
   and the environment-variable route, ``JUPYTER_TRACKER_AS_WANDB=1 python -c "import wandb"``
   against ``python -c "pass"``.
 * watch: a small MLP (784-256-128-10, batch 64, one torch thread), blocks of ``--steps`` steps
-  without ``watch`` and with ``watch(log="all", log_freq=100)``, interleaved in pairs; the overhead
-  is the median of the pairs' time ratios, target <= 5 %.
+  without ``watch`` and with ``watch(log="all", log_freq=100)``, interleaved in pairs; target <= 5 %.
+  Three figures: the pairs' wall-time ratio (moved by any other load), the training thread's own
+  CPU time (``time.thread_time``: what the loop pays, whatever else the machine runs; the figure to
+  judge on a shared machine) and the histogram step's extra wall time within each watched block.
 
 Medians of ``--repeats`` interleaved repetitions; the 1-minute load average is printed with each
 figure (on a busy machine every figure is pessimistic). Nothing here is part of the test suite.
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -95,19 +98,19 @@ def bench_imports(repeats: int) -> None:
 
 
 def _block_seconds(run: object, model: object, optimizer: object, inputs: object, targets: object,
-                   steps: int) -> list[float]:
-    """Seconds of each training step of the block."""
+                   steps: int, clock: Any = time.perf_counter) -> list[float]:
+    """Seconds of each training step of the block, by ``clock``."""
     import torch
 
     durations = []
     for _ in range(steps):
-        started = time.perf_counter()
+        started = clock()
         optimizer.zero_grad()  # type: ignore[attr-defined]
         loss = torch.nn.functional.cross_entropy(model(inputs), targets)  # type: ignore[operator]
         loss.backward()
         optimizer.step()  # type: ignore[attr-defined]
         run.log({"loss": loss.item()})  # type: ignore[attr-defined]
-        durations.append(time.perf_counter() - started)
+        durations.append(clock() - started)
     return durations
 
 
@@ -131,7 +134,7 @@ def bench_watch(repeats: int, steps: int) -> None:
                                 torch.nn.ReLU(), torch.nn.Linear(128, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     inputs, targets = torch.randn(64, 784), torch.randint(0, 10, (64,))
-    ratios, plain_steps, watched_steps, logging_extra = [], [], [], []
+    ratios, plain_steps, watched_steps, logging_extra, cpu_ratios = [], [], [], [], []
     with tempfile.TemporaryDirectory() as directory:
         run = jupyter_tracker.init(project="bench-watch", dir=directory, mode="offline")
         _block_seconds(run, model, optimizer, inputs, targets, steps)  # warm-up
@@ -149,6 +152,15 @@ def bench_watch(repeats: int, steps: int) -> None:
                     logged = sum(durations[index] for index in range(99, steps, 100))
                     logging_extra.append((logged - typical * len(range(99, steps, 100))) / (typical * steps))
             ratios.append(timings[True] / timings[False])
+            # the training thread's own CPU time: what the loop pays, whatever else the machine runs
+            cpu = {}
+            for watched in (False, True):
+                if watched:
+                    run.watch(model, log="all", log_freq=100)
+                cpu[watched] = sum(_block_seconds(run, model, optimizer, inputs, targets, steps, time.thread_time))
+                if watched:
+                    run.unwatch(model)
+            cpu_ratios.append(cpu[True] / cpu[False])
             plain_steps.append(timings[False] / steps)
             watched_steps.append(timings[True] / steps)
         run.finish(quiet=True)
@@ -157,6 +169,9 @@ def bench_watch(repeats: int, steps: int) -> None:
           f"{statistics.median(watched_steps) * 1000:.3f} ms with watch(log='all', log_freq=100): "
           f"overhead {overhead:+.1f} % (median of {len(ratios)} pairs)  "
           f"[target <= 5 %: {'PASS' if overhead <= 5 else 'FAIL'}]  ({_load()})")
+    thread_cpu = (statistics.median(cpu_ratios) - 1) * 100
+    print(f"  the training thread's CPU time with watch: {thread_cpu:+.1f} % (median of {len(cpu_ratios)} pairs)  "
+          f"[target <= 5 %: {'PASS' if thread_cpu <= 5 else 'FAIL'}]")
     within = statistics.median(logging_extra) * 100
     print(f"  the histogram step's extra time over a block of {steps}: {within:+.1f} % of the block "
           f"(median of {len(logging_extra)} blocks)  [target <= 5 %: {'PASS' if within <= 5 else 'FAIL'}]")
