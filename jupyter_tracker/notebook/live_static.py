@@ -386,29 +386,39 @@ def _polyline(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, 
 
 
 def _svg_chart(line: ChartLine, color: str) -> str:
-    width, height = 300.0, 150.0
-    box = (44.0, 22.0, width - 54.0, height - 44.0)
+    width, height = 300.0, 160.0
+    box = (52.0, 22.0, width - 62.0, 104.0)
+    left, top, box_width, box_height = box
     finite_y = line.raw[np.isfinite(line.raw)]
     y_min, y_max = (float(finite_y.min()), float(finite_y.max())) if finite_y.size else (0.0, 1.0)
     finite_x = line.x[np.isfinite(line.x)]
     x_min, x_max = (float(finite_x.min()), float(finite_x.max())) if finite_x.size else (0.0, 1.0)
     limits = (x_min, x_max, y_min, y_max)
     name = html.escape(line.name)
-    bottom = height - 18
-    x_title = html.escape(line.x_title)
+    gray = 'fill="gray"'
+    if y_max > y_min:
+        y_labels = (f'<text x="{left - 4:.0f}" y="{top + 8:.0f}" {gray} text-anchor="end">{y_max:.4g}</text>'
+                    f'<text x="{left - 4:.0f}" y="{top + box_height:.0f}" {gray} text-anchor="end">{y_min:.4g}</text>')
+    else:
+        y_labels = f'<text x="{left - 4:.0f}" y="{top + box_height / 2 + 4:.0f}" {gray} text-anchor="end">{y_min:.4g}</text>'
+    ticks_y = top + box_height + 14
+    if x_max > x_min:
+        x_labels = (f'<text x="{left:.0f}" y="{ticks_y:.0f}" {gray}>{html.escape(_format_x(x_min, line.kind))}</text>'
+                    f'<text x="{left + box_width:.0f}" y="{ticks_y:.0f}" {gray} text-anchor="end">'
+                    f'{html.escape(_format_x(x_max, line.kind))}</text>')
+    else:
+        x_labels = (f'<text x="{left + box_width / 2:.0f}" y="{ticks_y:.0f}" {gray} text-anchor="middle">'
+                    f'{html.escape(_format_x(x_min, line.kind))}</text>')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{name}" '
         'style="font:11px sans-serif;margin:2px">'
         f'<title>{name}</title>'
         f'<text x="4" y="14" font-weight="600" fill="currentColor">{name}</text>'
-        f'<text x="4" y="{box[1] + 8:.0f}" fill="gray">{y_max:.4g}</text>'
-        f'<text x="4" y="{box[1] + box[3]:.0f}" fill="gray">{y_min:.4g}</text>'
-        f'<text x="{box[0]:.0f}" y="{bottom:.0f}" fill="gray">{html.escape(_format_x(x_min, line.kind))}</text>'
-        f'<text x="{width - 10:.0f}" y="{bottom:.0f}" fill="gray" text-anchor="end">'
-        f'{html.escape(_format_x(x_max, line.kind))}</text>'
-        f'<text x="{box[0] + box[2] / 2:.0f}" y="{height - 4:.0f}" fill="gray" text-anchor="middle">{x_title}</text>'
-        f'<rect x="{box[0]:.0f}" y="{box[1]:.0f}" width="{box[2]:.0f}" height="{box[3]:.0f}" fill="none" '
+        f'{y_labels}{x_labels}'
+        f'<text x="{left + box_width / 2:.0f}" y="{height - 4:.0f}" {gray} text-anchor="middle">'
+        f'{html.escape(line.x_title)}</text>'
+        f'<rect x="{left:.0f}" y="{top:.0f}" width="{box_width:.0f}" height="{box_height:.0f}" fill="none" '
         'stroke="gray" stroke-opacity="0.3"/>'
         f'<g fill="none" stroke="{color}" stroke-width="1" stroke-opacity="0.35">'
         f'{_polyline(line.x, line.raw, box, limits)}</g>'

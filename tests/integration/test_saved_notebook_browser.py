@@ -196,7 +196,7 @@ def test_static_mode_redraws_during_the_run_in_jupyterlab(browser: Any, tmp_path
         prompts = page.evaluate(CELL_PROMPTS)
         assert "[*]" in prompts[2], f"the chart changed only after the training cell ended: {prompts}"
         assert len(changed) != len(first) or changed != first
-        page.screenshot(path=str(ARTIFACTS / "static_mode_running.png"), full_page=False)
+        page.locator(".jt-live-static").first.screenshot(path=str(ARTIFACTS / "static_mode_running.png"))
         wait_for_all_cells(page, 180)
         # the final figure: plotly where its renderer is installed, else the SVG charts
         page.wait_for_function(
