@@ -1,0 +1,107 @@
+"""The Jupyter server's ``/jupyter-tracker/*`` JSON endpoints behind the JupyterLab extension.
+
+Every handler is ``@tornado.web.authenticated`` (Jupyter's own token or password login) and
+reads runs through :func:`jupyter_tracker.api.backend_for`: the local store, or the tracking
+server when one is configured. Reading is blocking file or HTTP IO, so it runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from jupyter_tracker.api.backend import ApiError, RunNotFoundError
+from jupyter_tracker.lab import run_views
+
+#: the URL prefix under the Jupyter server's base URL
+ROUTE_PREFIX = "jupyter-tracker"
+
+
+class RunsSource:
+    """The backend the handlers read, made once per server from the settings of its root directory."""
+
+    def __init__(self, root_dir: Path) -> None:
+        self.root_dir = root_dir
+        self._backend: Any = None
+
+    def backend(self) -> Any:
+        if self._backend is None:
+            from jupyter_tracker.api import backend_for
+            from jupyter_tracker.settings import resolve
+
+            self._backend = backend_for(resolve(directory=self.root_dir))
+        refresh = getattr(self._backend, "refresh", None)
+        if refresh is not None:
+            refresh()  # runs started since the last request show up
+        return self._backend
+
+
+class _ViewHandler(APIHandler):
+    """Answers one view's JSON; a missing run is a 404, an unreadable store a 502 with the reason."""
+
+    def initialize(self, source: RunsSource) -> None:
+        self.source = source
+
+    async def _answer(self, build: Callable[[Any], Any]) -> None:
+        try:
+            payload = await asyncio.get_running_loop().run_in_executor(None, lambda: build(self.source.backend()))
+        except RunNotFoundError as error:
+            raise tornado.web.HTTPError(404, reason=str(error)) from error
+        except ApiError as error:
+            raise tornado.web.HTTPError(502, reason=str(error)) from error
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, allow_nan=False))
+
+
+class ProjectsHandler(_ViewHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self._answer(lambda backend: {"projects": run_views.list_projects(backend)})
+
+
+class RunsHandler(_ViewHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        project = self.get_query_argument("project")
+        await self._answer(lambda backend: {"project": project, "runs": run_views.list_runs(backend, project)})
+
+
+class RunHandler(_ViewHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        run_id = self.get_query_argument("id")
+        project = self.get_query_argument("project", None)
+
+        def build(backend: Any) -> Any:
+            found = project or backend.get_run(None, None, run_id)["project"]
+            return run_views.run_page(backend, found, run_id)
+
+        await self._answer(build)
+
+
+class ActiveHandler(_ViewHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self._answer(lambda backend: {"runs": run_views.active_runs(backend)})
+
+
+def setup_handlers(web_app: Any, root_dir: Path) -> None:
+    """Adds the endpoints to the Jupyter server's tornado application."""
+    base_url = web_app.settings["base_url"]
+    source = RunsSource(root_dir)
+    routes: list[tuple[str, type[_ViewHandler]]] = [
+        ("projects", ProjectsHandler),
+        ("runs", RunsHandler),
+        ("run", RunHandler),
+        ("active", ActiveHandler),
+    ]
+    web_app.add_handlers(".*$", [
+        (url_path_join(base_url, ROUTE_PREFIX, name), handler, {"source": source}) for name, handler in routes
+    ])

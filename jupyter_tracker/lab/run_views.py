@@ -1,0 +1,176 @@
+"""The data of the front-end views (projects, runs table, run page, active runs) read from a run backend.
+
+One place builds what the JupyterLab extension and the server's web pages draw, so both hosts
+show the same numbers: a metric is sent as its min/max-downsampled points (at most
+``points_per_line``) plus the smoothing summary of the FULL series, from which the browser's
+``smoothSummary`` (``notebook/static/smoothing.js``) draws TensorBoard's EMA for any weight.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jupyter_tracker.downsample import min_max_summary
+
+#: the plot budget of DESIGN.md: lines are downsampled to this many points, the data stays queryable
+POINTS_PER_LINE = 1500
+#: summary values shown beside each run in the sidebar
+SUMMARY_VALUES_PER_RUN = 4
+#: x-axes a run page offers besides a metric's own step metric
+ROW_AXES = ("_step", "_runtime", "_timestamp")
+
+
+def json_number(value: Any) -> Any:
+    """``value`` as JSON can carry it: NaN and ±inf become the strings ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return value
+    number = float(value)
+    if math.isfinite(number):
+        return int(value) if isinstance(value, (int, np.integer)) else number
+    return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+
+
+def _plain(value: Any) -> Any:
+    """Config/summary values made JSON-safe (nested dicts and lists kept, non-finite numbers as strings)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return json_number(value)
+    return str(value)
+
+
+def _scalar_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: json_number(value)
+        for key, value in summary.items()
+        if not key.startswith("_") and isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def run_row(record: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+    """One run as a runs-table row: identity, state, times, tags and its scalar summary values."""
+    return {
+        "id": record.get("id"),
+        "name": record.get("name") or record.get("id"),
+        "project": record.get("project"),
+        "entity": record.get("entity"),
+        "state": record.get("state") or "unknown",
+        "group": record.get("group"),
+        "tags": list(record.get("tags") or []),
+        "created": record.get("created"),
+        "updated": record.get("updated"),
+        "runtime": record.get("runtime"),
+        "summary": _scalar_summary(record.get("summary") or {}),
+        "now": time.time() if now is None else now,
+    }
+
+
+def list_projects(backend: Any, entity: str | None = None) -> list[dict[str, Any]]:
+    """Every project with its run count and how many of them are running."""
+    projects = []
+    for name in backend.projects(entity):
+        pages = backend.list_runs(entity, name, None, "-created_at", 100_000)
+        runs = pages.page(1)
+        projects.append({
+            "name": name,
+            "entity": entity,
+            "runs": pages.total(),
+            "running": sum(1 for run in runs if run.get("state") == "running"),
+            "updated": max((run.get("updated") or run.get("created") or 0 for run in runs), default=None),
+        })
+    return projects
+
+
+def list_runs(backend: Any, project: str, entity: str | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The project's runs, newest first, as runs-table rows (at most ``limit``)."""
+    pages = backend.list_runs(entity, project, None, "-created_at", max(1, limit))
+    now = time.time()
+    return [run_row(record, now) for record in pages.page(1)]
+
+
+def _series_payload(x: np.ndarray, y: np.ndarray, extra_axes: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The drawn points of one metric and the smoothing summary of all of them (base64 of its bytes)."""
+    indices, summary = min_max_summary(y, POINTS_PER_LINE)
+    return {
+        "points": int(y.size),
+        "x": {name: [json_number(v) for v in values[indices].tolist()] for name, values in {"_step": x, **extra_axes}.items()},
+        "y": [json_number(v) for v in y[indices].tolist()],
+        "summary": base64.b64encode(summary.to_bytes()).decode("ascii"),
+    }
+
+
+def run_page(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """Everything a run page draws: the run, its config and summary, and each scalar metric's chart data."""
+    record = backend.get_run(entity, project, run_id)
+    columns: dict[str, dict[str, list[float]]] = {}
+    for row in backend.history_rows(entity, project, run_id):
+        step = row.get("_step")
+        runtime = row.get("_runtime")
+        timestamp = row.get("_timestamp")
+        for key, value in row.items():
+            if key.startswith("_") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            column = columns.setdefault(key, {"_step": [], "_runtime": [], "_timestamp": [], "y": []})
+            column["_step"].append(float(step) if step is not None else math.nan)
+            column["_runtime"].append(float(runtime) if runtime is not None else math.nan)
+            column["_timestamp"].append(float(timestamp) if timestamp is not None else math.nan)
+            column["y"].append(float(value))
+    metrics = {}
+    for key in sorted(columns):
+        column = columns[key]
+        metrics[key] = _series_payload(
+            np.asarray(column["_step"]), np.asarray(column["y"]),
+            {"_runtime": np.asarray(column["_runtime"]), "_timestamp": np.asarray(column["_timestamp"])},
+        )
+    return {
+        "run": run_row(record),
+        "config": _plain(record.get("config") or {}),
+        "summary": _plain({k: v for k, v in (record.get("summary") or {}).items() if not k.startswith("_")}),
+        "notes": record.get("notes"),
+        "metrics": metrics,
+        "axes": list(ROW_AXES),
+    }
+
+
+def sync_state(run_dir: Path | None) -> dict[str, Any]:
+    """Where a local run's upload stands: ``offline`` (no server), ``synced``, ``behind`` (bytes not yet acknowledged) or ``failing``."""
+    from jupyter_tracker.store.run_dir import RUN_LOG_NAME
+    from jupyter_tracker.sync.sync_state import SyncState
+
+    if run_dir is None or not SyncState.exists(run_dir):
+        return {"state": "offline"}
+    state = SyncState.load(run_dir)
+    if state.problems:
+        return {"state": "failing", "problem": state.problems[-1]}
+    try:
+        size = (Path(run_dir) / RUN_LOG_NAME).stat().st_size
+    except OSError:
+        size = state.offset
+    behind = max(0, size - state.offset)
+    return {"state": "synced" if behind == 0 else "behind", "bytes_behind": behind}
+
+
+def active_runs(backend: Any, projects: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Runs of the store that are running now: name, last step and sync state (the status bar's item)."""
+    active = []
+    for project in projects if projects is not None else backend.projects(None):
+        pages = backend.list_runs(None, project, {"state": "running"}, "-created_at", 50)
+        for listed in pages.page(1):
+            record = backend.get_run(listed.get("entity"), project, listed["id"])
+            if record.get("state") != "running":
+                continue
+            summary = record.get("summary") or {}
+            run_dir = Path(record["dir"]) if record.get("dir") else None
+            active.append({**run_row(record), "step": summary.get("_step"), "sync": sync_state(run_dir)})
+    return active
