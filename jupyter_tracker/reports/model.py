@@ -460,5 +460,5 @@ def _decode_value(hint: Any, value: Any, where: str) -> Any:
     if expected is not None:
         if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
             raise ReportFormatError(f"{where}: expected {hint.__name__}, got {value!r}")
-        return float(value) if hint is float else value
+        return float(typing.cast(float, value)) if hint is float else value
     return value

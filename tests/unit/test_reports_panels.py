@@ -1,0 +1,134 @@
+"""Each panel's data computed from a store of known runs: lines and bands, scatter, parallel coordinates, importance."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jupyter_tracker as jt
+import jupyter_tracker.reports as wr
+from jupyter_tracker.api import Api
+from jupyter_tracker.downsample import SmoothingSummary, min_max_indices
+from jupyter_tracker.notebook.runs_filter import FilterError
+from jupyter_tracker.reports.panel_data import POINTS_PER_LINE, panel_data, select_runs
+from jupyter_tracker.smoothing import smooth_summary, tensorboard_ema
+
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+
+
+@pytest.fixture()
+def store(store_root: Path) -> Api:
+    """Six runs: loss = lr * (10 - step) for 10 steps, opt alternating adam/sgd, acc = 1 - lr."""
+    for index, lr in enumerate(LEARNING_RATES):
+        run = jt.init(project="search", mode="offline", name=f"lr-{lr}",
+                      config={"lr": lr, "opt": "adam" if index % 2 == 0 else "sgd", "seed": 7})
+        for step in range(10):
+            run.log({"loss": lr * (10 - step)})
+        run.summary["acc"] = 1 - lr
+        run.finish(quiet=True)
+    return Api()
+
+
+def test_run_sets_filter_in_both_languages_and_order(store: Api) -> None:
+    table = select_runs(store, wr.Runset(filters="config.lr < 0.05 and opt == 'adam'", order=["+config.lr"]), "search")
+    assert [table.name(run_id) for run_id in table.frame.index] == ["lr-0.001", "lr-0.01"]
+    wandb_form = select_runs(store, wr.Runset("search", filters="Config('lr') >= 0.03 and Metric('State') == 'finished'",
+                                              order=["-summary.acc"]), "")
+    assert [wandb_form.name(run_id) for run_id in wandb_form.frame.index] == ["lr-0.03", "lr-0.1", "lr-0.3"]
+    assert wandb_form.total == 6
+    with pytest.raises(FilterError, match="unknown column"):
+        select_runs(store, wr.Runset(filters="colour == 'red'"), "search")
+
+
+def test_line_plot_has_a_line_per_run_with_its_values(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(order=["+config.lr"]), "search")
+    data = panel_data(store, selection, wr.LinePlot(y=["loss"], smoothing_factor=0.5))
+    assert [line["label"] for line in data["lines"]] == [f"lr-{lr}" for lr in LEARNING_RATES]
+    first = data["lines"][0]
+    assert first["x"] == list(range(10))
+    assert first["y"] == pytest.approx([0.001 * (10 - step) for step in range(10)])
+    assert first["smooth"] == pytest.approx(tensorboard_ema(np.array(first["y"]), 0.5).tolist())
+
+
+def test_grouped_lines_have_the_mean_and_a_min_max_band(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(), "search")
+    data = panel_data(store, selection, wr.LinePlot(y=["loss"], groupby="config.opt", smoothing_type="none"))
+    bands = {line["group"]: line for line in data["lines"]}
+    assert set(bands) == {"adam", "sgd"} and bands["adam"]["runs"] == 3
+    adam = [0.001, 0.01, 0.1]
+    step = 4
+    assert bands["adam"]["y"][step] == pytest.approx(np.mean(adam) * (10 - step))
+    assert bands["adam"]["low"][step] == pytest.approx(min(adam) * (10 - step))
+    assert bands["adam"]["high"][step] == pytest.approx(max(adam) * (10 - step))
+    deviation = panel_data(store, selection, wr.LinePlot(y=["loss"], groupby="opt", groupby_rangefunc="stddev",
+                                                         smoothing_type="none"))
+    sgd = {line["group"]: line for line in deviation["lines"]}["sgd"]
+    spread = np.std([0.003 * 6, 0.03 * 6, 0.3 * 6], ddof=1)
+    assert sgd["high"][step] - sgd["y"][step] == pytest.approx(spread)
+
+
+def test_long_lines_are_cut_to_the_budget_and_smoothing_stays_unbiased(store_root: Path) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.exponential(0.3, 6000)
+    run = jt.init(project="long", mode="offline", name="long")
+    for value in values:
+        run.log({"loss": float(value)})
+    run.finish(quiet=True)
+    api = Api()
+    selection = select_runs(api, wr.Runset(), "long")
+    line = panel_data(api, selection, wr.LinePlot(y=["loss"], smoothing_factor=0.95))["lines"][0]
+    assert len(line["x"]) <= POINTS_PER_LINE and line["points"] == 6000
+    indices = min_max_indices(values, POINTS_PER_LINE)
+    full = tensorboard_ema(values, 0.95)
+    assert line["smooth"] == pytest.approx(full[indices].tolist())
+    summary = SmoothingSummary.from_bytes(base64.b64decode(line["summary"]))
+    other_weight = smooth_summary(summary, 0.8)
+    worst = np.max(np.abs(other_weight - tensorboard_ema(values, 0.8)[indices]))
+    assert worst <= 0.01 * (values.max() - values.min())
+
+
+def test_scatter_and_parallel_coordinates_use_summaries_and_config(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(order=["+config.lr"]), "search")
+    scatter = panel_data(store, selection, wr.ScatterPlot(x="config.lr", y="summary.acc", z="opt"))
+    assert [(point["x"], point["y"], point["z"]) for point in scatter["points"]] == [
+        (lr, pytest.approx(1 - lr), "adam" if index % 2 == 0 else "sgd") for index, lr in enumerate(LEARNING_RATES)
+    ]
+    coordinates = panel_data(store, selection, wr.ParallelCoordinatesPlot(columns=["lr", "opt", "summary.acc"]))
+    assert coordinates["axes"][0] == {"name": "lr", "kind": "number", "min": 0.001, "max": 0.3}
+    assert coordinates["axes"][1] == {"name": "opt", "kind": "category", "categories": ["adam", "sgd"]}
+    assert coordinates["lines"][1]["values"][:2] == [0.003, 1]
+
+
+def test_bars_scalars_and_the_run_comparer(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(), "search")
+    bars = panel_data(store, selection, wr.BarPlot(metrics=["summary.acc"], groupby="opt", groupby_aggfunc="max"))
+    values = {bar["label"]: bar["value"] for bar in bars["charts"][0]["bars"]}
+    assert values == {"adam": pytest.approx(0.999), "sgd": pytest.approx(0.997)}
+    scalar = panel_data(store, selection, wr.ScalarChart(metric="acc", aggregation="min"))
+    assert scalar["value"] == pytest.approx(0.7) and scalar["runs"] == 6
+    compared = panel_data(store, selection, wr.RunComparer(diff_only=True))
+    keys = [row["key"] for row in compared["rows"]]
+    assert "config.lr" in keys and "config.seed" not in keys and "state" not in keys
+    everything = panel_data(store, selection, wr.RunComparer())
+    assert "config.seed" in [row["key"] for row in everything["rows"]]
+
+
+def test_parameter_importance_finds_the_parameter_that_matters(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(), "search")
+    data = panel_data(store, selection, wr.ParameterImportancePlot(with_respect_to="summary.acc"))
+    rows = {row["parameter"]: row for row in data["parameters"]}
+    assert data["parameters"][0]["parameter"] == "config.lr"
+    assert rows["config.lr"]["correlation"] == pytest.approx(-1.0)
+    assert sum(row["importance"] for row in data["parameters"]) == pytest.approx(1.0)
+    assert "config.seed" not in rows  # never varies
+
+
+def test_bad_panel_settings_are_named(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(), "search")
+    with pytest.raises(ValueError, match="smoothing_type"):
+        panel_data(store, selection, wr.LinePlot(y=["loss"], smoothing_type="wiggly", smoothing_factor=0.5))
+    with pytest.raises(ValueError, match="aggregation"):
+        panel_data(store, selection, wr.ScalarChart(metric="acc", aggregation="mode"))
