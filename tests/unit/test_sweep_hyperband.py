@@ -71,16 +71,17 @@ def test_an_in_process_trial_falling_behind_is_stopped_mid_loop(store_root):
     def train() -> None:
         run = jt.init()
         offset = run.config.offset
-        for step in range(150):
+        for step in range(400):
             jt.log({"loss": offset + 1.0 / (step + 1)})
             logged[offset] = step + 1
-            time.sleep(0.01)
+            if offset > 1:
+                time.sleep(0.02)  # a run hyperband will stop: long enough to be stopped mid-loop
 
     started = time.monotonic()
     agent = Agent(store_for(jt.Settings(root=store_root)), sweep_id, function=train, heartbeat_seconds=0.1)
     trials = agent.run()
     assert [trial.state for trial in trials] == ["finished", "finished", "stopped", "stopped"]
-    assert logged[0.0] == logged[0.1] == 150
-    assert logged[5.0] < 150 and logged[6.0] < 150
+    assert logged[0.0] == logged[0.1] == 400
+    assert logged[5.0] < 400 and logged[6.0] < 400
     assert time.monotonic() - started < 30
     assert jt.run is None
