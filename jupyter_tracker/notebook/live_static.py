@@ -10,8 +10,9 @@ bundle adds the plotly figure (interactive where plotly renders).
 
 Each chart draws the raw line faint and the smoothed line bold. The smoothed line is
 ``tensorboard_ema`` of the full series, read at the points kept by min/max downsampling, so
-downsampling never biases it. The x-axis is the step, the step metric ``define_metric`` named
-for the metric, or the time since the start for system metrics. Names are shown as typed:
+downsampling never biases it. The x-axis is the step metric ``define_metric`` named for the
+metric, else the step (or what the user picked in the panel: step, time since the start, wall
+time); system metrics are drawn against time. Names are shown as typed:
 plotly reads a small HTML subset in text, so names are escaped before they reach a figure.
 At most :data:`MAX_CHARTS` charts are drawn (the first in panel order); a run with more
 metrics gets a table of every metric's last value instead, so a 10,000-metric run stays well
@@ -38,12 +39,14 @@ from jupyter_tracker.smoothing import tensorboard_ema
 __all__ = [
     "IncrementalEma",
     "MAX_CHARTS",
+    "OUTPUT_MARKER",
     "PLOTLY_MIMETYPE",
     "StaticLiveView",
     "color_for",
     "figure_dict",
     "format_duration",
     "group_of",
+    "live_bundle",
     "natural_key",
     "ordered_metrics",
     "static_bundle",
@@ -54,9 +57,9 @@ PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 DEFAULT_SMOOTHING = 0.6
 #: charts drawn in one static view; further metrics are listed in the table of last values
 MAX_CHARTS = 24
-#: numbers of all lines of one plotly figure together: fewer points per line when there are many charts
+#: points of all lines of one plotly figure together: fewer points per line when there are many charts
 FIGURE_POINT_BUDGET = 36_000
-#: the output metadata key that marks a display as this library's live charts
+#: the output metadata key that marks a display as this library's live charts (saved_notebook reads it)
 OUTPUT_MARKER = "jupyter_tracker"
 #: the live panel's palette (static/live_panel.js): a metric has the same colour in both views
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
