@@ -84,8 +84,7 @@ def make_many_runs(root: Path, project: str, count: int) -> float:
         rows.append(index_values(metadata, "finished", config, summary, 60.0, 0, run_dir))
     # one transaction for all rows: upsert() opens a connection per row, fine for runs, slow for 10,000
     columns = index_module._COLUMNS
-    connection = index._connect()
-    with connection:
+    with index._connect() as connection:
         connection.executemany(
             f"INSERT OR REPLACE INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
             [
@@ -94,19 +93,20 @@ def make_many_runs(root: Path, project: str, count: int) -> float:
                 for row in rows
             ],
         )
-    connection.close()
     return (time.perf_counter() - start) * 1000
 
 
 def make_long_run(root: Path, project: str, steps: int) -> tuple[str, float]:
-    """A real tracked run of ``steps`` steps (loss and acc every step, val/acc every 100)."""
+    """A real tracked run of ``steps`` steps (10 metrics every step, val/acc every 100)."""
     import jupyter_tracker as jt
 
     start = time.perf_counter()
     run = jt.init(project=project, dir=str(root.parent), mode="offline", config={"lr": 0.01},
                   settings={"console": "off"})
     for step in range(steps):
-        row = {"loss": 1.0 / (step + 1), "acc": step / steps}
+        row = {"loss": 1.0 / (step + 1), "acc": step / steps, "lr": 0.01, "grad_norm": step * 1e-3,
+               "val_loss": 2.0, "epoch": step // 1000, "throughput": 1e3, "gpu_mem": 0.5, "temp": 60.0,
+               "tokens": step * 512.0}
         if step % 100 == 0:
             row["val/acc"] = step / steps
         run.log(row)

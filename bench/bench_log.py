@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,15 @@ TARGETS = (
     ("RSS growth, 1M points as 1M x 1", "rss1", "rss_growth_mb", "<=", 50.0, "MB"),
     ("import jupyter_tracker (best of 5)", "import", "import_best_ms", "<=", 150.0, "ms"),
 )
+#: jupyter_tracker's durable points/s as a share of a raw reference measured in the same run (issue 14):
+#: (label, workload, reference library, lowest share)
+RAW_TARGETS = (
+    ("points/s vs raw msgpack rows, 1 scalar", "scalar1", "raw-msgpack", 0.60),
+    ("points/s vs raw msgpack rows, 10 scalars", "scalars10", "raw-msgpack", 0.70),
+)
+#: the loop's mean log() time may be at most this many times its p50 (the writer thread must not
+#: hold the GIL long enough to stall the training loop)
+MEAN_OVER_P50 = 2.0
 #: figures shown for information next to the targets (no bound in the issue)
 INFO = (
     ("points/s durable, 1 scalar x 100k", "scalar1", "points_per_s", "pts/s"),
@@ -212,11 +222,12 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 COLUMNS = (
     ("import s", "import_s", "s"), ("init s", "init_s", "s"), ("log p50 us", "log_p50_us", "us"),
-    ("log p99 us", "log_p99_us", "us"), ("points/s (incl. finish)", "points_per_s", "pts/s"),
+    ("log p99 us", "log_p99_us", "us"), ("log mean us", "log_mean_us", "us"), ("points/s (incl. finish)", "points_per_s", "pts/s"),
     ("finish s", "finish_s", "s"), ("peak RSS MB", "peak_rss_mb", "MB"), ("RSS growth MB", "rss_growth_mb", "MB"),
 )
 RATIO_COLUMNS = (
-    ("log p50", "log_p50_us", False), ("log p99", "log_p99_us", False), ("points/s", "points_per_s", True),
+    ("log p50", "log_p50_us", False), ("log p99", "log_p99_us", False), ("log mean", "log_mean_us", False),
+    ("points/s", "points_per_s", True),
     ("init", "init_s", False), ("finish", "finish_s", False), ("peak RSS", "peak_rss_mb", False),
 )
 
@@ -269,7 +280,7 @@ def report(results: dict[str, dict[str, dict[str, Any]]], imports: dict[str, dic
                     if library == OURS else f"ours is {ratio(ours_ms, info['import_best_ms'], False)} faster")
             rows.append([library, f"{info['import_best_ms']:.1f}", ", ".join(f"{t * 1000:.0f}" for t in info["import_times_s"]), note])
         out.append(table(["library", "best ms", "all ms", "note"], rows))
-    out.append("\n== jupyter_tracker targets (issue 2)" + ("  [SCALED RUN: not judged]" if scale != 1 else ""))
+    out.append("\n== jupyter_tracker targets (issues 2 and 14)" + ("  [SCALED RUN: not judged]" if scale != 1 else ""))
     rows = []
     for label, workload_name, key, op, bound, unit in TARGETS:
         source = imports.get(OURS, {}) if workload_name == "import" else results.get(workload_name, {}).get(OURS, {})
@@ -281,6 +292,24 @@ def report(results: dict[str, dict[str, dict[str, Any]]], imports: dict[str, dic
         else:
             verdict = "PASS" if (value <= bound if op == "<=" else value >= bound) else "FAIL"
         rows.append([label, fmt_num(value, unit) + f" {unit}" if value is not None else "-", f"{op} {fmt_num(bound, unit)} {unit}", verdict])
+    for label, workload_name, reference, share in RAW_TARGETS:
+        ours_run = results.get(workload_name, {}).get(OURS, {})
+        ref_run = results.get(workload_name, {}).get(reference, {})
+        if ours_run.get("status") != "ok" or ref_run.get("status") != "ok":
+            rows.append([label, "-", f">= {share:.0%}", "NOT RUN"])
+            continue
+        measured = ours_run["points_per_s"] / ref_run["points_per_s"]
+        verdict = "(scaled)" if scale != 1 else ("PASS" if measured >= share else "FAIL")
+        rows.append([label, f"{measured:.0%} of {ref_run['points_per_s']:,.0f}", f">= {share:.0%}", verdict])
+    for workload_name in ("scalars10", "scalar1"):
+        ours_run = results.get(workload_name, {}).get(OURS, {})
+        if ours_run.get("status") != "ok":
+            continue
+        measured = ours_run["log_mean_us"] / ours_run["log_p50_us"]
+        verdict = "(scaled)" if scale != 1 else ("PASS" if measured <= MEAN_OVER_P50 else "FAIL")
+        rows.append([f"log() mean / p50, {WORKLOADS[workload_name].title}",
+                     f"{measured:.2f} ({ours_run['log_mean_us']:.2f} / {ours_run['log_p50_us']:.2f} us)",
+                     f"<= {MEAN_OVER_P50:.1f}", verdict])
     for label, workload_name, key, unit in INFO:
         source = results.get(workload_name, {}).get(OURS, {})
         if source.get("status") != "ok":
@@ -291,6 +320,21 @@ def report(results: dict[str, dict[str, dict[str, Any]]], imports: dict[str, dic
         rows.append([label, value, "(no target)", "info"])
     out.append(table(["target", "measured", "bound", "verdict"], rows))
     return "\n".join(out)
+
+
+def median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of every figure over the runs that succeeded (the last run when none did)."""
+    good = [run for run in runs if run.get("status") == "ok"]
+    if not good:
+        return runs[-1]
+    combined = dict(good[-1])
+    for key, value in good[-1].items():
+        if isinstance(value, float) and key != "loadavg_start":
+            combined[key] = statistics.median(run[key] for run in good if isinstance(run.get(key), (int, float)))
+    combined["repeats"] = len(good)
+    combined["repeats_points_per_s"] = [run.get("points_per_s") for run in runs]
+    combined["loadavg_start"] = statistics.median(run.get("loadavg_start", 0.0) for run in good)
+    return combined
 
 
 def first_line(text: str) -> str:
@@ -310,9 +354,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one timed loop may run; a slower library stops there and its row is "
                              "marked partial, measured over the steps it did (0: no limit; default 240)")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="run each (library, workload) up to N times (default 3) and keep the run with the most "
-                             f"points/s; a run that failed, was partial or took over {REPEAT_ONLY_UNDER_S:.0f} s "
-                             "is not repeated")
+                        help="interleaved rounds (default 3): every (library, workload) runs once per round and "
+                             "each figure is the median over the rounds; a run that failed, was partial or took "
+                             f"over {REPEAT_ONLY_UNDER_S:.0f} s is not repeated")
     parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")),
                         help="multiply every step count (smoke runs; targets are not judged)")
     parser.add_argument("--import-repeats", type=int, default=5)
@@ -340,33 +384,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(plan)} runs, each in a fresh process; timeout {args.timeout:.0f} s each", flush=True)
 
     started = time.time()
+    tries: dict[tuple[str, str], list[dict[str, Any]]] = {pair: [] for pair in plan}
+    settled: set[tuple[str, str]] = set()  # failed, partial or long: not repeated
+    for round_number in range(max(1, args.repeat)):
+        # interleaved: every (library, workload) once per round, so that load that comes and goes
+        # on a shared machine falls on every library alike
+        print(f"round {round_number + 1} of {args.repeat}", flush=True)
+        for library, workload in plan:
+            if (library, workload) in settled:
+                continue
+            print(f"  {workload:<10} {library:<16} ...", end=" ", flush=True)
+            result = run_pair(python, library, workload, args.timeout, args.scale, args.keep, args.budget)
+            tries[(library, workload)].append(result)
+            if result.get("status") != "ok" or result.get("partial") or result["child_wall_s"] > REPEAT_ONLY_UNDER_S:
+                settled.add((library, workload))
+            if result.get("status") == "ok":
+                print(f"p50 {result['log_p50_us']:.1f} us, mean {result['log_mean_us']:.1f} us, "
+                      f"{result['points_per_s']:,.0f} pts/s, finish {result['finish_s']:.3f} s "
+                      f"({result['child_wall_s']:.1f} s, load {result['loadavg_end']:.1f})", flush=True)
+            else:
+                print(f"{result.get('status')}: {first_line(result.get('error', ''))[:120]}", flush=True)
     highest_load = 0.0
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for library, workload in plan:
-        print(f"  {workload:<10} {library:<16} ...", end=" ", flush=True)
-        tries = []
-        attempts_done = 0
-        for attempt in range(args.repeat):
-            result = run_pair(python, library, workload, args.timeout, args.scale, args.keep, args.budget)
-            tries.append(result)
-            if result.get("status") != "ok" or result.get("partial") or result["child_wall_s"] > REPEAT_ONLY_UNDER_S:
-                attempts_done = attempt + 1
-            if result.get("status") == "ok":
-                print(f"{'; ' if attempt else ''}p50 {result['log_p50_us']:.1f} us, {result['points_per_s']:,.0f} pts/s, "
-                      f"finish {result['finish_s']:.3f} s ({result['child_wall_s']:.1f} s, load {result['loadavg_end']:.1f})",
-                      end="", flush=True)
-            else:
-                print(f"{result.get('status')}: {first_line(result.get('error', ''))[:120]}", end="", flush=True)
-            if attempts_done:
-                break
-        print(flush=True)
-        good = [result for result in tries if result.get("status") == "ok"]
-        # with --repeat, the run with the most points/s is kept (the least disturbed by other load)
-        best = max(good, key=lambda result: result["points_per_s"]) if good else tries[-1]
-        if len(tries) > 1:
-            best["repeats_points_per_s"] = [result.get("points_per_s") for result in tries]
-        results.setdefault(workload, {})[library] = best
-        highest_load = max(highest_load, best.get("loadavg_start", 0), best.get("loadavg_end", 0))
+        runs = tries[(library, workload)]
+        combined = median_result(runs)
+        results.setdefault(workload, {})[library] = combined
+        for run in runs:
+            highest_load = max(highest_load, run.get("loadavg_start", 0), run.get("loadavg_end", 0))
 
     imports: dict[str, dict[str, Any]] = {}
     for library in args.libs:

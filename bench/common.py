@@ -34,15 +34,20 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 
-#: library name -> adapter module under bench/peers/ (ours first; the rest are the peers)
+#: library name -> adapter module under bench/peers/ (ours first, then the raw-write references:
+#: one thread appending struct-packed or msgpack rows to a file, one fsync at the end; the rest are the peers)
 LIBRARIES = {
     "jupyter_tracker": "jupyter_tracker_adapter",
+    "raw-struct": "raw_struct_adapter",
+    "raw-msgpack": "raw_msgpack_adapter",
     "wandb": "wandb_adapter",
     "mlflow": "mlflow_adapter",
     "trackio": "trackio_adapter",
     "tensorboardX": "tensorboardx_adapter",
 }
 OURS = "jupyter_tracker"
+#: references rather than libraries: they are measured in every run, like the peers
+RAW_REFERENCES = ("raw-struct", "raw-msgpack")
 
 #: every 1,024 steps the loop checks its time budget; every 16,384 it samples the current RSS
 #: (reading /proc costs tens of us; ru_maxrss catches any peak between two samples)
