@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
 
 class LimitWarning(UserWarning):
@@ -71,8 +72,9 @@ LIMITS: dict[str, Limit] = {
     )
 }
 
-#: how often, in committed rows, the per-metric point counts are compared with their bounds
-_POINT_CHECK_EVERY = 1024
+
+#: a run length no loop reaches: nothing left to warn about
+_NEVER = 1 << 62
 
 
 class LimitChecker:
@@ -80,14 +82,27 @@ class LimitChecker:
 
     Every method returns the warnings it newly raises (usually none) so that the caller decides
     where they are shown; the checker itself never prints and never refuses data.
+
+    Scalar points are counted per run of rows with the same key set (a training loop logs the same
+    names step after step): :meth:`count_row` compares the row's keys with the current set (one
+    C-level comparison) and adds one to a single counter; the per-name counts in
+    :attr:`scalar_points` are brought up to date only when the key set changes or when they are
+    read. The step at which the busiest name of the set crosses its bound is known in advance, so
+    the warning comes on exactly that row.
     """
 
     def __init__(self) -> None:
+        #: points per scalar name, up to the start of the current run of rows with the same keys
         self.scalar_points: Counter[str] = Counter()
         self.media_points: Counter[str] = Counter()
         self.histogram_points: Counter[str] = Counter()
         self.rows = 0
         self._raised: set[str] = set()
+        #: the key set of the current run of rows, its length so far, and the length at which its
+        #: busiest name crosses the scalar-points bound
+        self._keys: frozenset[str] = frozenset()
+        self._run = 0
+        self._run_limit = LIMITS["scalar_points"].bound
 
     def _raise(self, kind: str, observed: int, subject: str | None = None) -> list[LimitWarning]:
         if kind in self._raised:
@@ -95,13 +110,43 @@ class LimitChecker:
         self._raised.add(kind)
         return [LimitWarning(kind, LIMITS[kind].bound, observed, subject)]
 
-    def count_row(self, keys: Iterable[str]) -> list[LimitWarning] | None:
-        """Adds one point to each key of a committed row; O(1) per key (a C-level counter)."""
-        self.scalar_points.update(keys)
-        self.rows += 1
-        if self.rows % _POINT_CHECK_EVERY:
-            return None
-        return self.check_points()
+    def count_row(self, row: Mapping[str, Any]) -> list[LimitWarning] | None:
+        """Adds one point to each key of a committed row; returns warnings only when a bound is crossed.
+
+        The same keys as the previous row (the usual case) cost one key-set comparison and an
+        addition; new names are in :attr:`scalar_points` as soon as this returns.
+        """
+        if row.keys() != self._keys:
+            self._start_run(row)
+        self._run += 1
+        if self._run > self._run_limit:
+            return self.check_points()
+        return None
+
+    def _fold_run(self) -> None:
+        """Adds the current run's rows to the per-name counts and starts the run again from zero."""
+        run = self._run
+        if run:
+            counts = self.scalar_points
+            for key in self._keys:
+                counts[key] += run
+            self.rows += run
+            self._run = 0
+
+    def _start_run(self, row: Mapping[str, Any]) -> None:
+        self._fold_run()
+        keys = frozenset(row)
+        counts = self.scalar_points
+        for key in keys:
+            counts[key] += 0  # a new name is known (distinct names) before its first point is folded in
+        self._keys = keys
+        busiest = max((counts[key] for key in keys), default=0)
+        self._run_limit = max(0, LIMITS["scalar_points"].bound - busiest) if keys else _NEVER
+
+    def points(self) -> Counter[str]:
+        """Points per scalar name, the current run of rows included."""
+        self._fold_run()
+        return self.scalar_points
 
     def count_media(self, key: str, kind: str) -> list[LimitWarning]:
         """Counts a media or histogram point, which have their own, lower bounds."""
@@ -113,12 +158,20 @@ class LimitChecker:
         return []
 
     def check_points(self) -> list[LimitWarning]:
-        """Compares the busiest scalar metric with its bound (run every few rows and at finish)."""
-        if self.rows <= LIMITS["scalar_points"].bound or "scalar_points" in self._raised:
+        """Compares the busiest scalar metric with its bound (on the row that crosses it, and at finish)."""
+        points = self.points()
+        bound = LIMITS["scalar_points"].bound
+        if "scalar_points" in self._raised:
+            self._run_limit = _NEVER
             return []
-        key, points = self.scalar_points.most_common(1)[0]
-        if points > LIMITS["scalar_points"].bound:
-            return self._raise("scalar_points", points, key)
+        self._run_limit = max(0, bound - max((points[key] for key in self._keys), default=0))
+        if self.rows <= bound:
+            return []
+        busiest = points.most_common(1)
+        key, most = busiest[0] if busiest else ("", 0)
+        if most > bound:
+            self._run_limit = _NEVER
+            return self._raise("scalar_points", most, key)
         return []
 
     def check_distinct(self, distinct: int) -> list[LimitWarning]:

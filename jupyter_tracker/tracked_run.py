@@ -278,7 +278,7 @@ class Run:
         self._step = step + 1
         self._append((_HISTORY, step, now, now - self._t0, row))
         limits = self._limits
-        found = limits.count_row(row.keys())
+        found = limits.count_row(row)
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:

@@ -138,12 +138,29 @@ def test_scalar_points(root):
     assert state.rows == 101_000 and [w["kind"] for w in state.warnings] == ["scalar_points"]
 
 
-def test_scalar_points_just_over_the_bound_warn_at_finish(root):
+def test_scalar_points_warn_on_the_row_that_crosses_the_bound(root):
     run = jt.init()
-    for _ in range(100_001):
-        run.log({"loss": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(100_000):
+            run.log({"loss": 1.0})
     with pytest.warns(LimitWarning, match="100,001"):
-        run.finish()
+        run.log({"loss": 1.0})
+    run.finish()
+
+
+def test_scalar_points_count_across_changing_key_sets(root):
+    run = jt.init()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(50_000):
+            run.log({"loss": 1.0} if step % 3 else {"loss": 1.0, "acc": 0.5})
+        for _ in range(50_000):
+            run.log({"loss": 1.0, "lr": 0.1})
+    with pytest.warns(LimitWarning, match="100,001") as caught:
+        run.log({"loss": 1.0})
+    assert caught[0].message.subject == "loss"
+    run.finish()
 
 
 def test_scalar_points_at_the_bound_do_not_warn(root):
