@@ -714,5 +714,17 @@ class Api:
 
     artifact_versions = artifacts
 
+    def reports(self, project: str | None = None) -> list[Any]:
+        """Saved reports of ``"project"`` (``"entity/project"`` on a server): id, title, version, newest first."""
+        from jupyter_tracker.reports.storage import list_reports
+
+        return list_reports(project, self)
+
+    def report(self, path: str, version: int | None = None) -> Any:
+        """A saved report by ``"id"``, ``"project/id"`` or ``"entity/project/id"`` (latest version unless given)."""
+        from jupyter_tracker.reports.storage import load_report
+
+        return load_report(path, self, version)
+
     def __repr__(self) -> str:
         return f"<Api {getattr(self._backend, 'kind', type(self._backend).__name__)}: {self._backend!r}>"

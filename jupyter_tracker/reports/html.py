@@ -71,12 +71,14 @@ class RenderContext:
     project: str
     entity: str = ""
     base_dir: Path | None = None
+    #: whether an Image may read a file by path (never on the server, which must not serve its own files)
+    local_files: bool = True
     errors: list[str] = field(default_factory=list)
 
 
-def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None) -> str:
+def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True) -> str:
     """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``."""
-    context = RenderContext(api, report.project, report.entity, base_dir)
+    context = RenderContext(api, report.project, report.entity, base_dir, local_files)
     headings: list[tuple[int, model.Block]] = [
         (index, block) for index, block in enumerate(report.blocks) if isinstance(block, (model.H1, model.H2, model.H3))
     ]
@@ -141,7 +143,7 @@ def image_source(url: str, context: RenderContext) -> str | None:
     if text.lower().startswith("data:"):
         return text if safe_url(text, image=True) else None
     run_file = re.match(r"^([A-Za-z0-9_-]+):(?!//)(.+)$", text)
-    if run_file and context.api is not None and not Path(text).exists():
+    if run_file and context.api is not None and not (context.local_files and Path(text).exists()):
         from jupyter_tracker.reports.panel_data import _run_file
 
         try:
@@ -149,6 +151,8 @@ def image_source(url: str, context: RenderContext) -> str | None:
         except Exception:  # noqa: BLE001 - a missing run shows as a missing image
             return None
         return _run_file(context.api, dict(record), run_file.group(2))
+    if not context.local_files:
+        return None
     path = Path(text)
     if not path.is_absolute() and context.base_dir is not None:
         path = context.base_dir / path
@@ -407,13 +411,18 @@ PANEL_RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def render_document(report: model.Report, api: Api | None, base_dir: Path | None = None) -> str:
-    """One self-contained HTML page: styles, chart code and data inline; nothing is fetched."""
-    body = render_body(report, api, base_dir)
+def render_document(report: model.Report, api: Api | None, base_dir: Path | None = None, nonce: str = "",
+                    local_files: bool = True) -> str:
+    """One self-contained HTML page: styles, chart code and data inline; nothing is fetched.
+
+    ``nonce`` marks the page's own script and style for a Content-Security-Policy (server pages).
+    """
+    body = render_body(report, api, base_dir, local_files)
+    marker = f' nonce="{escape(nonce)}"' if nonce else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{escape(report.title)}</title><style>{report_css()}</style></head>"
+        f"<title>{escape(report.title)}</title><style{marker}>{report_css()}</style></head>"
         f'<body><main class="jt-report jt-width-{escape(report.width)}">{body}</main>'
-        f"<script>{charts_script()}\njtReportCharts.renderAll(document);</script></body></html>\n"
+        f"<script{marker}>{charts_script()}\njtReportCharts.renderAll(document);</script></body></html>\n"
     )

@@ -34,6 +34,7 @@ from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
 from jupyter_tracker.server.rate_limit import RateLimiter, SharedRateLimiter, parse_rate
 from jupyter_tracker.server.record_parts import PartOutOfPlace, RecordParts
+from jupyter_tracker.server.report_routes import report_router
 from jupyter_tracker.server.request_guard import RequestGuard
 from jupyter_tracker.server.storage import (
     MAX_STEP,
@@ -276,6 +277,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     Auth = Depends(authenticate)
     app.include_router(sweep_router(config, authenticate))
     app.include_router(artifact_router(config, authenticate))
+    app.include_router(report_router(config, storage, authenticate))
 
     @app.get(f"{API}/health", tags=["server"])
     def health() -> dict[str, Any]:
