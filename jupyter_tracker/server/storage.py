@@ -223,6 +223,10 @@ class Storage:
     def _insert_ignore(self, table: sa.Table) -> Any:
         raise NotImplementedError
 
+    def _bucket_write(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """The write transaction rate-limit buckets are taken in (the database's own, by default)."""
+        return self.write()
+
     def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query
 
@@ -352,7 +356,7 @@ class Storage:
         draws from the same bucket.
         """
         bucket = t.rate_buckets
-        with self.write() as connection:
+        with self._bucket_write() as connection:
             connection.execute(self._insert_ignore(bucket).values(name=name, tokens=capacity, updated=now))
             row = connection.execute(
                 self._lock_run(sa.select(bucket.c.tokens, bucket.c.updated).where(bucket.c.name == name))
@@ -368,7 +372,7 @@ class Storage:
 
     def forget_full_buckets(self, older_than: float) -> None:
         """Drops buckets untouched since ``older_than`` (full again by then), so the table stays small."""
-        with self.write() as connection:
+        with self._bucket_write() as connection:
             connection.execute(sa.delete(t.rate_buckets).where(t.rate_buckets.c.updated < older_than))
 
     def key_record(self, key_id: str) -> KeyRecord | None:
@@ -931,35 +935,51 @@ def _run_objects(rows: Sequence[Any], entity: str, project: str) -> list[dict[st
     return [_run_object(row, entity, project, parts) for row, parts in zip(rows, decoded, strict=True)]
 
 
+def _sqlite_engine(url: str) -> sa.Engine:
+    """An engine on a SQLite file (WAL, busy timeout) whose write transactions begin IMMEDIATE."""
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    if memory:
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool)
+    else:
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("jt_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
 class SQLiteStorage(Storage):
-    """The embedded default: one SQLite file in WAL mode; writes take the database lock up front."""
+    """The embedded default: one SQLite file in WAL mode; writes take the database lock up front.
+
+    Rate-limit buckets live in a file of their own beside it (``<file>-ratelimit``): taking a
+    token is a write, and on the data file it would wait behind every batch being applied.
+    """
 
     backend = "sqlite"
 
     def __init__(self, url: str) -> None:
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        memory = url in ("sqlite://", "sqlite:///:memory:")
-        if memory:
-            engine = sa.create_engine(url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
-            cursor = dbapi_connection.cursor()
-            if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: sa.Connection) -> None:
-            immediate = connection.get_execution_options().get("jt_write", False)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-        super().__init__(url, engine)
+        super().__init__(url, _sqlite_engine(url))
         self._write_lock = threading.Lock()
+        database = sa.engine.make_url(url).database
+        on_disk = bool(database) and database != ":memory:"
+        self._buckets_engine = _sqlite_engine(f"sqlite:///{database}-ratelimit" if on_disk else "sqlite://")
+        self._buckets_lock = threading.Lock()
+        with self._bucket_write() as connection:
+            t.rate_buckets.create(connection, checkfirst=True)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
@@ -967,6 +987,17 @@ class SQLiteStorage(Storage):
             connection = connection.execution_options(jt_write=True)
             with connection.begin():
                 yield connection
+
+    @contextlib.contextmanager
+    def _bucket_write(self) -> Iterator[sa.Connection]:
+        with self._buckets_lock, self._buckets_engine.connect() as connection:
+            connection = connection.execution_options(jt_write=True)
+            with connection.begin():
+                yield connection
+
+    def close(self) -> None:
+        super().close()
+        self._buckets_engine.dispose()
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         from sqlalchemy.dialects.sqlite import insert

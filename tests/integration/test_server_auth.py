@@ -331,7 +331,7 @@ def test_wrong_secrets_for_a_real_key_id_cost_the_server_little(server: ServerPr
     before = _rss_mb(server)
     codes, latency = _flood_with_wrong_secrets(server, server.api_key, 120)
     assert set(codes) == {401}
-    assert latency < 3.0, latency  # was 9 s; the valid request waits behind the flood only in the queue
+    assert latency < 5.0, latency  # was 9 s on an idle machine; now it waits only for its turn in the queue
     assert _rss_mb(server) - before < 60, (before, _rss_mb(server))
 
 
@@ -356,7 +356,7 @@ def test_a_key_stored_as_scrypt_keeps_working_and_moves_to_the_fast_hash(server:
         before = _rss_mb(server)
         codes, latency = _flood_with_wrong_secrets(server, old_key, 60)
         assert set(codes) <= {401, 429} and 401 in codes  # one slow check at a time per key id
-        assert latency < 3.0 and _rss_mb(server) - before < 100
+        assert latency < 5.0 and _rss_mb(server) - before < 100
         deadline = time.monotonic() + 5
         while True:  # a key id that just failed a slow check waits a moment
             answer = httpx.get(f"{server.base_url}/api/v1/viewer", headers={"Authorization": f"Bearer {old_key}"})
@@ -370,3 +370,20 @@ def test_a_key_stored_as_scrypt_keeps_working_and_moves_to_the_fast_hash(server:
             assert client.get("/api/v1/viewer").status_code == 200
     finally:
         storage.close()
+
+
+def test_taking_a_token_never_waits_behind_a_write_on_sqlite(tmp_path: Path) -> None:
+    """SQLite keeps the buckets in a file of their own: reads stay quick while a long batch is applied."""
+    from jupyter_tracker.server.storage import open_storage
+    from tests.integration.server_fixtures import start_server
+
+    with start_server(tmp_path / "server", backend="sqlite") as running:
+        storage = open_storage(running.db_url)
+        try:
+            with storage.write():  # holds the data file's write lock, as a long batch would
+                started = time.monotonic()
+                answer = httpx.get(f"{running.base_url}/api/v1/viewer", headers=running.headers, timeout=30)
+                waited = time.monotonic() - started
+        finally:
+            storage.close()
+    assert answer.status_code == 200 and waited < 5, waited
