@@ -388,15 +388,24 @@ def _polyline(x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, 
     return "".join(shapes)
 
 
-def _svg_chart(line: ChartLine, color: str) -> str:
+def _log10(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log10 of the positive values; the rest become gaps (as on plotly's log axes)."""
+    positive = np.isfinite(values) & (values > 0)
+    return np.log10(values, out=np.full(values.shape, np.nan), where=positive)
+
+
+def _svg_chart(line: ChartLine, color: str, log_scale: bool = False) -> str:
     width, height = 300.0, 160.0
     box = (52.0, 22.0, width - 62.0, 104.0)
     left, top, box_width, box_height = box
-    finite_y = line.raw[np.isfinite(line.raw)]
-    y_min, y_max = (float(finite_y.min()), float(finite_y.max())) if finite_y.size else (0.0, 1.0)
+    raw, smoothed = (_log10(line.raw), _log10(line.smoothed)) if log_scale else (line.raw, line.smoothed)
+    finite_y = raw[np.isfinite(raw)]
+    low, high = (float(finite_y.min()), float(finite_y.max())) if finite_y.size else (0.0, 1.0)
+    # labels in the data's units; on a log scale the box spans log10 of them
+    y_min, y_max = (10.0**low, 10.0**high) if log_scale and finite_y.size else (low, high)
     finite_x = line.x[np.isfinite(line.x)]
     x_min, x_max = (float(finite_x.min()), float(finite_x.max())) if finite_x.size else (0.0, 1.0)
-    limits = (x_min, x_max, y_min, y_max)
+    limits = (x_min, x_max, low, high)
     name = html.escape(line.name)
     gray = 'fill="gray"'
     if y_max > y_min:
@@ -412,6 +421,7 @@ def _svg_chart(line: ChartLine, color: str) -> str:
     else:
         x_labels = (f'<text x="{left + box_width / 2:.0f}" y="{ticks_y:.0f}" {gray} text-anchor="middle">'
                     f'{html.escape(_format_x(x_min, line.kind))}</text>')
+    log_note = f'<text x="{left + box_width:.0f}" y="14" {gray} text-anchor="end">log scale</text>' if log_scale else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{name}" '
@@ -420,13 +430,13 @@ def _svg_chart(line: ChartLine, color: str) -> str:
         f'<text x="4" y="14" font-weight="600" fill="currentColor">{name}</text>'
         f'{y_labels}{x_labels}'
         f'<text x="{left + box_width / 2:.0f}" y="{height - 4:.0f}" {gray} text-anchor="middle">'
-        f'{html.escape(line.x_title)}</text>'
+        f'{html.escape(line.x_title)}</text>{log_note}'
         f'<rect x="{left:.0f}" y="{top:.0f}" width="{box_width:.0f}" height="{box_height:.0f}" fill="none" '
         'stroke="gray" stroke-opacity="0.3"/>'
         f'<g fill="none" stroke="{color}" stroke-width="1" stroke-opacity="0.35">'
-        f'{_polyline(line.x, line.raw, box, limits)}</g>'
+        f'{_polyline(line.x, raw, box, limits)}</g>'
         f'<g fill="none" stroke="{color}" stroke-width="2" color="{color}">'
-        f'{_polyline(line.x, line.smoothed, box, limits, marker_radius=3.5)}</g>'
+        f'{_polyline(line.x, smoothed, box, limits, marker_radius=3.5)}</g>'
         "</svg>"
     )
 
@@ -448,14 +458,14 @@ def _last_values_table(metrics: list[SeriesView], charted: int) -> str:
 
 
 def svg_html(snapshot: FeedSnapshot, smoothing: Smoothing = DEFAULT_SMOOTHING, title: str | None = None,
-             x_axis: str = "auto", table: bool = True) -> str:
+             x_axis: str = "auto", table: bool = True, log_scale: bool = False) -> str:
     """The charts as inline SVG in HTML: no script, so it shows on GitHub, nbviewer and in emails.
 
     The first :data:`MAX_CHARTS` metrics get a chart; a run with more also gets a table of every
     metric's last value (with ``table``; else one line saying how many are not charted).
     """
     metrics = ordered_metrics(snapshot)
-    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS, x_axis), color_for(series.name))
+    charts = [_svg_chart(chart_line(series, smoothing, _SVG_POINTS, x_axis), color_for(series.name), log_scale)
               for series in metrics[:MAX_CHARTS]]
     heading = f"<div style=\"font:600 13px sans-serif\">{html.escape(title)}</div>" if title else ""
     body = "".join(charts) or '<div style="font:12px sans-serif;color:gray">no metrics logged yet</div>'
@@ -486,7 +496,7 @@ def static_bundle(
     to the HTML, which alone holds the table of every metric's last value.
     """
     smoothing = _smoother(smoothing)  # the plotly figure and the SVG charts smooth each series once
-    bundle = live_bundle(snapshot, header, smoothing, x_axis, table=True)
+    bundle = live_bundle(snapshot, header, smoothing, x_axis, table=True, log_scale=log_scale)
     if len([series for series in snapshot.series.values() if len(series)]) <= MAX_CHARTS:
         bundle[PLOTLY_MIMETYPE] = figure_dict(snapshot, smoothing, points_per_line, _title(header or {}) or None,
                                               log_scale, x_axis)
@@ -494,7 +504,8 @@ def static_bundle(
 
 
 def live_bundle(snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None,
-                smoothing: Smoothing = DEFAULT_SMOOTHING, x_axis: str = "auto", table: bool = False) -> dict[str, Any]:
+                smoothing: Smoothing = DEFAULT_SMOOTHING, x_axis: str = "auto", table: bool = False,
+                log_scale: bool = False) -> dict[str, Any]:
     """The mimebundle of a refresh during the run: HTML with SVG (redrawn on each update everywhere) and text.
 
     A refresh leaves out the table of last values of a run with many metrics (``table``): it
@@ -503,7 +514,7 @@ def live_bundle(snapshot: FeedSnapshot, header: Mapping[str, Any] | None = None,
     title = _title(header or {})
     points = sum(len(series) for series in snapshot.series.values())
     return {
-        "text/html": svg_html(snapshot, smoothing, title or None, x_axis, table),
+        "text/html": svg_html(snapshot, smoothing, title or None, x_axis, table, log_scale),
         "text/plain": f"<live charts: {title or 'run'}, {len(snapshot.series)} metrics, {points:,} points>",
     }
 

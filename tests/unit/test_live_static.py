@@ -232,3 +232,13 @@ def test_a_refresh_of_many_metrics_leaves_the_table_for_the_final_bundle() -> No
     refresh = live_bundle(feed.snapshot())["text/html"]
     assert "<table" not in refresh and "6 more metrics" in refresh
     assert "<table" in static_bundle(feed.snapshot())["text/html"]
+
+
+def test_svg_charts_follow_the_log_scale_with_labels_in_the_data_units() -> None:
+    feed = feed_of([{"wide": 10.0 ** -step} for step in range(5)] + [{"wide": 0.0}])
+    page = static_bundle(feed.snapshot(), log_scale=True)["text/html"]
+    assert ">log scale</text>" in page and ">1</text>" in page and ">0.0001</text>" in page
+    points = [tuple(map(float, pair.split(","))) for pair in page.split('<polyline points="')[1].split('"')[0].split()]
+    heights = [y for _, y in points]
+    assert len(points) == 5, "zero has no place on a log axis: a gap"
+    assert np.allclose(np.diff(heights), np.diff(heights)[0]), "decades are evenly spaced"
