@@ -44,6 +44,10 @@ def _register() -> None:
 
     for command in tensorboard_commands.COMMANDS:
         main.add_command(command)
+    from jupyter_tracker.cli import report_commands
+
+    for command in report_commands.COMMANDS:
+        main.add_command(command)
 
 
 _register()
