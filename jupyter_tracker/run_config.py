@@ -52,6 +52,23 @@ class Config(DottedValues, MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"Config({self._values!r})"
 
+    @property  # type: ignore[misc]
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        """``vars(config)``: the user's keys as a plain dict (dotted names), as :meth:`as_dict`.
+
+        Only the name ``__dict__`` is redefined: the instance keeps its own attribute storage, so
+        ``config.lr`` and the internal state are untouched.
+        """
+        return dict(self._values)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles take the internal state (``__dict__`` now answers the user's keys)."""
+        return {name: object.__getattribute__(self, name) for name in ("_values", "_locked", "_on_change", "_on_warning")}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     # wandb's config methods --------------------------------------------------------------
     def update(self, data: Any = None, allow_val_change: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
         """Adds or changes keys; nested dicts flatten to dotted names up to three dots.
