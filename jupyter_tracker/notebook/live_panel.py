@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from jupyter_tracker import console
-from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_indices
+from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_summary
 from jupyter_tracker.notebook.busy_comm import route_to_subshell
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
 from jupyter_tracker.notebook.live_media import MediaTrack, build_media_update
@@ -124,13 +124,15 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
     its columns start, how many points each holds, what they are (``step``, ``runtime``,
     ``wall``, ``value`` and ``axis:<step metric>``) and their types: values and step-metric
     columns are float64; times are float32 (``wall`` as seconds after ``index["wall_base"]``),
-    and so are steps while they are below 2**24, where float32 is exact. 20 bytes a point.
+    and so are steps while they are below 2**24, where float32 is exact. 20 bytes a point. After
+    the columns comes the metric's smoothing summary (``downsample.SmoothingSummary`` bytes, at
+    ``summary.offset``), from which the browser smooths the full series at the kept points.
     System metrics (``time_axis``) have no ``step`` nor step-metric columns: the browser draws
     them against runtime, or wall time when that is the chosen x-axis.
 
     >>> feed = LiveFeed(); feed.observe(1, [("h", 0, 100.0, 0.0, {"loss": 1.0})])
     >>> index, data = build_update(feed.snapshot())
-    >>> index["metrics"][0]["columns"], index["metrics"][0]["dtypes"], len(data)
+    >>> index["metrics"][0]["columns"], index["metrics"][0]["dtypes"], index["metrics"][0]["summary"]["offset"]
     (['step', 'runtime', 'wall', 'value'], ['f4', 'f4', 'f4', 'f8'], 20)
     """
     metrics: list[dict[str, Any]] = []
@@ -145,7 +147,10 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
         if not count:
             continue
         total += max(series.logged, count)
-        indices = min_max_indices(series.value, points_per_line) if count > points_per_line else None
+        # the smoothing summary of the full series beside the envelope: the browser's smoothed line
+        # is TensorBoard's EMA of every logged point, not of the ≤ 1,500 kept ones
+        kept, summary = min_max_summary(series.value, points_per_line)
+        indices = kept if count > points_per_line else None
 
         def pick(values: np.ndarray, indices: np.ndarray | None = indices) -> np.ndarray:
             return values if indices is None else values[indices]
@@ -166,13 +171,16 @@ def build_update(snapshot: FeedSnapshot, points_per_line: int = DEFAULT_POINTS) 
         for _, column in columns:
             chunks.append(column.tobytes())
             size += column.nbytes
+        blob = summary.to_bytes()
+        chunks.append(blob)
         metrics.append({
             "name": name, "offset": offset, "count": int(columns[0][1].size), "time_axis": series.time_axis,
             "columns": [label for label, _ in columns],
             "dtypes": ["f4" if column.dtype == np.float32 else "f8" for _, column in columns],
             "total": max(series.logged, count), "step_metric": series.step_metric,
+            "summary": {"offset": offset + size, "length": len(blob)},
         })
-        offset += size
+        offset += size + len(blob)
     index = {
         "metrics": metrics, "axes": list(snapshot.axis_names), "start_time": snapshot.start_time,
         "wall_base": wall_base, "total_points": total, "version": snapshot.version,
@@ -498,7 +506,9 @@ class LivePanel:
         due: dict[str, Any] = {}
         for name in changed:
             series = snapshot.series[name]
-            cost = min(len(series), self.points_per_line) * (28 + 8 * len(series.axes))
+            # columns, plus the smoothing summary: ~13 B a point, ~40 B a kept point of a long series
+            summary_bytes = 13 if len(series) <= self.points_per_line else 40
+            cost = min(len(series), self.points_per_line) * (28 + 8 * len(series.axes) + summary_bytes)
             if due and cost > budget and not final:
                 break
             budget -= cost

@@ -190,6 +190,10 @@ def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str, before_run: 
     page.evaluate("() => document.querySelector('.jt-live').scrollIntoView({block: 'start'})")
 
 
+# JupyterLab may scroll to the running cell after the panel was shown: bring the panel back in view
+SHOW_PANEL = "document.querySelector('.jt-live') && document.querySelector('.jt-live').scrollIntoView({block: 'start'});"
+
+
 def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
 
@@ -231,7 +235,8 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
 
             # the chart is drawn while the training cell runs
             page.wait_for_function(
-                f"() => {{ const p = document.querySelector('{CHART}'); return p && p.__jtChart && p.__jtChart.data[0].length > 20; }}",
+                f"() => {{ const p = document.querySelector('{CHART}');"
+                f" if (!p || !p.__jtChart) {{ {SHOW_PANEL} return false; }} return p.__jtChart.data[0].length > 20; }}",
                 timeout=90_000,
             )
             running, found = training_running(page)
@@ -411,8 +416,8 @@ def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterla
             page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
             open_notebook(page, jupyterlab, "layout.ipynb")
             page.wait_for_function(
-                f"() => document.querySelectorAll('.jt-live-chart[data-drawn=\"true\"]').length === {LAYOUT_METRICS}"
-                " && document.querySelector('.jt-live-chart[data-metric=\"train/metric_1\"]').dataset.points === '300'",
+                f"() => {{ {SHOW_PANEL} return document.querySelectorAll('.jt-live-chart[data-drawn=\"true\"]').length === {LAYOUT_METRICS}"
+                " && document.querySelector('.jt-live-chart[data-metric=\"train/metric_1\"]').dataset.points === '300'; }",
                 timeout=90_000,
             )
             page.wait_for_function("() => document.querySelector('.jt-live-chart[data-metric=\"val/acc\"]').dataset.drawn === 'true'")

@@ -87,7 +87,31 @@ def test_update_is_binary_downsampled_and_keeps_extremes() -> None:
         assert np.allclose(columns["runtime"], full.runtime[kept], rtol=1e-6)
     assert np.array_equal(decoded["train/m0"]["axis:epoch"], decoded["train/m0"]["step"] // 1000)
     assert index["axes"] == ["epoch"] and index["total_points"] == 4 * 100_000
-    assert len(data) <= 4 * 1_500 * (3 * 4 + 2 * 8)
+    summaries = sum(metric["summary"]["length"] for metric in index["metrics"])
+    assert len(data) - summaries <= 4 * 1_500 * (3 * 4 + 2 * 8)
+    assert summaries <= 4 * 1_500 * 48, "the smoothing summaries stay near the envelope's size"
+
+
+def test_update_carries_the_summary_that_smooths_the_full_series() -> None:
+    from jupyter_tracker.downsample import SmoothingSummary
+    from jupyter_tracker.smoothing import smooth_summary
+
+    rng = np.random.default_rng(1)
+    points = 100_000
+    values = np.linspace(2.0, 1.0, points) + rng.exponential(0.3, points)  # skewed, loss-spike-like noise
+    feed = LiveFeed()
+    feed.observe(1, [("h", step, 1e9 + step, float(step), {"loss": float(values[step])}) for step in range(points)])
+    index, data = build_update(feed.snapshot())
+    (metric,) = index["metrics"]
+    summary = SmoothingSummary.from_bytes(data[metric["summary"]["offset"]:][: metric["summary"]["length"]])
+    kept = decode(index, data)["loss"]["step"].astype(int)
+    assert summary.size == kept.size <= 1_500
+    spread = float(values.max() - values.min())
+    for weight in (0.3, 0.6, 0.9, 0.99):
+        full = tensorboard_ema(values, weight)[kept]
+        assert np.max(np.abs(smooth_summary(summary, weight) - full)) <= 0.01 * spread, weight
+        biased = tensorboard_ema(values[kept], weight)
+        assert np.max(np.abs(biased - full)) > 0.01 * spread, "smoothing the kept points alone is biased"
 
 
 def test_static_bundle_is_small_and_smoothed_like_the_browser() -> None:
