@@ -9,8 +9,8 @@ keep-alive connection open and leaves stored data readable.
 from __future__ import annotations
 
 import http.client
-import threading
 import json
+import threading
 import time
 import uuid
 from typing import Any
@@ -214,3 +214,28 @@ def test_a_catastrophic_regex_neither_stalls_its_query_nor_blocks_other_requests
             f"/api/v1/projects/alice/{project}/runs", params={"filters": json.dumps({"name": {"$regex": "(a)\\1"}})}
         )
     assert refused.status_code == 400 and "RE2" in refused.json()["error"]
+
+
+def test_an_unexpected_server_error_is_a_500_that_keeps_the_connection(shared_server: ServerProcess) -> None:
+    """Item 11: after a 500 the next request on the same keep-alive connection used to be reset."""
+    runs_folder = shared_server.data_dir / "runs"
+    connection = OneConnection(shared_server)
+    try:
+        run_id = uuid.uuid4().hex[:10]
+        assert put_run_text(connection, run_id, '{"metadata": {}}')[0] == 201
+        # a disk fault: the file store's folder is a plain file
+        moved = runs_folder.with_name("runs-moved")
+        if runs_folder.exists():
+            runs_folder.rename(moved)
+        runs_folder.write_bytes(b"")
+        try:
+            status, answer = connection.request("PUT", f"/api/v1/runs/alice/hard/{run_id}/files/a.txt", b"data")
+        finally:
+            runs_folder.unlink()
+            if moved.exists():
+                moved.rename(runs_folder)
+        assert status == 500 and answer == {"error": "internal server error"}
+        assert connection.request("GET", f"/api/v1/runs/alice/hard/{run_id}")[0] == 200  # same connection
+        assert "Traceback" in shared_server.log_text()  # the cause is in the server's log, not the answer
+    finally:
+        connection.close()
