@@ -23,7 +23,7 @@ from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunCh
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values
-from jupyter_tracker.store.reader import history_row, iter_log, read_run
+from jupyter_tracker.store.reader import history_row, iter_log, read_run, sampled_history_records
 from jupyter_tracker.store.run_dir import (
     RUN_LOG_NAME,
     find_run_dir,
@@ -327,13 +327,18 @@ class LocalBackend:
     ) -> list[dict[str, Any]]:
         samples = check_samples(samples)
         run_dir = self._require_dir(entity, project, run_id)
-        entries = list(self._history_records(run_dir))
-        if keys:
-            wanted = [key for key in keys if key != x_axis] or list(keys)
-            if not any(key in ROW_FIELDS for key in wanted):
+        wanted = [key for key in keys if key != x_axis] or list(keys) if keys else []
+        every_row = not wanted or any(key in ROW_FIELDS for key in wanted)
+        chosen = None
+        if every_row:
+            # only the sampled rows are decoded, not all 100,000 of a long run
+            chosen = sampled_history_records(run_dir, lambda count: sample_indices(count, samples))
+        if chosen is None:
+            entries = list(self._history_records(run_dir))
+            if not every_row:
                 entries = [entry for entry in entries if any(key in entry.fields[3] for key in wanted)]
-        # rows are built only for the sampled records, not for all 100,000 of a long run
-        rows = [history_row(entries[index]) for index in sample_indices(len(entries), samples)]
+            chosen = [entries[index] for index in sample_indices(len(entries), samples)]
+        rows = [history_row(entry) for entry in chosen]
         if keys:
             columns = history_columns(keys, x_axis)
             rows = [project_row(row, columns) for row in rows]

@@ -6,7 +6,7 @@ A torn or corrupt tail is skipped with a warning; it is never fatal.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,23 @@ def iter_log(run_dir: Path, warn: bool = True) -> tuple[Iterator[records.Record]
                 console.warning(RunLogWarning(problem), stacklevel=4)
 
     return generate(), result
+
+
+def sampled_history_records(run_dir: Path, choose: Callable[[int], list[int]]) -> list[records.Record] | None:
+    """The history records at the positions ``choose(count)`` picks out of the log's ``count`` history records.
+
+    Only the chosen rows are decoded (``history()`` of a 100,000-row run decodes 500). None when
+    the log is not intact from end to end (damage, a torn tail, a live run's unfinished frame):
+    the caller then reads it with :func:`iter_log`, which skips what it must and says so.
+    """
+    payloads = records.intact_payloads(run_log_path(run_dir).read_bytes())
+    if payloads is None:
+        return None
+    try:
+        locations = records.history_locations(payloads)
+        return records.records_at(payloads, [locations[index] for index in choose(len(locations))])
+    except Exception:  # an intact CRC over a payload that does not decode: the full reader reports it
+        return None
 
 
 def history_row(record: records.Record) -> dict[str, Any]:

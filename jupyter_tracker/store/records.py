@@ -8,6 +8,7 @@ Record ``i`` of a frame has sequence number ``first_seq + i``. Pure: no file IO 
 
 from __future__ import annotations
 
+import gc
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -131,8 +132,92 @@ def frame_from_encoded(first_seq: int, encoded_records: bytes) -> bytes:
 
 
 def decode_payload(payload: bytes) -> tuple[int, list[Any]]:
-    first_seq, records = msgpack.unpackb(payload, raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=True)
-    return first_seq, list(records)
+    """Decodes one frame's payload; the garbage collector is paused meanwhile.
+
+    A frame of 2,048 history rows is tens of thousands of new objects, none of them cyclic: with
+    the collector on, decoding a 100,000-row log spent about a third of its time in collections
+    that walk those rows and find nothing to free.
+    """
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        first_seq, records = msgpack.unpackb(payload, raw=False, ext_hook=_ext_hook, strict_map_key=False,
+                                             use_list=True)
+    finally:
+        if collecting:
+            gc.enable()
+    return first_seq, records
+
+
+def intact_payloads(data: bytes) -> list[bytes] | None:
+    """The payload of every frame when the whole log is intact (header, every CRC, no tail), else None.
+
+    For readers that walk payloads without decoding them (:func:`history_locations`); anything
+    else (damage, a torn tail, a live run's unfinished frame) is left to :func:`iter_records`,
+    which skips and reports it.
+    """
+    if not data.startswith(MAGIC):
+        return None
+    view = memoryview(data)
+    offset = len(MAGIC)
+    payloads = []
+    while offset < len(view):
+        frame = _frame_at(view, offset)
+        if frame is None:
+            return None
+        payloads.append(frame[0])
+        offset = frame[1]
+    return payloads
+
+
+def _unpacker(payload: bytes) -> tuple[msgpack.Unpacker, int, int]:
+    """An unpacker positioned on the first record of a payload, the payload's first sequence number and record count."""
+    unpacker = msgpack.Unpacker(raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=True,
+                                max_buffer_size=max(len(payload), 1))
+    unpacker.feed(payload)
+    if unpacker.read_array_header() != 2:
+        raise ValueError("not a run-log payload")
+    first_seq = unpacker.unpack()
+    return unpacker, first_seq, unpacker.read_array_header()
+
+
+def history_locations(payloads: list[bytes]) -> list[tuple[int, int]]:
+    """``(payload index, record index)`` of every history record, in log order, without decoding the rows.
+
+    Only each record's kind is decoded; its other fields are skipped in C, so a 100,000-row log
+    is walked in a fraction of the time a full decode takes.
+    """
+    locations: list[tuple[int, int]] = []
+    append = locations.append
+    for number, payload in enumerate(payloads):
+        unpacker, _, count = _unpacker(payload)
+        header, unpack, skip = unpacker.read_array_header, unpacker.unpack, unpacker.skip
+        for index in range(count):
+            fields = header()
+            if unpack() == HISTORY:
+                append((number, index))
+            for _ in range(fields - 1):
+                skip()
+    return locations
+
+
+def records_at(payloads: list[bytes], locations: list[tuple[int, int]]) -> list[Record]:
+    """The records at ``locations`` (increasing, from :func:`history_locations`), decoded one by one."""
+    chosen: list[Record] = []
+    wanted_by_payload: dict[int, list[int]] = {}
+    for number, index in locations:
+        wanted_by_payload.setdefault(number, []).append(index)
+    for number, indices in wanted_by_payload.items():
+        unpacker, first_seq, _ = _unpacker(payloads[number])
+        position = 0
+        for index in indices:
+            for _ in range(index - position):
+                unpacker.skip()
+            record = unpacker.unpack()
+            position = index + 1
+            chosen.append(Record(first_seq + index, record[0], tuple(record[1:])))
+    return chosen
 
 
 @dataclass

@@ -487,3 +487,36 @@ def test_a_disk_that_stays_full_is_reported_again_and_its_end_is_reported(tmp_pa
     assert writer.flush() is True
     assert "written again" in messages[-1] and "nothing was lost" in messages[-1]
     writer.close()
+
+
+# sampled reading: only the chosen history rows are decoded ----------------------------------------
+def test_sampled_history_records_match_a_full_read(tmp_path: Path):
+    from jupyter_tracker.store.reader import sampled_history_records
+
+    batches = [
+        [(records.RUN, {"id": "x"}), (records.CONFIG, {"lr": 0.1})] + [history(step, {"loss": step * 0.5}) for step in range(5)],
+        [(records.SYSTEM, 1.0, 2.0, {"system/cpu": 3.0})] + [history(step, {"loss": 1.0, "w": np.arange(3)}) for step in range(5, 9)],
+        [history(9, {"acc": 1.0}), (records.FINISH, {"state": "finished"})],
+    ]
+    write_log(tmp_path, batches)
+    every = [record for record in iter_log(tmp_path)[0] if record.kind == records.HISTORY]
+    chosen = sampled_history_records(tmp_path, lambda count: [0, 4, 5, count - 1])
+    expected = [every[0], every[4], every[5], every[-1]]
+    assert [(r.seq, r.kind) for r in chosen] == [(r.seq, r.kind) for r in expected]
+    for got, want in zip(chosen, expected, strict=True):
+        assert got.fields[:3] == want.fields[:3] and same_value(got.fields[3], want.fields[3])
+
+
+def test_sampled_history_records_leave_damaged_logs_to_the_tolerant_reader(tmp_path: Path):
+    from jupyter_tracker.store.reader import sampled_history_records
+
+    offsets = write_log(tmp_path, [[history(0, {"a": 1.0})], [history(1, {"a": 2.0})]])
+    log = tmp_path / RUN_LOG_NAME
+    data = bytearray(log.read_bytes())
+    data[offsets[1] + 10] ^= 0xFF
+    log.write_bytes(bytes(data))
+    assert sampled_history_records(tmp_path, lambda count: list(range(count))) is None
+    log.write_bytes(bytes(data[: offsets[1]]) + b"\x05\x00")  # a torn tail: a live run's unfinished frame
+    assert sampled_history_records(tmp_path, lambda count: list(range(count))) is None
+    log.write_bytes(bytes(data[: offsets[1]]))
+    assert [r.fields[3] for r in sampled_history_records(tmp_path, lambda count: list(range(count)))] == [{"a": 1.0}]
