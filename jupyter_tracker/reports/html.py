@@ -73,12 +73,18 @@ class RenderContext:
     base_dir: Path | None = None
     #: whether an Image may read a file by path (never on the server, which must not serve its own files)
     local_files: bool = True
+    #: the notebook widget: filter boxes, panel move/remove buttons and markdown editing
+    editable: bool = False
     errors: list[str] = field(default_factory=list)
 
 
-def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True) -> str:
-    """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``."""
-    context = RenderContext(api, report.project, report.entity, base_dir, local_files)
+def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True,
+                editable: bool = False) -> str:
+    """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``.
+
+    ``editable`` adds the widget's controls (filter boxes, panel buttons, markdown editing).
+    """
+    context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable)
     headings: list[tuple[int, model.Block]] = [
         (index, block) for index, block in enumerate(report.blocks) if isinstance(block, (model.H1, model.H2, model.H3))
     ]
@@ -88,6 +94,9 @@ def render_body(report: model.Report, api: Api | None, base_dir: Path | None = N
     parts.append("</header>")
     for index, block in enumerate(report.blocks):
         parts.append(f'<section class="jt-block" data-block="{index}" data-kind="{escape(block.kind)}">')
+        if editable and isinstance(block, (model.MarkdownBlock, model.P)):
+            parts.append(f'<button class="jt-edit-markdown" title="Edit this text" data-text="{escape(block.text)}">'
+                         "Edit</button>")
         parts.append(render_block(block, index, context, headings))
         parts.append("</section>")
     return "\n".join(parts)
@@ -171,7 +180,10 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
     for runset_index, runset in enumerate(runsets):
         parts.append(f'<div class="jt-runset" data-runset="{runset_index}">')
         heading = escape(runset.name)
-        if runset.filters:
+        if context.editable:
+            heading += (f' <input class="jt-filter-input" type="text" value="{escape(runset.filters)}" '
+                        'placeholder="filter, e.g. config.lr &lt; 0.01" spellcheck="false">')
+        elif runset.filters:
             heading += f' <code class="jt-filter">{escape(runset.filters)}</code>'
         if context.api is None:
             parts.append(f'<div class="jt-runset-name">{heading}</div><div class="jt-note">no run store</div></div>')
@@ -186,8 +198,13 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
         parts.append('<div class="jt-panels">')
         for panel_index, panel in enumerate(grid.panels):
             title = escape(getattr(panel, "title", "") or _default_title(panel))
+            controls = ""
+            if context.editable:
+                controls = ('<span class="jt-panel-controls"><button class="jt-panel-move" data-step="-1" title="Move left">'
+                            '&#8592;</button><button class="jt-panel-move" data-step="1" title="Move right">&#8594;</button>'
+                            '<button class="jt-panel-remove" title="Remove panel">&#10005;</button></span>')
             parts.append(f'<div class="jt-panel jt-{escape(panel.kind)}" data-panel="{panel_index}">'
-                         f'<div class="jt-panel-title">{title}</div>')
+                         f'<div class="jt-panel-title">{title}{controls}</div>')
             if isinstance(panel, model.MarkdownPanel):
                 parts.append(f'<div class="jt-markdown">{render_markdown(panel.markdown)}</div>')
             else:

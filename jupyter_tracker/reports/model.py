@@ -359,6 +359,15 @@ class Report:
 
         return load_report_url(url, api)
 
+    def widget(self, api: Any = None) -> Any:
+        """The report as an interactive notebook widget (what displaying the report shows)."""
+        from jupyter_tracker.reports.widget import ReportWidget
+
+        return ReportWidget(self, api=api)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
+
     # JSON ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned document (``{"format", "version", "report"}``) as plain data."""
