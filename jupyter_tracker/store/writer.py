@@ -121,6 +121,8 @@ class RunLogWriter:
         self._failure_reported_at = 0.0
         #: flush() callers still waiting: released only once what came before them is written
         self._waiters: list[threading.Event] = []
+        #: flush() markers appended to the queue and not yet taken out of it
+        self._flush_markers: list[threading.Event] = []
         #: records encoded (on disk or waiting in memory)
         self.records_written = 0
         self.bytes_written = 0
@@ -212,16 +214,18 @@ class RunLogWriter:
 
     def _write_pending(self) -> None:
         queue = self._queue
+        popleft = queue.popleft
         waiters = self._waiters
         while queue:
-            count = min(len(queue), FRAME_RECORDS)
-            batch = []
-            for _ in range(count):
-                item = queue.popleft()
-                if type(item) is threading.Event:
-                    waiters.append(item)
-                else:
-                    batch.append(item)
+            # a C-level loop: records are not looked at one by one unless a flush() marker may be among them
+            batch = [popleft() for _ in range(min(len(queue), FRAME_RECORDS))]
+            if self._flush_markers:
+                markers = [item for item in batch if type(item) is threading.Event]
+                if markers:
+                    batch = [item for item in batch if type(item) is not threading.Event]
+                    for marker in markers:
+                        waiters.append(marker)
+                        self._flush_markers.remove(marker)
             if batch:
                 self._encode(batch)
                 if self._failing_since is None:
@@ -334,6 +338,7 @@ class RunLogWriter:
             self._write_pending()
             return not self._unwritten
         done = threading.Event()
+        self._flush_markers.append(done)  # before the queue: the thread that pops the marker then knows to look
         self._queue.append(done)
         self._wake.set()
         return done.wait(timeout)
