@@ -223,11 +223,12 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 COLUMNS = (
     ("import s", "import_s", "s"), ("init s", "init_s", "s"), ("log p50 us", "log_p50_us", "us"),
     ("log p99 us", "log_p99_us", "us"), ("log mean us", "log_mean_us", "us"), ("points/s (incl. finish)", "points_per_s", "pts/s"),
+    ("CPU us/step (all threads)", "cpu_per_step_us", "us"),
     ("finish s", "finish_s", "s"), ("peak RSS MB", "peak_rss_mb", "MB"), ("RSS growth MB", "rss_growth_mb", "MB"),
 )
 RATIO_COLUMNS = (
     ("log p50", "log_p50_us", False), ("log p99", "log_p99_us", False), ("log mean", "log_mean_us", False),
-    ("points/s", "points_per_s", True),
+    ("points/s", "points_per_s", True), ("CPU/step", "cpu_per_step_us", False),
     ("init", "init_s", False), ("finish", "finish_s", False), ("peak RSS", "peak_rss_mb", False),
 )
 
@@ -400,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
                 settled.add((library, workload))
             if result.get("status") == "ok":
                 print(f"p50 {result['log_p50_us']:.1f} us, mean {result['log_mean_us']:.1f} us, "
+                      f"cpu {result['cpu_per_step_us']:.2f} us/step, "
                       f"{result['points_per_s']:,.0f} pts/s, finish {result['finish_s']:.3f} s "
                       f"({result['child_wall_s']:.1f} s, load {result['loadavg_end']:.1f})", flush=True)
             else:

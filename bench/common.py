@@ -167,6 +167,7 @@ def run_child(library: str, workload_name: str, workdir: Path) -> dict[str, Any]
     peak_before = peak_rss_bytes()
 
     rss_max = rss_before
+    cpu_start = time.process_time()
     budget = float(os.environ.get("BENCH_BUDGET", "0"))  # seconds for the loop; 0: no limit
     step = 0
     loop_start = time.perf_counter()
@@ -196,6 +197,7 @@ def run_child(library: str, workload_name: str, workdir: Path) -> dict[str, Any]
     rss_after_loop = rss_now_bytes()
     adapter.finish(handle)
     finish_end = time.perf_counter()
+    cpu_used = time.process_time() - cpu_start
     rss_end = rss_now_bytes()
     peak_after = peak_rss_bytes()
     # growth while logging: the highest RSS seen from the first timed call to the end of finish
@@ -216,6 +218,9 @@ def run_child(library: str, workload_name: str, workdir: Path) -> dict[str, Any]
         loop_s=loop_end - loop_start,
         finish_s=finish_end - loop_end,
         points_per_s=done * len(workload.keys) / (finish_end - loop_start),
+        # CPU time of every thread of the process (the loop, a writer thread, finish) per step: on a
+        # shared machine it moves far less with other load than wall-clock figures do
+        cpu_per_step_us=cpu_used / max(done, 1) * 1e6,
         rss_before_loop_mb=rss_before / 1e6,
         rss_after_loop_mb=rss_after_loop / 1e6,
         rss_end_mb=rss_end / 1e6,
