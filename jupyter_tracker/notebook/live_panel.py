@@ -46,7 +46,7 @@ from jupyter_tracker.notebook.live_static import (
     static_bundle,
 )
 
-__all__ = ["LivePanel", "build_update", "choose_mode", "natural_key", "show_live_panel"]
+__all__ = ["PALETTE", "LivePanel", "build_update", "choose_mode", "metric_color", "natural_key", "show_live_panel"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
@@ -81,6 +81,26 @@ def bundled_esm() -> str:
 def panel_css() -> str:
     uplot = (STATIC_DIR / "uPlot.min.css").read_text(encoding="utf-8")
     return uplot + "\n" + (STATIC_DIR / "live_panel.css").read_text(encoding="utf-8")
+
+
+#: the live charts' colours (static/live_panel.js has the same list)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+
+
+def metric_color(name: str) -> str:
+    """The colour of ``name``'s chart: a hash of the name, the same in the browser (``colorFor``) and here.
+
+    So a metric keeps its colour for the life of the run, across finish and in the static figures.
+
+    >>> metric_color("train/loss")
+    '#d62728'
+    """
+    value = 0x811C9DC5
+    encoded = name.encode("utf-16-le", "surrogatepass")
+    for position in range(0, len(encoded), 2):  # FNV-1a over UTF-16 code units, as JS charCodeAt
+        value ^= encoded[position] | (encoded[position + 1] << 8)
+        value = (value * 0x01000193) & 0xFFFFFFFF
+    return PALETTE[value % len(PALETTE)]
 
 
 def natural_key(name: str) -> tuple[Any, ...]:

@@ -136,7 +136,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     slowed = quickstart.replace("step_budget = 0.006", "step_budget = 0.012")
     assert slowed != quickstart, "the quickstart's step budget moved: update this fixture"
     (work / "quickstart.ipynb").write_text(slowed, encoding="utf-8")
-    write_notebook(work / "layout.ipynb", [LAYOUT_SETUP, LAYOUT_TRAIN])
+    write_notebook(work / "layout.ipynb", [LAYOUT_SETUP, LAYOUT_TRAIN, SPIKY])
     yield from start_jupyterlab(tmp_path)
 
 
@@ -337,7 +337,19 @@ for step in range(300):
 jt.log({"val/acc": 0.7, "epoch": 0})
 run.flush()"""
 
-LAYOUT_METRICS = 10
+SPIKY = """\
+import numpy as np
+spiky = np.linspace(2.0, 1.0, 6_000) + np.random.default_rng(7).exponential(0.3, 6_000)
+for value in spiky:
+    jt.log({"noise/spiky": float(value)})
+run.flush()"""
+
+LAYOUT_METRICS = 11
+
+
+def spiky_series() -> np.ndarray:
+    """The values the SPIKY cell logs: a slope with skewed (exponential, loss-spike-like) noise."""
+    return np.linspace(2.0, 1.0, 6_000) + np.random.default_rng(7).exponential(0.3, 6_000)
 
 # every drawn chart: its cell's box, its canvas's box, and how many chart cells exist
 CHART_BOXES = """() => Array.from(document.querySelectorAll('.jt-live-chart[data-metric]'), (cell) => {
@@ -441,6 +453,19 @@ def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterla
             assert one["x"] == 1
             assert page.evaluate(COLOURED_PIXELS, "once") > 10, "a one-point series shows its marker"
             assert page.evaluate(COLOURED_PIXELS, "val/acc") > 10, "val/acc's first epoch shows as a marker"
+
+            # 6,000 skewed points drawn from ≤ 1,500: the smoothed line is TensorBoard's EMA of all 6,000
+            spiky = ".jt-live-chart[data-metric='noise/spiky'] .jt-live-plot"
+            page.wait_for_function(f"() => document.querySelector(\"{spiky}\").__jtChart.data[0].length > 100")
+            drawn_spiky = page.evaluate(READ_CHART, spiky)
+            steps = np.array(drawn_spiky["xs"], dtype=np.int64)
+            full = spiky_series()
+            assert steps.size <= 1_500 and steps[-1] - steps[0] == full.size - 1, "the series is downsampled"
+            expected = tensorboard_ema(full, 0.6)[steps - steps[0]]
+            error = np.max(np.abs(_floats(drawn_spiky["smoothed"]) - expected)) / np.ptp(full)
+            assert error <= 0.01, f"smoothed line off TensorBoard's EMA of the full series by {error:.2%} of the range"
+            biased = np.max(np.abs(tensorboard_ema(_floats(drawn_spiky["raw"]), 0.6) - expected)) / np.ptp(full)
+            assert biased > 0.01, "the case is one where smoothing the drawn points alone would be biased"
 
             # resizing the window and toggling the sidebar: every chart keeps its size inside its cell
             for width in (1300, 1400, 1300):

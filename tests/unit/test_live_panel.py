@@ -319,3 +319,13 @@ def test_view_messages_reach_the_panel_through_the_subshell_router(store_root: P
     panel._on_browser_message(panel.widget, {"type": "view-closed", "view": "a"}, [])
     assert panel.wanted_metrics() == ["z", "x"]
     run.finish()
+
+
+def test_metric_colours_match_the_browser_and_stay_per_name() -> None:
+    script = live_panel.bundled_esm()
+    palette = script[script.index("const PALETTE = [") :].split("]", 1)[0]
+    assert [colour.strip(' "\n') for colour in palette.split("[", 1)[1].split(",")] == list(live_panel.PALETTE)
+    # the values colorFor gives in the browser (node: FNV-1a over UTF-16 code units)
+    expected = {"train/loss": "#d62728", "val/acc": "#9467bd", "metric_9876": "#e377c2", "<i>m</i>/x": "#bcbd22",
+                "é/ü": "#7f7f7f"}
+    assert {name: live_panel.metric_color(name) for name in expected} == expected
