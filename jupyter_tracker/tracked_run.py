@@ -7,6 +7,7 @@ explicit step) checks types, copies the dict, stamps it and appends it, in a few
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 import socket
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from jupyter_tracker import console
 from jupyter_tracker.limits import LimitChecker, LimitWarning
@@ -24,6 +26,7 @@ from jupyter_tracker.run_summary import MetricDefinition, MetricDefinitions, Sum
 from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import records
 from jupyter_tracker.store.reader import RunState
+from jupyter_tracker.store.run_dir import SYNC_STATE_NAME
 from jupyter_tracker.store.writer import RunLogWriter, UnwrittenRecordsWarning
 from jupyter_tracker.values import fast_copy, normalise_row
 
@@ -121,7 +124,9 @@ class Run:
 
     @property
     def dir(self) -> str:
-        """The run directory (``files/`` beside the run log), as wandb's ``run.dir``."""
+        """The run directory, as wandb's ``run.dir``: what a framework writes here (checkpoints) is kept
+        with the run and synced at finish, less ``WANDB_IGNORE_GLOBS``; the run log, ``output.log``,
+        ``sync.json``, ``files/`` and ``media/`` are the store's own (``store/run_dir.py``)."""
         return str(self._dir) if self._dir is not None else ""
 
     @property
@@ -129,11 +134,32 @@ class Run:
         return f"{self.entity}/{self.project}/{self.id}" if self.entity else f"{self.project}/{self.id}"
 
     @property
-    def url(self) -> str:
-        if self.settings.base_url and not self.settings.offline:
-            entity = self.entity or "-"
-            return f"{self.settings.base_url.rstrip('/')}/{entity}/{self.project}/runs/{self.id}"
-        return self._dir.resolve().as_uri() if self._dir is not None else ""
+    def url(self) -> str | None:
+        """The run's page on the tracking server (``<server>/<entity>/<project>/runs/<id>``), as wandb's
+        ``run.url``; None for an offline, disabled or local-only run (no server, or no API key).
+
+        The entity is the run's own, else the one the server named when the sync connected, else the
+        logged-in user; None until one of them is known.
+        """
+        settings = self.settings
+        if self.disabled or settings.mode != "online" or not settings.base_url or not settings.api_key:
+            return None
+        entity = self.entity or self._synced_entity() or settings.username
+        if not entity:
+            return None
+        parts = urlsplit(settings.base_url.strip())
+        server = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path.rstrip("/"), "", ""))
+        return f"{server}/{quote(entity)}/{quote(str(self.project))}/runs/{quote(self.id)}"
+
+    def _synced_entity(self) -> str | None:
+        """The entity the sync recorded in the run directory once the server named it (``sync.json``)."""
+        if self._dir is None:
+            return None
+        try:
+            entity = json.loads((self._dir / SYNC_STATE_NAME).read_text(encoding="utf-8")).get("entity")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return str(entity) if entity else None
 
     @property
     def step(self) -> int:

@@ -1,4 +1,4 @@
-"""A run's directory against a real server: files written into ``run.dir`` during the run are synced at finish."""
+"""A run against a real server: files written into ``run.dir`` are synced at finish; ``run.url`` is its page."""
 
 # ruff: noqa: F811  (the server fixtures are imported by name and used as parameters)
 from __future__ import annotations
@@ -42,3 +42,13 @@ def test_files_written_into_run_dir_are_synced_less_the_ignore_globs(shared_serv
     assert "scratch.tmp" not in names and not names & {"run.jtlog", "sync.json"}
     remote.file("checkpoints/epoch-1.ckpt").download(root=str(tmp_path / "down"))
     assert (tmp_path / "down" / "checkpoints" / "epoch-1.ckpt").read_bytes() == b"weights 1"
+
+
+def test_a_synced_run_s_url_is_its_page_on_the_server(shared_server: ServerProcess) -> None:
+    run = jt.init(project="pages", settings=online(shared_server))
+    run.log({"loss": 0.5})
+    run.finish()
+    assert run.url == f"{shared_server.base_url}/{shared_server.username}/pages/runs/{run.id}"
+    named = jt.init(project="pages", entity=shared_server.username, settings=online(shared_server))
+    assert named.url == f"{shared_server.base_url}/{shared_server.username}/pages/runs/{named.id}"
+    named.finish()
