@@ -93,6 +93,18 @@ def _as_wandb_parser() -> None:
     """Makes ``import wandb`` give jupyter_tracker in this kernel (and processes it starts), for framework integrations."""
 
 
+@magic_arguments(name="tracker report")
+@argument("action", choices=("new", "show", "save", "export", "list"), help="what to do")
+@argument("target", nargs="?", default=None,
+          help="the report's variable (default: report) or a saved report's id; with new, the variable to bind")
+@argument("--project", "-p", help="project of a new report, or whose reports to list")
+@argument("--title", "-t", help="title of a new report")
+@argument("--format", "-f", choices=("html", "ipynb", "md"), default="html", help="export format")
+@argument("--output", "-o", help="export file (default: the report id and the format's extension)")
+def _report_parser() -> None:
+    """Reports: new (bound to a variable), show, save, export (html/ipynb/md) and list the saved ones."""
+
+
 _PARSERS: dict[str, Callable[..., Any]] = {
     "init": _init_parser,
     "finish": _finish_parser,
@@ -101,6 +113,7 @@ _PARSERS: dict[str, Callable[..., Any]] = {
     "runs": _runs_parser,
     "silent": _silent_parser,
     "as-wandb": _as_wandb_parser,
+    "report": _report_parser,
 }
 
 
@@ -191,6 +204,8 @@ class TrackerMagics(Magics):
           %tracker runs [--project P]     an interactive runs table
           %tracker silent on|off          sets WANDB_SILENT
           %tracker as-wandb [--silent]    `import wandb` gives jupyter_tracker (framework integrations)
+          %tracker report new|show|save|export|list [VARIABLE|ID] [--project P] [--title T]
+                        [--format html|ipynb|md] [--output PATH]   build, save and export reports
 
         Cell magic, the whole cell as one run (same options as ``init``)::
 
@@ -257,6 +272,13 @@ class TrackerMagics(Magics):
 
     def _command_silent(self, options: argparse.Namespace) -> None:
         settings_module.set_silent(options.state == "on")
+
+    def _command_report(self, options: argparse.Namespace) -> None:
+        from jupyter_tracker.reports.magic_command import run_report_command
+
+        run = sdk.current_run()
+        project = run.project if run is not None else settings_module.resolve({}).project
+        run_report_command(self._shell(), options, project)
 
     def _command_as_wandb(self, options: argparse.Namespace) -> None:
         from jupyter_tracker.compat import as_wandb
