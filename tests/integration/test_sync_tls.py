@@ -28,13 +28,54 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def make_private_ca(directory: Path) -> tuple[Path, Path, Path]:
     """(CA certificate, server certificate for 127.0.0.1, server key), signed by a throwaway CA."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-             "-days", "2", "-subj", "/CN=jupyter_tracker test CA", cwd=directory)  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=127.0.0.1", cwd=directory)  # fmt: skip
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=jupyter_tracker test CA",
+        cwd=directory,
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+        cwd=directory,
+    )
     (directory / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=directory)  # fmt: skip
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        cwd=directory,
+    )
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
@@ -51,9 +92,21 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     log_path = directory / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "jupyter_tracker.server.app:app_from_environment", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--ssl-certfile", str(certificate),
-             "--ssl-keyfile", str(key_file)],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "jupyter_tracker.server.app:app_from_environment",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ssl-certfile",
+                str(certificate),
+                "--ssl-keyfile",
+                str(key_file),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**_environment(), CONFIG_ENVIRONMENT_NAME: config.to_json()},
@@ -90,7 +143,9 @@ def _environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
 
 
-def test_private_ca_is_refused_without_a_bundle(tls_server: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_private_ca_is_refused_without_a_bundle(
+    tls_server: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base_url, api_key, _ca = tls_server
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
