@@ -20,7 +20,7 @@ from typing import Any
 
 from jupyter_tracker import console
 from jupyter_tracker.store import records
-from jupyter_tracker.store.run_dir import files_dir
+from jupyter_tracker.store.run_dir import files_dir, is_own_entry
 
 POLICIES = ("live", "now", "end")
 #: seconds between two looks at ``live`` files
@@ -83,6 +83,22 @@ def _destination(run: Any, name: str) -> Path:
     return target
 
 
+def _target(run: Any, source: Path, name: str) -> Path:
+    """Where ``source`` is kept as ``name``: in ``files/``, or where it is when it was written into the
+    run directory itself under that name (``run.save(os.path.join(run.dir, "model.pt"))``, as wandb
+    users write it): the run lists and syncs it from there, so a large checkpoint is not stored twice."""
+    target = _destination(run, name)
+    if target.exists():
+        return target  # saved into files/ before: that copy is the one the run lists, so it is kept fresh
+    try:
+        relative = source.resolve().relative_to(Path(run.dir).resolve())
+    except ValueError:
+        return target
+    if relative.as_posix() == name and not is_own_entry(relative.parts[0]):
+        return source
+    return target
+
+
 class RunFiles:
     """The saved files of one run: the names recorded so far and the globs still watched."""
 
@@ -126,9 +142,9 @@ class RunFiles:
         return target
 
     def copy(self, source: Path, name: str, policy: str) -> Path:
-        """Copies ``source`` to ``files/name`` (unless it is that file already) and records it."""
-        target = _destination(self._run, name)
+        """Copies ``source`` to ``files/name`` (unless it is that file already, or sits in the run directory as ``name``) and records it."""
         with self._lock:
+            target = _target(self._run, source, name)
             stat = source.stat()
             if source.resolve() != target.resolve():
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +164,7 @@ class RunFiles:
         if policy == "end":
             with self._lock:
                 self._end.append((pattern, base))
-            return [str(_destination(self._run, name)) for _, name in matches]
+            return [str(_target(self._run, path, name)) for path, name in matches]
         saved = [str(self.copy(path, name, policy)) for path, name in matches]
         if policy == "live":
             with self._lock:

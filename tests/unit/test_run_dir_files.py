@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jupyter_tracker as jt
 from jupyter_tracker.api import Api
+from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.store.run_dir import OWN_ENTRIES, stored_files, user_files
 from jupyter_tracker.sync.sync_state import SYNC_STATE_NAME
 from jupyter_tracker.sync.uploader import run_files as uploaded_files
@@ -56,3 +57,20 @@ def test_a_symlinked_folder_in_run_dir_is_not_followed(tmp_path: Path) -> None:
     run_dir.mkdir()
     (run_dir / "link").symlink_to(outside, target_is_directory=True)
     assert user_files(run_dir) == {}
+
+
+def test_saving_a_file_written_into_run_dir_keeps_it_where_it_is(store_root: Path) -> None:
+    run = jt.init(project="ckpt", mode="offline")
+    checkpoint = Path(run.dir, "model.pt")
+    checkpoint.write_bytes(b"large weights")
+    saved = jt.save(str(checkpoint), policy="now")  # wandb.save(os.path.join(wandb.run.dir, "model.pt"))
+    assert saved == [str(checkpoint)]
+    assert not Path(run.dir, "files", "model.pt").exists(), "a checkpoint is not stored twice"
+    Path(run.dir, "files", "notes.txt").write_text("saved before")
+    Path(run.dir, "notes.txt").write_text("written later")
+    run.save(str(Path(run.dir, "notes.txt")), policy="now")
+    run.finish()
+    assert Path(run.dir, "files", "notes.txt").read_text() == "written later", "the listed copy is kept fresh"
+    state, _ = read_run(Path(run.dir))
+    assert state.files["model.pt"]["size"] == len(b"large weights")
+    assert {item.name for item in Api().run(f"ckpt/{run.id}").files()} >= {"model.pt", "notes.txt"}
