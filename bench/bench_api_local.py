@@ -152,6 +152,9 @@ def main() -> None:
     query = {"group": "exp-7", "config.lr": {"$lt": 0.01}}
     ms, count = best_ms(lambda: len(api.runs("many", filters=query, order="-summary.acc")))
     record("runs(filters={group, config.lr $lt}, order=-summary.acc)", ms, f"{count} runs")
+    ms, count = best_ms(lambda: len(Api().runs("many", filters={"group": "exp-7", "config.lr": {"$lt": 0.01}},
+                                                 order="-summary.acc")))
+    record("fresh Api().runs(filters={group, config.lr $lt}, order=...)", ms, f"{count} runs")
     query = {"$or": [{"tags": "t3"}, {"summary_metrics.acc": {"$gte": 0.9}}], "config.opt.value.name": {"$regex": "^ad"}}
     ms, count = best_ms(lambda: len(api.runs("many", filters=query)))
     record("runs(filters={$or tags/summary, $regex})", ms, f"{count} runs")

@@ -43,6 +43,9 @@ _LIST_COLUMNS = (
     "created", "updated", "runtime", "exit_code", "dir", "config", "summary", "host",
 )
 _JSON_COLUMNS = ("tags", "config", "summary")
+#: run fields whose equality with a string a listing lets SQLite check (the index column of each);
+#: ``state`` is not one: a "running" row may turn out to be crashed when its process is looked at
+_SQL_EQUAL_COLUMNS = {"group": "run_group", "job_type": "job_type"}
 _HISTORY = records.HISTORY
 _SYSTEM = getattr(records, "SYSTEM", "system")
 
@@ -51,6 +54,11 @@ def _record_from_index(row: dict[str, Any]) -> RunRecord:
     """An index row (a fresh dict from ``RunIndex``) as a run record, in place."""
     row.pop("pid", None)
     return row  # type: ignore[return-value]
+
+
+def _json_columns(fields: set[str]) -> list[str]:
+    """The JSON index columns (tags, config, summary) that a set of filter or order fields reads."""
+    return [column for column in _JSON_COLUMNS if column in fields or any(f.startswith(column + ".") for f in fields)]
 
 
 def _decode_columns(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
@@ -169,12 +177,13 @@ class LocalBackend:
         candidates = []
         with os.scandir(self.root) as entries:
             for entry in entries:
-                if entry.name.startswith("run-") and run_id_from_dir(Path(entry.name)) not in known:
+                # the id is the name's last dash-separated part (run_id_from_dir, without a Path per entry)
+                if entry.name.startswith("run-") and entry.name.rsplit("-", 1)[-1] not in known:
                     candidates.append(Path(entry.path))
         wanted = set(candidates)
         return [path for path in iter_run_dirs(self.root) if path in wanted] if wanted else []
 
-    def _index_rows(self, project: str | None) -> list[dict[str, Any]]:
+    def _index_rows(self, project: str | None, equal: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Rows of the index, oldest first, with their JSON columns still text.
 
         ``RunIndex.runs`` decodes every config and summary; a 10,000-run listing that filters on
@@ -187,10 +196,11 @@ class LocalBackend:
         if not self.index.path.is_file():
             return []
         query = f"SELECT {', '.join(_LIST_COLUMNS)} FROM runs"
-        arguments: tuple[Any, ...] = ()
-        if project is not None:
-            query += " WHERE project = ?"
-            arguments = (project,)
+        conditions = [("project", project)] if project is not None else []
+        conditions += list((equal or {}).items())
+        arguments: tuple[Any, ...] = tuple(value for _, value in conditions)
+        if conditions:
+            query += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in conditions)
         try:
             connection = sqlite3.connect(self.index.path, timeout=30)
             try:
@@ -218,14 +228,32 @@ class LocalBackend:
         order: str | None,
         per_page: int,
     ) -> RecordPages:
-        keep = filter_module.compile_filter(filters)
-        used = filter_module.fields_used(filters, order)
-        needed = [column for column in _JSON_COLUMNS if column in used or any(f.startswith(column + ".") for f in used)]
+        # the conditions on plain columns (group, state, ...) run first, on rows whose JSON columns
+        # are still text: config and summary are decoded only for the rows those conditions keep
+        plain: dict[str, Any] = {}
+        decoded: dict[str, Any] = {}
+        if filters is not None and not isinstance(filters, Mapping):
+            filter_module.compile_filter(filters)  # raises the ValueError that names what is wrong
+        equal: dict[str, str] = {}
+        for key, condition in (filters or {}).items():
+            part = {key: condition}
+            column = _SQL_EQUAL_COLUMNS.get(filter_module.canonical_field(key)) if isinstance(key, str) else None
+            if column is not None and type(condition) is str:
+                equal[column] = condition  # also checked in Python below, on the few rows SQLite returns
+            (decoded if _json_columns(filter_module.fields_used(part)) else plain)[key] = condition
+        keep_plain = filter_module.compile_filter(plain)
+        keep_decoded = filter_module.compile_filter(decoded)
+        filter_columns = _json_columns(filter_module.fields_used(decoded))
         selected = [
             _record_from_index(row)
-            for row in self._index_rows(project)
-            if _entity_matches(row["entity"], entity) and keep(_decode_columns(row, needed))
+            for row in self._index_rows(project, equal)
+            if _entity_matches(row["entity"], entity) and keep_plain(row)
+            and keep_decoded(_decode_columns(row, filter_columns))
         ]
+        order_columns = _json_columns(filter_module.fields_used(None, order))
+        if order_columns:
+            for row in selected:
+                _decode_columns(row, order_columns)  # type: ignore[arg-type]
         return _DecodingPages(filter_module.sort_runs(selected, order, presorted="created"), per_page=per_page)
 
     @_index_errors_as_api_errors
