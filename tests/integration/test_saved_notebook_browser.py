@@ -230,6 +230,10 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
     path = work / name
     lab = Lab(work, tmp_path)
     try:
+        loaded = "jupyter_tracker.notebook.saved_notebook | extension was successfully loaded"
+        assert loaded in lab.log_path.read_text(errors="replace"), (
+            "the save hook's server extension is off: `pip install -e .` installs "
+            "etc/jupyter/jupyter_server_config.d/jupyter_tracker.json, which turns it on")
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         open_and_run_all(page, lab, name)
         page.wait_for_selector(".jt-live-state", timeout=120_000)
