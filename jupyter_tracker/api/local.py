@@ -357,10 +357,9 @@ class LocalBackend:
         run_dir = self._require_dir(entity, project, run_id)
         wanted = [key for key in keys if key != x_axis] or list(keys) if keys else []
         every_row = not wanted or any(key in ROW_FIELDS for key in wanted)
-        chosen = None
-        if every_row:
-            # only the sampled rows are decoded, not all 100,000 of a long run
-            chosen = sampled_history_records(run_dir, lambda count: sample_indices(count, samples))
+        # only the sampled rows are built (and without keys, decoded), not all 100,000 of a long run
+        chosen = sampled_history_records(run_dir, lambda count: sample_indices(count, samples),
+                                         None if every_row else wanted)
         if chosen is None:
             entries = list(self._history_records(run_dir))
             if not every_row:

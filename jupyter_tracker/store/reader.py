@@ -6,7 +6,7 @@ A torn or corrupt tail is skipped with a warning; it is never fatal.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,19 +68,33 @@ def iter_log(run_dir: Path, warn: bool = True) -> tuple[Iterator[records.Record]
     return generate(), result
 
 
-def sampled_history_records(run_dir: Path, choose: Callable[[int], list[int]]) -> list[records.Record] | None:
+def sampled_history_records(
+    run_dir: Path, choose: Callable[[int], list[int]], keys: Sequence[str] | None = None
+) -> list[records.Record] | None:
     """The history records at the positions ``choose(count)`` picks out of the log's ``count`` history records.
 
-    Only the chosen rows are decoded (``history()`` of a 100,000-row run decodes 500). None when
-    the log is not intact from end to end (damage, a torn tail, a live run's unfinished frame):
-    the caller then reads it with :func:`iter_log`, which skips what it must and says so.
+    Without ``keys`` only the chosen rows are decoded (``history()`` of a 100,000-row run decodes
+    500); with ``keys``, only the rows holding at least one of them count, and every frame is
+    decoded (the collector paused) but no record is built for the rows left out. None when the log
+    is not intact from end to end (damage, a torn tail, a live run's unfinished frame): the caller
+    then reads it with :func:`iter_log`, which skips what it must and says so.
     """
     payloads = records.intact_payloads(run_log_path(run_dir).read_bytes())
     if payloads is None:
         return None
     try:
-        locations = records.history_locations(payloads)
-        return records.records_at(payloads, [locations[index] for index in choose(len(locations))])
+        if not keys:
+            locations = records.history_locations(payloads)
+            return records.records_at(payloads, [locations[index] for index in choose(len(locations))])
+        matched: list[tuple[int, list[Any]]] = []
+        history = records.HISTORY
+        for payload in payloads:
+            first_seq, decoded = records.decode_payload(payload)
+            for index, record in enumerate(decoded):
+                if record[0] == history and any(key in record[4] for key in keys):
+                    matched.append((first_seq + index, record))
+        return [records.Record(seq, record[0], tuple(record[1:]))
+                for seq, record in (matched[index] for index in choose(len(matched)))]
     except Exception:  # an intact CRC over a payload that does not decode: the full reader reports it
         return None
 

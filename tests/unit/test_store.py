@@ -520,3 +520,12 @@ def test_sampled_history_records_leave_damaged_logs_to_the_tolerant_reader(tmp_p
     assert sampled_history_records(tmp_path, lambda count: list(range(count))) is None
     log.write_bytes(bytes(data[: offsets[1]]))
     assert [r.fields[3] for r in sampled_history_records(tmp_path, lambda count: list(range(count)))] == [{"a": 1.0}]
+
+
+def test_sampled_history_records_with_keys_count_only_rows_holding_one(tmp_path: Path):
+    from jupyter_tracker.store.reader import sampled_history_records
+
+    write_log(tmp_path, [[history(step, {"loss": 1.0, **({"val": step} if step % 3 == 0 else {})}) for step in range(10)],
+                         [(records.CONFIG, {"lr": 0.1}), history(10, {"val": 10})]])
+    chosen = sampled_history_records(tmp_path, lambda count: [0, count - 1], keys=["val", "absent"])
+    assert [(r.seq, r.fields[0], r.fields[3]) for r in chosen] == [(1, 0, {"loss": 1.0, "val": 0}), (12, 10, {"val": 10})]
