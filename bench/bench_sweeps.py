@@ -79,34 +79,44 @@ def suggestions_per_second(kind: str, where: str, key: str, agents: int, seconds
 
 
 def trial_overhead(trials: int, directory: Path) -> tuple[float, float]:
-    """Seconds per trial: (plain loop, through an agent)."""
+    """Median seconds from one trial's start to the next: (plain loop, through an agent).
+
+    Blocks of plain and agent trials alternate in one process, so both meet the same load.
+    """
     code = f"""
-import os, sys, time
-os.environ.setdefault("WANDB_MODE", "offline")
+import statistics, time
 import jupyter_tracker as jt
+from jupyter_tracker import settings
 from jupyter_tracker.sweeps.config import parse_config
 from jupyter_tracker.sweeps.local_store import LocalSweepStore
 from jupyter_tracker.sweeps.sweep_agent import Agent
-from jupyter_tracker import settings
+
+starts = []
 
 def train():
+    starts.append(time.perf_counter())
     run = jt.init(config={{"lr": 0.01}})
     for step in range(10):
         jt.log({{"loss": 1.0 / (step + 1)}})
     jt.finish()
 
+def cycles():
+    return [b - a for a, b in zip(starts, starts[1:])]
+
 train()  # warm-up
-started = time.perf_counter()
-for _ in range({trials}):
-    train()
-plain = (time.perf_counter() - started) / {trials}
 resolved = settings.resolve({{}})
 store = LocalSweepStore(resolved.root)
 sweep_id = store.create_sweep(parse_config({CONFIG!r}), "bench")
-started = time.perf_counter()
-Agent(store, sweep_id, function=train, count={trials}, settings=resolved).run()
-swept = (time.perf_counter() - started) / {trials}
-print(plain, swept)
+plain, swept = [], []
+for block in range(4):
+    starts.clear()
+    for _ in range({trials} // 4 + 1):
+        train()
+    plain += cycles()
+    starts.clear()
+    Agent(store, sweep_id, function=train, count={trials} // 4 + 1, settings=resolved).run()
+    swept += cycles()
+print(statistics.median(plain), statistics.median(swept))
 """
     environment = {**os.environ, "WANDB_DIR": str(directory), "WANDB_SILENT": "true", "WANDB_MODE": "offline",
                    "WANDB_DISABLE_CODE": "true", "JUPYTER_TRACKER_DISABLE_SYSTEM_METRICS": "true", "WANDB_CONSOLE": "off"}
@@ -142,7 +152,7 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in figures.items()}
     print(f"suggestions/s with {options.agents} agents (claim + finish, random search): "
           f"local store {median['local']:.0f}/s, server {median['server']:.0f}/s")
-    print(f"per trial (offline run: init, 10 logs, finish): plain loop {1000 * median['plain']:.1f} ms, "
+    print(f"trial start to next trial start (offline run: init, 10 logs, finish): plain loop {1000 * median['plain']:.1f} ms, "
           f"through an agent {1000 * median['swept']:.1f} ms, overhead {1000 * (median['swept'] - median['plain']):.1f} ms")
     print(f"raw: {figures}")
     print(f"load average (1 min) per repetition: {[round(load, 2) for load in loads]} on {os.cpu_count()} CPUs")
