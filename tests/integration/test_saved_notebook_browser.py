@@ -251,6 +251,12 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
             "the saved file must not hold a widget view that needs the kernel"
         (panel,) = [output for output in outputs if "jupyter_tracker" in output.get("metadata", {})]
         assert PLOTLY in panel["data"] and "<svg" in "".join(panel["data"]["text/html"])
+        # the file on disk differs from the open notebook: saving again must not ask about a changed file
+        first_save = path.stat().st_mtime_ns
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+        wait_until(lambda: path.stat().st_mtime_ns != first_save or page.query_selector(".jp-Dialog"), 30,
+                   "the notebook was not saved a second time")
+        assert not page.query_selector(".jp-Dialog"), page.inner_text(".jp-Dialog")
         charts = len({trace.get("xaxis", "x") for trace in panel["data"][PLOTLY]["data"]})
         assert charts >= 4 and path.stat().st_size <= 200_000 * charts, (charts, path.stat().st_size)
         # nbconvert (and GitHub, which runs no script) read the HTML with the SVG charts
