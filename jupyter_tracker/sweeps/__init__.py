@@ -45,6 +45,8 @@ def sweep(
     from jupyter_tracker.sweeps.stores import store_for
 
     config = parse_config(sweep)
+    if prior_runs:
+        console.warn_once("sweep-prior-runs", "sweep(prior_runs=...) is not supported yet: the sweep starts without them")
     resolved = settings_module.resolve({"project": project or config.project, "entity": entity or config.entity})
     store = store_for(resolved)
     sweep_id = store.create_sweep(config, resolved.project, resolved.entity)
