@@ -396,7 +396,7 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = 
     run = _current
     if run is None:
         raise UsageError("call jupyter_tracker.init() before jupyter_tracker.log()")
-    run.log(data, step=step, commit=commit)
+    run.log(data, step, commit)  # positional: keyword passing costs a measurable share of a 1 us call
 
 
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
