@@ -28,8 +28,12 @@ _SYSTEM = "system"
 _DEFINE_METRIC = "define"
 _FINISH = "finish"
 _INITIAL_CAPACITY = 256
+_NO_AXES: Mapping[str, list[float]] = {}
 #: points kept per metric; beyond it the older half is thinned with min/max buckets (extremes kept)
 MAX_POINTS_KEPT = 262_144
+#: points a metric holds as Python tuples before they are copied into its numpy columns at once:
+#: a row of 10,000 metrics costs one list append per metric, not one numpy call per metric
+PENDING_POINTS = 32
 
 
 def _numeric(value: Any) -> float | None:
@@ -67,9 +71,14 @@ class SeriesView:
 
 
 class MetricSeries:
-    """Growable columns of one metric; written by one thread, read through :meth:`view`."""
+    """Growable columns of one metric; written by one thread, read through :meth:`view`.
 
-    __slots__ = ("name", "size", "_columns", "_axes", "step_metric", "max_points", "thinned", "time_axis")
+    New points wait in a short Python list (up to :data:`PENDING_POINTS`) and go into the numpy
+    columns in one copy, then or when the series is viewed: wide rows stay cheap for the writer.
+    """
+
+    __slots__ = ("name", "size", "_columns", "_axes", "step_metric", "max_points", "thinned", "time_axis",
+                 "_pending", "_pending_axes")
 
     def __init__(self, name: str, axis_names: Iterable[str] = (), max_points: int = MAX_POINTS_KEPT) -> None:
         self.name = name
@@ -81,6 +90,8 @@ class MetricSeries:
         self.time_axis = False
         self._columns = np.empty((4, _INITIAL_CAPACITY), dtype=np.float64)
         self._axes: dict[str, NDArray[np.float64]] = {}
+        self._pending: list[tuple[float, float, float, float]] = []
+        self._pending_axes: dict[str, list[float]] = {}
         for axis in axis_names:
             self.add_axis(axis)
 
@@ -111,14 +122,39 @@ class MetricSeries:
         count = len(points)
         if not count:
             return
-        end = self.size + count
+        pending = self._pending
+        before = len(pending)
+        pending.extend(points)
+        if not axis_points and not self._pending_axes:
+            if len(pending) >= PENDING_POINTS:
+                self._materialize()
+            return
+        for axis, values in axis_points.items():
+            column = self._pending_axes.get(axis)
+            if column is None:
+                column = self._pending_axes[axis] = [math.nan] * before
+            column.extend(values)
+        for column in self._pending_axes.values():
+            if len(column) < len(pending):  # an axis these points do not have: NaN, as in the columns
+                column.extend([math.nan] * (len(pending) - len(column)))
+        if len(pending) >= PENDING_POINTS:
+            self._materialize()
+
+    def _materialize(self) -> None:
+        """Copies the pending points into the numpy columns (growing, then thinning, as needed)."""
+        points = self._pending
+        if not points:
+            return
+        end = self.size + len(points)
         if end > self.capacity:
             self._grow(end)
         self._columns[:, self.size : end] = np.asarray(points, dtype=np.float64).T
-        for axis, values in axis_points.items():
+        for axis, values in self._pending_axes.items():
             if axis not in self._axes:
                 self.add_axis(axis)
             self._axes[axis][self.size : end] = values
+        self._pending = []
+        self._pending_axes = {}
         self.size = end
         if end > self.max_points:
             self._thin()
@@ -148,6 +184,7 @@ class MetricSeries:
         self.size = size
 
     def view(self) -> SeriesView:
+        self._materialize()
         size = self.size
         columns = self._columns
         return SeriesView(
@@ -285,6 +322,23 @@ class LiveFeed:
                     value = _numeric(row.get(axis))
                     if value is not None:
                         axis_last[axis] = value
+                if not axis_last:
+                    # the common case, and the hot one at 10,000 metrics a row: no step metric to track
+                    for key, raw in row.items():
+                        kind_of_value = type(raw)
+                        if kind_of_value is float or kind_of_value is int:
+                            value = float(raw)
+                        else:
+                            value = _numeric(raw)
+                            if value is None:
+                                if media is not None and raw is not None and kind_of_value is not str:
+                                    media.take(step, key, raw)
+                                continue
+                        metric_points = points.get(key)
+                        if metric_points is None:
+                            metric_points = points[key] = []
+                        metric_points.append((step, wall_time, runtime, value))
+                    continue
                 for key, raw in row.items():
                     value = _numeric(raw)
                     if value is None:
@@ -296,7 +350,7 @@ class LiveFeed:
                         metric_points = points[key] = []
                         axis_points[key] = {axis: [] for axis in axis_last}
                     metric_points.append((step, wall_time, runtime, value))
-                    per_axis = axis_points[key]
+                    per_axis = axis_points.setdefault(key, {})  # a key first seen without axes has none
                     for axis, last in axis_last.items():
                         column = per_axis.get(axis)
                         if column is None:
@@ -315,7 +369,7 @@ class LiveFeed:
                         axis_points[key] = {axis: [] for axis in axis_last}
                     system_keys.add(key)
                     metric_points.append((math.nan, wall_time, runtime, value))
-                    per_axis = axis_points[key]
+                    per_axis = axis_points.setdefault(key, {})  # a key first seen without axes has none
                     for axis in axis_last:
                         column = per_axis.get(axis)
                         if column is None:
@@ -335,7 +389,7 @@ class LiveFeed:
                 if key in system_keys and not series.time_axis:
                     series.time_axis = True
                     self.names_version += 1
-                series.extend(metric_points, axis_points[key])
+                series.extend(metric_points, axis_points.get(key, _NO_AXES))
                 self.points_logged += len(metric_points)
             self.last_seq = first_seq + len(records) - 1
             self.version += 1
