@@ -44,11 +44,13 @@ def read_trial_file(path: str | Path) -> dict[str, Any]:
 def attach(run: Any) -> None:
     """Start hook: applies the trial's parameters to a run started by a sweep agent."""
     path = run.settings.sweep_param_path
-    if not path or run.disabled:
+    if not path:
         return
     trial = read_trial_file(path)
     run.config.lock(nest(trial["params"]), owner="sweep")
     run.sweep_id = trial["sweep_id"]
+    if run.disabled:
+        return  # mode="disabled": the function still sees its values; nothing is recorded
     store = open_location(trial["store"], run.settings)
     if trial.get("run_id") != run.id:
         store.bind_run(trial["sweep_id"], trial["number"], run.id)

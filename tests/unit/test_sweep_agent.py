@@ -161,3 +161,10 @@ def test_an_interrupted_agent_hands_its_trial_to_the_next_agent(store_root):
     trials = jt.agent(sweep_id, function=lambda: jt.init())
     assert sorted(trial.params["x"] for trial in trials) == [1, 2]
     assert sweep_store().trials(sweep_id)[0].state == "failed"
+
+
+def test_a_disabled_run_still_gets_its_suggestion(store_root):
+    sweep_id = jt.sweep({"method": "grid", "parameters": {"a": {"values": [1, 2]}}}, project="p")
+    seen = []
+    jt.agent(sweep_id, function=lambda: seen.append(jt.init(mode="disabled").config.a))
+    assert seen == [1, 2]
