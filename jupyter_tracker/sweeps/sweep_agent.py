@@ -36,8 +36,13 @@ REMOTE_LEASE_SECONDS = 60.0
 REMOTE_HEARTBEAT_SECONDS = 10.0
 
 
-class TrialStopped(Exception):  # noqa: N818 - raised into the trial's function, not an error of the user
-    """Raised inside a trial's function when the sweep stops that trial (hyperband, cancel)."""
+class TrialStopped(BaseException):
+    """Raised inside a trial's function when the sweep stops that trial (hyperband, cancel).
+
+    A BaseException, like KeyboardInterrupt, so a training loop's ``except Exception`` does not
+    swallow it. It arrives at the function's next bytecode: code that must not be cut short
+    (writing a checkpoint) can catch it, finish, and return.
+    """
 
 
 class Agent:
