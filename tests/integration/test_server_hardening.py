@@ -134,6 +134,13 @@ def test_malformed_input_is_a_400_naming_the_field_and_the_connection_survives(s
             ("runtime", post_batch(connection, run_id, pack_batch(1, [["finish", {"runtime": float("nan")}]]))),
             ("time", post_batch(connection, run_id, pack_batch(1, [["system", float("nan"), 1.0, {"system/x": 1}]]))),
             ("exit_code", post_batch(connection, run_id, pack_batch(1, [["finish", {"exit_code": 2**40}]]))),
+            # a router parsing its JSON body with FastAPI (sweeps) answers 400 too
+            (
+                "body",
+                connection.request(
+                    "POST", "/api/v1/sweeps", "[" * 5000 + "]" * 5000, **{"Content-Type": "application/json"}
+                ),
+            ),
         ]
         for field, (status, answer) in cases:
             assert status == 400, (field, status, answer)
