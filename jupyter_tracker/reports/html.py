@@ -75,16 +75,18 @@ class RenderContext:
     local_files: bool = True
     #: the notebook widget: filter boxes, panel move/remove buttons and markdown editing
     editable: bool = False
+    #: no script at all: line plots as SVG (what a saved notebook shows without its kernel)
+    static: bool = False
     errors: list[str] = field(default_factory=list)
 
 
 def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True,
-                editable: bool = False) -> str:
+                editable: bool = False, static: bool = False) -> str:
     """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``.
 
     ``editable`` adds the widget's controls (filter boxes, panel buttons, markdown editing).
     """
-    context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable)
+    context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable, static)
     headings: list[tuple[int, model.Block]] = [
         (index, block) for index, block in enumerate(report.blocks) if isinstance(block, (model.H1, model.H2, model.H3))
     ]
@@ -210,7 +212,9 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
             else:
                 try:
                     data = panel_data(context.api, selection, panel)
-                    parts.append(PANEL_RENDERERS[panel.kind](data))
+                    renderer = render_line_plot_svg if context.static and panel.kind == "LinePlot" \
+                        else PANEL_RENDERERS[panel.kind]
+                    parts.append(renderer(data))
                 except (ValueError, KeyError, ImportError) as error:
                     parts.append(f'<div class="jt-error">{escape(error)}</div>')
             parts.append("</div>")
@@ -283,8 +287,40 @@ def render_line_plot(data: dict[str, Any]) -> str:
     if data["smoothing_type"] == "exponential":
         slider = ('<label class="jt-smoothing">Smoothing <input type="range" min="0" max="0.999" step="0.001" '
                   f'value="{data["smoothing_factor"]}"><output>{data["smoothing_factor"]}</output></label>')
+    if data["smoothing_type"] == "exponential":
+        # a whole line is smoothed in the browser from its points: its smoothed copy need not travel
+        data = {**data, "lines": [line if "summary" in line else {k: v for k, v in line.items() if k != "smooth"}
+                                  for line in data["lines"]]}
     return (f'<div class="jt-line-plot">{slider}<div class="jt-chart"></div>'
             f'<script type="application/json" class="jt-data">{script_json(data)}</script></div>')
+
+
+#: points per line in a static (SVG) line plot
+STATIC_POINTS = 300
+
+
+def render_line_plot_svg(data: dict[str, Any]) -> str:
+    """A line plot without script: each line's smoothed values as an SVG polyline (thinned)."""
+    lines = data["lines"]
+    values = [(x, y) for line in lines for x, y in zip(line["x"], line["smooth"], strict=True)
+              if x is not None and y is not None]
+    if not values:
+        return '<div class="jt-note">no runs have these metrics</div>'
+    xs, ys = [x for x, _ in values], [y for _, y in values]
+    log_x = data["log_x"] and min(xs) > 0
+    log_y = data["log_y"] and min(ys) > 0
+    sx = _scale(min(xs), max(xs), MARGIN + 2, WIDTH - 12, log_x)
+    sy = _scale(min(ys), max(ys), HEIGHT - MARGIN - 2, 12, log_y)
+    marks = []
+    for line in lines:
+        pairs = [(x, y) for x, y in zip(line["x"], line["smooth"], strict=True) if x is not None and y is not None]
+        stride = max(1, len(pairs) // STATIC_POINTS)
+        points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pairs[::stride] + pairs[-1:])
+        marks.append(f'<polyline points="{points}" fill="none" stroke="{escape(line["color"])}" stroke-width="1.5">'
+                     f'<title>{escape(line["label"])}</title></polyline>')
+    y_label = ", ".join(dict.fromkeys(line["metric"] for line in lines))
+    return (f'<svg class="jt-svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(y_label)}">'
+            f'{_axes(data["x_label"], y_label, (min(xs), max(xs)), (min(ys), max(ys)))}{"".join(marks)}</svg>')
 
 
 def render_scatter(data: dict[str, Any]) -> str:

@@ -206,13 +206,21 @@ def _line(x: np.ndarray, y: np.ndarray, panel: model.LinePlot) -> dict[str, Any]
     line: dict[str, Any] = {
         "x": _floats(x[indices]), "y": _floats(y[indices]), "smooth": _floats(smooth[indices]), "points": int(len(y)),
     }
-    if panel.smoothing_type == "exponential":
+    if panel.smoothing_type == "exponential" and len(indices) < len(y):
+        # only a downsampled line needs the summary; a whole line is re-smoothed from its points
         line["summary"] = base64.b64encode(summary.to_bytes()).decode("ascii")
     return line
 
 
 def _floats(values: np.ndarray) -> list[float | None]:
-    return [float(value) if math.isfinite(value) else None for value in values.tolist()]
+    """JSON numbers to 7 significant digits (drawn, not computed on: smoothing used the full values)."""
+    return [_short(value) if math.isfinite(value) else None for value in values.tolist()]
+
+
+def _short(value: float) -> float:
+    if value == int(value) and abs(value) < 2**53:
+        return int(value)  # type: ignore[return-value]  # steps print as 12, not 12.0
+    return float(f"{value:.7g}")
 
 
 def line_plot(api: Api, selection: RunSelection, panel: model.LinePlot) -> dict[str, Any]:

@@ -101,7 +101,8 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def static_html(self) -> str:
         """What a saved notebook shows without a kernel: the rendered report with its styles."""
-        return f'<style>{report_css()}</style><div class="jt-report">{self.body}</div>'
+        body = render_body(self.report, self._api(), static=True)
+        return f'<style>{_static_css()}</style><div class="jt-report">{body}</div>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -112,6 +113,11 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
         metadata = dict(metadata or {})
         metadata[OUTPUT_MARKER] = {"kind": "report", "id": self.report.id}
         return data, metadata
+
+
+@lru_cache(maxsize=1)
+def _static_css() -> str:
+    return (STATIC_DIR / "report.css").read_text(encoding="utf-8")
 
 
 def _panel_list(report: model.Report, content: dict[str, Any]) -> list[model.Panel]:

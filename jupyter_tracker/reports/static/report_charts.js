@@ -26,9 +26,13 @@ var jtReportCharts = (function () {
   }
 
   function smoothedValues(line, weight, state) {
-    if (!line.summary || state.type !== "exponential") return line.smooth;
-    if (!line._summary) line._summary = readSmoothingSummary(decodeBase64(line.summary));
+    if (state.type !== "exponential") return line.smooth;
     if (!(weight > 0)) return line.y;
+    if (!line.summary) {
+      // a whole (not downsampled) line: the EMA of its points, in logged order
+      return Array.from(tensorboardEma(line.y.map((value) => (value === null ? NaN : value)), weight));
+    }
+    if (!line._summary) line._summary = readSmoothingSummary(decodeBase64(line.summary));
     return Array.from(smoothSummary(line._summary, weight));
   }
 
