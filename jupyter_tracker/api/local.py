@@ -23,7 +23,13 @@ from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunCh
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values
-from jupyter_tracker.store.reader import history_row, iter_log, read_run, sampled_history_records
+from jupyter_tracker.store.reader import (
+    history_row,
+    iter_history_fields,
+    iter_log,
+    read_run,
+    sampled_history_records,
+)
 from jupyter_tracker.store.run_dir import (
     RUN_LOG_NAME,
     find_run_dir,
@@ -333,15 +339,18 @@ class LocalBackend:
         run_dir = self._require_dir(entity, project, run_id)
         wanted = [key for key in keys or () if key not in ROW_FIELDS]
         every_row = not keys or len(wanted) < len(keys)
-        for record in self._history_records(run_dir):
-            step, _, _, values = record.fields
+        for step, timestamp, runtime, values in iter_history_fields(run_dir, warn=run_dir not in self._live_dirs):
             if min_step is not None and step < min_step:
                 continue
             if max_step is not None and step >= max_step:
                 continue
             if not every_row and not any(key in values for key in wanted):
                 continue
-            yield history_row(record)
+            row = dict(values)
+            row["_step"] = step
+            row["_timestamp"] = timestamp
+            row["_runtime"] = runtime
+            yield row
 
     @_index_errors_as_api_errors
     def sampled_history(

@@ -99,6 +99,33 @@ def sampled_history_records(
         return None
 
 
+def iter_history_fields(run_dir: Path, warn: bool = True) -> Iterator[tuple[int, float, float, dict[str, Any]]]:
+    """``(step, unix time, runtime, values)`` of every history record, in log order.
+
+    An intact log is walked frame by frame with no record objects built (``scan_history()``);
+    anything else goes through :func:`iter_log`, which skips damage and warns about it.
+    """
+    payloads = records.intact_payloads(run_log_path(run_dir).read_bytes())
+    history = records.HISTORY
+    if payloads is None:
+        stream, _ = iter_log(run_dir, warn=warn)
+        for record in stream:
+            if record.kind == history:
+                yield record.fields  # type: ignore[misc]
+        return
+    for number, payload in enumerate(payloads):
+        try:
+            _, decoded = records.decode_payload(payload)
+        except Exception as error:  # an intact CRC over bytes that do not decode: skipped, as iter_log does
+            if warn:
+                console.warning(RunLogWarning(f"{run_log_path(run_dir)}: frame {number} does not decode "
+                                              f"({type(error).__name__}); later records kept"), stacklevel=3)
+            continue
+        for record in decoded:
+            if record[0] == history:
+                yield record[1], record[2], record[3], record[4]
+
+
 def history_row(record: records.Record) -> dict[str, Any]:
     """A history record as wandb shows a row: the values plus ``_step``, ``_timestamp``, ``_runtime``."""
     step, timestamp, runtime, values = record.fields
