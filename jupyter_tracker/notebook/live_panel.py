@@ -62,6 +62,8 @@ MODES = ("auto", "widget", "static", "off")
 DEFAULT_VISIBLE = 24
 #: at most this many names are taken from one view's message (a screen holds far fewer charts)
 MAX_VISIBLE = 400
+#: views remembered; a reloaded page never says its old view closed, so the oldest is forgotten
+MAX_VIEWS = 4
 #: bytes of series data in one widget refresh; charts beyond it follow in the next refreshes
 BYTES_PER_TICK = int(MAX_BYTES_PER_SECOND * WIDGET_INTERVAL)
 
@@ -434,7 +436,10 @@ class LivePanel:
                 visible = content.get("visible")
                 missing = content.get("missing")
                 names = [name for name in visible if isinstance(name, str)] if isinstance(visible, list) else []
+                self._views.pop(view, None)
                 self._views[view] = names[:MAX_VISIBLE]
+                while len(self._views) > MAX_VIEWS:
+                    self._views.pop(next(iter(self._views)))
                 if isinstance(missing, list):
                     self._resend.update(name for name in missing[:MAX_VISIBLE] if isinstance(name, str))
             self._view_version += 1

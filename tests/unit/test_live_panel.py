@@ -318,6 +318,9 @@ def test_view_messages_reach_the_panel_through_the_subshell_router(store_root: P
     assert panel.wanted_metrics() == ["x", "y", "z"]
     panel._on_browser_message(panel.widget, {"type": "view-closed", "view": "a"}, [])
     assert panel.wanted_metrics() == ["z", "x"]
+    for view in "cdef":  # pages reloaded without a goodbye: the oldest views are forgotten
+        panel._on_browser_message(panel.widget, {"type": "view", "view": view, "visible": [view]}, [])
+    assert panel.wanted_metrics() == ["c", "d", "e", "f"]
     run.finish()
 
 
