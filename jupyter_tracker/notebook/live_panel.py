@@ -64,6 +64,9 @@ DEFAULT_VISIBLE = 24
 MAX_VISIBLE = 400
 #: views remembered; a reloaded page never says its old view closed, so the oldest is forgotten
 MAX_VIEWS = 4
+#: a catalog of more names than this is resent at most once per CATALOG_INTERVAL seconds
+BIG_CATALOG = 1_000
+CATALOG_INTERVAL = 1.0
 #: bytes of series data in one widget refresh; charts beyond it follow in the next refreshes
 BYTES_PER_TICK = int(MAX_BYTES_PER_SECOND * WIDGET_INTERVAL)
 
@@ -363,6 +366,9 @@ class LivePanel:
         self._view_version = 0
         self._catalog_version = -1
         self._catalog_names: list[str] = []
+        self._catalog_keys: dict[str, tuple[Any, ...]] = {}
+        self._catalog_sent_at = 0.0
+        self._catalog_deferred = False
         #: per chart: (points logged, step metric) when its data was last sent, and the refresh that sent it
         self._sent_marks: dict[str, tuple[int, str | None]] = {}
         self._sent_refresh: dict[str, int] = {}
@@ -496,12 +502,27 @@ class LivePanel:
         finally:
             self._stopped.set()
 
-    def _catalog_update(self) -> dict[str, Any] | None:
-        """Every metric's name (natural order) when a metric appeared since the last refresh, else None."""
+    def _catalog_update(self, final: bool = False) -> dict[str, Any] | None:
+        """Every metric's name (natural order) when a metric appeared since the last refresh, else None.
+
+        A big catalog goes out at most once a second (names that trickle in, one a step, would
+        otherwise resend 10,000 names 4 times a second); names seen before keep their sort keys.
+        """
         version = self.feed.names_version
         if version == self._catalog_version:
             return None
-        entries = sorted(self.feed.catalog(), key=lambda entry: natural_key(entry[0]))
+        now = time.monotonic()
+        if not final and len(self._catalog_names) > BIG_CATALOG and now - self._catalog_sent_at < CATALOG_INTERVAL:
+            self._catalog_deferred = True
+            return None
+        self._catalog_deferred = False
+        self._catalog_sent_at = now
+        keys = self._catalog_keys
+        entries = self.feed.catalog()
+        for name, _, _ in entries:
+            if name not in keys:
+                keys[name] = natural_key(name)
+        entries.sort(key=lambda entry: keys[entry[0]])
         names = [name for name, _, _ in entries]
         with self._widget_lock:
             self._catalog_version = version
@@ -552,8 +573,11 @@ class LivePanel:
         self._last_header = dict(header)
         if self.mode == "widget":
             with self._widget_lock:
-                catalog = self._catalog_update()
+                catalog = self._catalog_update(final)
                 index, data = build_update(self._due_series(final), self.points_per_line)
+                self._more_due = self._more_due or self._catalog_deferred
+            if self._more_due:
+                self.feed._changed.set()  # the rest follows at the next refresh, new records or not
             index["total_points"] = self.feed.points_logged
             index["metric_count"] = len(self._catalog_names)
             index["refresh"] = self.refreshes

@@ -332,3 +332,21 @@ def test_metric_colours_match_the_browser_and_stay_per_name() -> None:
     expected = {"train/loss": "#d62728", "val/acc": "#9467bd", "metric_9876": "#e377c2", "<i>m</i>/x": "#bcbd22",
                 "é/ü": "#7f7f7f"}
     assert {name: live_panel.metric_color(name) for name in expected} == expected
+
+
+def test_a_big_catalog_is_resent_at_most_once_a_second(store_root: Path) -> None:
+    pytest.importorskip("anywidget")
+    run, panel = _panel_with_metrics(1_500, steps=1)
+    widget = panel.widget
+    wait_until(lambda: len(widget._catalog.get("names", [])) == 1_500)
+    catalogs: list[int] = []
+    widget.observe(lambda change: catalogs.append(len(change["new"]["names"])), names="_catalog")
+    began = time.monotonic()
+    for step in range(40):  # a new name every 50 ms
+        run.log({f"late/metric_{step}": 1.0})
+        time.sleep(0.05)
+    run.flush()
+    wait_until(lambda: len(widget._catalog["names"]) == 1_540, timeout=5)
+    elapsed = time.monotonic() - began
+    assert len(catalogs) <= elapsed / live_panel.CATALOG_INTERVAL + 2, (catalogs, elapsed)
+    run.finish()
