@@ -26,6 +26,8 @@ __all__ = ["SweepView", "render_sweep", "sweep_view"]
 
 #: seconds between reads of the sweep's store while the view is live
 REFRESH_SECONDS = 1.0
+#: seconds between reads when the sweep lives on a tracking server
+REMOTE_REFRESH_SECONDS = 5.0
 _WIDTH, _HEIGHT, _MARGIN = 640, 260, 36
 
 _ESM = """
@@ -147,7 +149,9 @@ class SweepView(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._store = store
         self._sweep_id = sweep_id
-        self._refresh_seconds = refresh_seconds
+        # a server's rate limit is shared with the agents of the same key: read it less often
+        remote = getattr(store, "root", None) is None
+        self._refresh_seconds = max(refresh_seconds, REMOTE_REFRESH_SECONDS) if remote else refresh_seconds
         self._seen: tuple[Any, ...] | None = None
         self._stop = threading.Event()
         self.refresh()
