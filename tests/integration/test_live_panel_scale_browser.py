@@ -152,6 +152,12 @@ def test_ten_thousand_metrics_keep_the_tab_responsive(jupyterlab: dict[str, Any]
             ).json_value()
             cells = page.evaluate("() => document.querySelectorAll('.jt-live-chart[data-metric]').length")
             assert cells <= 24, f"the group pages its charts: {cells} chart cells in the page"
+            page.click('.jt-live-group[data-group="charts"] .jt-live-page-next')
+            page.wait_for_function("() => document.querySelector('.jt-live-chart[data-metric=\"metric_24\"]')"
+                                   " && !document.querySelector('.jt-live-chart[data-metric=\"metric_0\"]')")
+            assert page.inner_text('.jt-live-group[data-group="charts"] .jt-live-page-label') == f"25–48 of {METRICS:,}"
+            page.click('.jt-live-group[data-group="charts"] .jt-live-page-previous')
+            page.wait_for_selector('.jt-live-chart[data-metric="metric_0"]')
 
             # while the cell logs: clicks on the panel answered, memory bounded
             slack = time_slack()
@@ -216,6 +222,20 @@ def test_a_thousand_metrics_paint_within_a_second(jupyterlab: dict[str, Any]) ->
             print("1,000 metrics: first paint", first_paint, "ms,", drawn, "charts drawn")
             assert drawn >= 4
             assert first_paint <= 1_000 * time_slack(), f"a panel of 1,000 metrics painted its first charts in {first_paint} ms"
+            groups = page.evaluate("() => Array.from(document.querySelectorAll('.jt-live-group[data-group]'),"
+                                   " (g) => [g.dataset.group, g.open])")
+            opened = [name for name, is_open in groups if is_open]
+            assert len(groups) == 50 and opened == [f"group_{k}" for k in range(5)], "later groups start folded"
+
+            # scrolled far down the panel: the first charts are released, the ones now on screen drawn
+            page.evaluate("() => document.querySelector('.jt-live').scrollIntoView({block: 'end'})")
+            page.wait_for_function(
+                "() => document.querySelector('.jt-live-chart[data-metric=\"group_0/metric_0\"]').dataset.drawn === 'false'"
+                " && document.querySelector('.jt-live-chart[data-metric=\"group_4/metric_99\"]').dataset.drawn === 'true'",
+                timeout=15_000,
+            )
+            charts = page.evaluate("() => document.querySelectorAll('.jt-live-plot canvas').length")
+            assert charts <= 60, f"{charts} canvases held: charts far out of view must be released"
         finally:
             browser.close()
 
