@@ -175,7 +175,7 @@ def image_source(url: str, context: RenderContext) -> str | None:
 
 def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
     """Each run set's panels (a grid per run set, titled with the run set's name and filter)."""
-    from jupyter_tracker.reports.panel_data import panel_data, select_runs
+    from jupyter_tracker.reports.panel_data import panel_data, select_runs, want_series
 
     runsets = grid.runsets or [model.Runset(project=context.project, entity=context.entity)]
     parts = ['<div class="jt-panel-grid">']
@@ -195,6 +195,7 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
         except ValueError as error:
             parts.append(f'<div class="jt-runset-name">{heading}</div><div class="jt-error">{escape(error)}</div></div>')
             continue
+        want_series(selection, grid.panels)
         parts.append(f'<div class="jt-runset-name">{heading} <span class="jt-count">'
                      f"{len(selection.frame)} of {selection.total} runs</span></div>")
         parts.append('<div class="jt-panels">')

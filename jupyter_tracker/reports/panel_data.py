@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jupyter_tracker.reports import model
-from jupyter_tracker.reports.runset_filter import field_name, to_expression
+from jupyter_tracker.reports.runset_filter import field_name, store_prefilter, to_expression
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +49,10 @@ class RunSelection:
     frame: pd.DataFrame
     colors: dict[str, str] = field(default_factory=dict)
     total: int = 0
+    #: (x, metric) pairs the grid's line plots draw: each run's history is read once for all of them
+    wanted: set[tuple[str, str]] = field(default_factory=set)
+    #: (run id, x, metric) -> (x values, metric values), filled as runs are read
+    series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def name(self, run_id: str) -> str:
         value = self.frame.at[run_id, "name"] if run_id in self.frame.index else None
@@ -62,7 +66,10 @@ def select_runs(api: Api, runset: model.Runset, project: str, entity: str = "", 
 
     project_name = runset.project or project
     entity_name = runset.entity or entity or None
-    pages = api.backend.list_runs(entity_name, project_name or None, None, "-created_at", RUNS_PER_PAGE)
+    expression = to_expression(runset.filters)
+    prefilter = store_prefilter(expression)
+    pages = api.backend.list_runs(entity_name, project_name or None, prefilter, "-created_at", RUNS_PER_PAGE)
+    total = None if prefilter else pages.total()
     records: list[dict[str, Any]] = []
     number = 1
     while True:
@@ -72,8 +79,8 @@ def select_runs(api: Api, runset: model.Runset, project: str, entity: str = "", 
             break
         number += 1
     frame, _ = build_frame(records)
-    total = len(frame)
-    expression = to_expression(runset.filters)
+    if total is None:
+        total = api.backend.list_runs(entity_name, project_name or None, None, None, 1).total()
     if expression and len(frame):
         frame = frame[FilterExpression(expression, list(frame.columns)).mask(frame)]
     frame = _ordered(frame, runset.order)
@@ -166,18 +173,32 @@ def _x_key(x: str) -> str:
 
 
 def _series(api: Api, selection: RunSelection, run_id: str, x_key: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    from jupyter_tracker.api.public import Run
-
-    record = next(record for record in selection.records if str(record["id"]) == run_id)
-    run = Run(api.backend, record)  # type: ignore[arg-type]
-    xs, ys = [], []
-    for row in run.scan_history(keys=[x_key, metric] if x_key != metric else [metric]):
-        x_value, y_value = _number(row.get(x_key)), row.get(metric)
-        if x_value is None or isinstance(y_value, (bool, str, dict, list)) or y_value is None:
-            continue
-        xs.append(x_value)
-        ys.append(float(y_value))
-    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    """``(x, metric)`` of one run over its full history, read once per run for every series the grid wants."""
+    key = (run_id, x_key, metric)
+    if key not in selection.series:
+        wanted = {(x, y) for x, y in selection.wanted} | {(x_key, metric)}
+        record = next(record for record in selection.records if str(record["id"]) == run_id)
+        columns: dict[tuple[str, str], tuple[list[float], list[float]]] = {pair: ([], []) for pair in wanted}
+        names = sorted({name for pair in wanted for name in pair})
+        rows = api.backend.history_rows(record.get("entity"), record["project"], run_id, keys=names)
+        plain = (int, float)
+        specs = [(x_name, y_name, xs.append, ys.append) for (x_name, y_name), (xs, ys) in columns.items()]
+        for row in rows:
+            for x_name, y_name, add_x, add_y in specs:
+                y_value = row.get(y_name)
+                # the hot loop: exact types first, the rest checked slowly (NaN and inf stay: they pass through)
+                if type(y_value) not in plain and (y_value is None or isinstance(y_value, (bool, str, dict, list))):
+                    continue
+                x_value = row.get(x_name)
+                if type(x_value) not in plain or x_value != x_value:
+                    x_value = _number(x_value)
+                    if x_value is None:
+                        continue
+                add_x(float(x_value))  # type: ignore[arg-type]
+                add_y(float(y_value))  # type: ignore[arg-type]
+        for (x_name, y_name), (xs, ys) in columns.items():
+            selection.series[(run_id, x_name, y_name)] = (np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+    return selection.series[key]
 
 
 def smoothed(values: np.ndarray, smoothing_type: str, factor: float) -> np.ndarray:
@@ -230,6 +251,7 @@ def line_plot(api: Api, selection: RunSelection, panel: model.LinePlot) -> dict[
     x_key = _x_key(panel.x)
     run_ids = [str(run_id) for run_id in selection.frame.index[: max(1, panel.max_runs_to_show)]]
     lines: list[dict[str, Any]] = []
+    selection.wanted |= {(x_key, metric) for metric in panel.y}
     for metric in panel.y:
         series = {run_id: _series(api, selection, run_id, x_key, metric) for run_id in run_ids}
         if panel.groupby:
@@ -499,6 +521,13 @@ def _code_text(api: Api, record: dict[str, Any]) -> str:
             except (ApiError, OSError):
                 continue
     return "\n".join(parts)
+
+
+def want_series(selection: RunSelection, panels: Sequence[model.Panel]) -> None:
+    """Declares every line the grid's panels draw, so each run's history is read once for all."""
+    for panel in panels:
+        if isinstance(panel, model.LinePlot):
+            selection.wanted |= {(_x_key(panel.x), metric) for metric in panel.y}
 
 
 def panel_data(api: Api, selection: RunSelection, panel: model.Panel) -> dict[str, Any]:

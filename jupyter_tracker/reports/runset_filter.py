@@ -13,6 +13,8 @@ evaluated as Python.
 from __future__ import annotations
 
 import ast
+import re
+from typing import Any
 
 from jupyter_tracker.notebook.runs_filter import FilterError
 
@@ -33,6 +35,7 @@ RUN_ATTRIBUTES = {
     "id": "id",
     "run_id": "id",
 }
+_BACKTICK = re.compile(r"`([^`]+)`")
 _SECTION_CALLS = {"Config": "config.", "SummaryMetric": "summary.", "Summary": "summary."}
 
 
@@ -110,6 +113,42 @@ def to_expression(text: str) -> str:
 
 
 def _unplaceholder(source: str) -> str:
-    import re
-
     return re.sub(r"__column__([^\s()<>=!,\]]+)", lambda match: f"`{match.group(1)}`", source)
+
+
+#: run attributes a pre-filter may ask the store for (the store filters them without decoding configs)
+_PREFILTER_FIELDS = {"state": "state", "group": "group", "tags": "tags", "job_type": "job_type"}
+
+
+def store_prefilter(expression: str) -> dict[str, Any] | None:
+    """A wandb-style filter the store can apply first, holding every run the expression keeps.
+
+    Only top-level ``and`` parts of the forms ``'tag' in tags``, ``state == 'x'`` and
+    ``group == 'x'`` are taken; anything else is left to the full expression, which is applied
+    to the runs the store returns. None when no part qualifies.
+
+    >>> store_prefilter("'report' in tags and config.lr < 0.1")
+    {'$and': [{'tags': 'report'}]}
+    """
+    if not expression:
+        return None
+    try:
+        tree = ast.parse(_BACKTICK.sub(lambda match: match.group(1), expression), mode="eval").body
+    except SyntaxError:
+        return None
+    parts = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
+    conditions = [condition for part in parts if (condition := _simple_condition(part)) is not None]
+    return {"$and": conditions} if conditions else None
+
+
+def _simple_condition(node: ast.AST) -> dict[str, Any] | None:
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return None
+    left, op, right = node.left, node.ops[0], node.comparators[0]
+    if isinstance(op, ast.In) and isinstance(left, ast.Constant) and isinstance(left.value, str) \
+            and isinstance(right, ast.Name) and right.id == "tags":
+        return {"tags": left.value}
+    if isinstance(op, ast.Eq) and isinstance(left, ast.Name) and left.id in _PREFILTER_FIELDS \
+            and left.id != "tags" and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        return {_PREFILTER_FIELDS[left.id]: right.value}
+    return None
