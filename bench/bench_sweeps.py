@@ -132,12 +132,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the server's database (postgresql needs JT_TEST_POSTGRES_DSN, see scripts/postgres.sh)")
     options = parser.parse_args()
     from tests.integration.server_fixtures import start_server
 
     figures: dict[str, list[float]] = {"local": [], "server": [], "plain": [], "swept": []}
     loads: list[float] = []
-    with tempfile.TemporaryDirectory() as scratch, start_server(Path(scratch) / "server") as server:
+    with tempfile.TemporaryDirectory() as scratch, start_server(Path(scratch) / "server", backend=options.backend) as server:
         for repetition in range(options.repeat):
             figures["local"].append(suggestions_per_second("local", str(Path(scratch) / f"local-{repetition}"), "",
                                                            options.agents, options.seconds))
@@ -151,7 +153,7 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
     median = {name: statistics.median(values) for name, values in figures.items()}
     print(f"suggestions/s with {options.agents} agents (claim + finish, random search): "
-          f"local store {median['local']:.0f}/s, server {median['server']:.0f}/s")
+          f"local store {median['local']:.0f}/s, server on {options.backend} {median['server']:.0f}/s")
     print(f"trial start to next trial start (offline run: init, 10 logs, finish): plain loop {1000 * median['plain']:.1f} ms, "
           f"through an agent {1000 * median['swept']:.1f} ms, overhead {1000 * (median['swept'] - median['plain']):.1f} ms")
     print(f"raw: {figures}")
