@@ -853,7 +853,14 @@ function render({ model, el }) {
   logToggle.addEventListener("change", () => { state.log = logToggle.checked; saveControl("log_scale", state.log); redrawAll(); });
 
   const onCatalog = () => { takeCatalog(); updateHeader(); };
+  // `_index` and `_data` change together: decode once, after both
+  let dataQueued = false;
   const onData = () => {
+    if (dataQueued) return;
+    dataQueued = true;
+    queueMicrotask(() => { dataQueued = false; if (state.alive) takeData(); });
+  };
+  const takeData = () => {
     const { index, series } = decodeSeries(model);
     state.index = index;
     for (const [name, metric] of series) {
@@ -886,7 +893,7 @@ function render({ model, el }) {
 
   updateMedia();
   takeCatalog();
-  onData();
+  takeData();
 
   return () => {
     state.alive = false;
