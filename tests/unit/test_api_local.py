@@ -311,6 +311,18 @@ def test_runs_filter_keys_and_aliases(six_runs: list[jupyter_tracker.Run]) -> No
     assert len(api.runs("mnist", {"summary_metrics.loss": {"$lt": 0.34}})) == 6
 
 
+def test_runs_group_conditions_answered_by_the_index_agree_with_the_python_filter(six_runs: list[jupyter_tracker.Run]) -> None:
+    api = Api()
+    assert [run.id for run in api.runs("mnist", {"group": "other"})] == [six_runs[3].id]
+    assert len(api.runs("mnist", {"group": {"$in": ["other", "exp-42"]}})) == 5
+    assert len(api.runs("mnist", {"group": {"$ne": "exp-42"}})) == 3
+    assert len(api.runs("mnist", {"group": "exp-42", "tags": "odd"})) == 2
+    assert len(api.runs("mnist", {"group": "exp-42", "job_type": "nothing-like-it"})) == 0
+    assert len(api.runs("mnist", {"group": "missing"})) == 0
+    with pytest.raises(ValueError):
+        len(api.runs("mnist", {"group": "exp-42", "config.lr": {"$bogus": 1}}))
+
+
 def test_runs_are_paged_lazily(six_runs: list[jupyter_tracker.Run]) -> None:
     runs = Api().runs("mnist", per_page=2)
     assert len(runs) == runs.length == 7

@@ -76,6 +76,19 @@ def test_the_checker_reports_each_kind_once():
     assert checker.check_config(10_000_000) == [] and checker.check_config(10_000_001)[0].observed == 10_000_001
 
 
+def test_the_checker_counts_points_per_name_across_key_sets():
+    checker = LimitChecker()
+    for _ in range(3):
+        assert checker.count_row({"loss": 1.0, "acc": 1.0}) is None
+    for _ in range(2):
+        checker.count_row({"loss": 1.0})
+    checker.count_row({})
+    assert dict(checker.points()) == {"loss": 5, "acc": 3} and checker.rows == 6
+    assert set(checker.scalar_points) == {"loss", "acc"}
+    checker.count_row({"new": 1.0})
+    assert "new" in checker.scalar_points  # a new name is known as soon as its first row is counted
+
+
 # each limit through a run ------------------------------------------------------------------------
 def test_distinct_metrics(root):
     run = jt.init()
