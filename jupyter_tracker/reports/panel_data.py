@@ -252,12 +252,13 @@ def line_plot(api: Api, selection: RunSelection, panel: model.LinePlot) -> dict[
     run_ids = [str(run_id) for run_id in selection.frame.index[: max(1, panel.max_runs_to_show)]]
     lines: list[dict[str, Any]] = []
     selection.wanted |= {(x_key, metric) for metric in panel.y}
+    groupby = panel.groupby or (selection.runset.groupby[0] if selection.runset.groupby else "")
     for metric in panel.y:
         series = {run_id: _series(api, selection, run_id, x_key, metric) for run_id in run_ids}
-        if panel.groupby:
+        if groupby:
             groups: dict[str, list[str]] = {}
             for run_id in run_ids:
-                groups.setdefault(_group_key(selection, run_id, panel.groupby), []).append(run_id)
+                groups.setdefault(_group_key(selection, run_id, groupby), []).append(run_id)
             for position, (group, members) in enumerate(groups.items()):
                 band = _group_band([series[run_id] for run_id in members], panel)
                 if band is None:
@@ -368,14 +369,15 @@ def bar_plot(selection: RunSelection, panel: model.BarPlot) -> dict[str, Any]:
     """A bar per run, or per group (aggregated), for each metric."""
     charts = []
     run_ids = list(map(str, selection.frame.index))
+    groupby = panel.groupby or (selection.runset.groupby[0] if selection.runset.groupby else "")
     for metric in panel.metrics:
         bars = []
-        if panel.groupby:
+        if groupby:
             groups: dict[str, list[float]] = {}
             for run_id in run_ids:
                 number = _number(run_value(selection, run_id, metric))
                 if number is not None:
-                    groups.setdefault(_group_key(selection, run_id, panel.groupby), []).append(number)
+                    groups.setdefault(_group_key(selection, run_id, groupby), []).append(number)
             for position, (group, values) in enumerate(groups.items()):
                 bars.append({"label": group, "value": _aggregate(values, panel.groupby_aggfunc), "runs": len(values),
                              "color": PALETTE[position % len(PALETTE)]})
@@ -469,13 +471,29 @@ def media_browser(api: Api, selection: RunSelection, panel: model.MediaBrowser) 
         summary = record.get("summary") or {}
         for key in panel.media_keys:
             value = summary.get(key)
-            if not isinstance(value, dict) or value.get("_type") not in MEDIA_TYPES or not value.get("path"):
+            if not _is_media(value):
+                value = _last_media(api, record, key)
+            if value is None:
                 continue
             data = _run_file(api, record, str(value["path"]))
             if data is None:
                 continue
             items.append({"run": run_id, "name": selection.name(run_id), "key": key, "image": data})
     return {"columns": panel.num_columns, "items": items}
+
+
+def _is_media(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("_type") in MEDIA_TYPES and bool(value.get("path"))
+
+
+def _last_media(api: Api, record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The last logged media reference of ``key`` (a summary may hold only a description of it)."""
+    last = None
+    for row in api.backend.history_rows(record.get("entity"), record["project"], str(record["id"]), keys=[key]):
+        value = row.get(key)
+        if _is_media(value):
+            last = value
+    return last
 
 
 def _run_file(api: Api, record: dict[str, Any], name: str) -> str | None:

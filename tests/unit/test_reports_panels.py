@@ -132,3 +132,31 @@ def test_bad_panel_settings_are_named(store: Api) -> None:
         panel_data(store, selection, wr.LinePlot(y=["loss"], smoothing_type="wiggly", smoothing_factor=0.5))
     with pytest.raises(ValueError, match="aggregation"):
         panel_data(store, selection, wr.ScalarChart(metric="acc", aggregation="mode"))
+
+
+def test_a_run_set_groupby_groups_panels_that_set_none(store: Api) -> None:
+    selection = select_runs(store, wr.Runset(groupby=["config.opt"]), "search")
+    bars = panel_data(store, selection, wr.BarPlot(metrics=["summary.acc"]))
+    assert {bar["label"] for bar in bars["charts"][0]["bars"]} == {"adam", "sgd"}
+    lines = panel_data(store, selection, wr.LinePlot(y=["loss"]))
+    assert {line["group"] for line in lines["lines"]} == {"adam", "sgd"}
+
+
+def test_media_browser_embeds_each_runs_last_image(store_root: Path) -> None:
+    pixels = np.zeros((4, 4, 3), dtype=np.uint8)
+    run = jt.init(project="media", mode="offline", name="pictures")
+    for value in (10, 200):
+        pixels[:] = value
+        run.log({"examples": jt.Image(pixels)})
+    run.finish(quiet=True)
+    api = Api()
+    selection = select_runs(api, wr.Runset(), "media")
+    data = panel_data(api, selection, wr.MediaBrowser(media_keys=["examples", "absent"]))
+    (item,) = data["items"]
+    assert item["key"] == "examples" and item["image"].startswith("data:image/png;base64,")
+    from io import BytesIO
+
+    from PIL import Image as PILImage
+
+    shown = PILImage.open(BytesIO(base64.b64decode(item["image"].split(",", 1)[1])))
+    assert shown.getpixel((0, 0))[0] == 200
