@@ -84,8 +84,8 @@ class LimitChecker:
     where they are shown; the checker itself never prints and never refuses data.
 
     Scalar points are counted per run of rows with the same key set (a training loop logs the same
-    names step after step): :meth:`count_row` compares the row's keys with the current set (one
-    C-level comparison) and adds one to a single counter; the per-name counts in
+    names step after step): :meth:`count_row` compares the row's keys with the current ones (one
+    C-level tuple comparison) and adds one to a single counter; the per-name counts in
     :attr:`scalar_points` are brought up to date only when the key set changes or when they are
     read. The step at which the busiest name of the set crosses its bound is known in advance, so
     the warning comes on exactly that row.
@@ -101,6 +101,7 @@ class LimitChecker:
         #: the key set of the current run of rows, its length so far, and the length at which its
         #: busiest name crosses the scalar-points bound
         self._keys: frozenset[str] = frozenset()
+        self._key_order: tuple[str, ...] = ()
         self._run = 0
         self._run_limit = LIMITS["scalar_points"].bound
 
@@ -116,7 +117,7 @@ class LimitChecker:
         The same keys as the previous row (the usual case) cost one key-set comparison and an
         addition; new names are in :attr:`scalar_points` as soon as this returns.
         """
-        if row.keys() != self._keys:
+        if tuple(row) != self._key_order:  # a tuple compares interned names by identity: cheaper than a set
             self._start_run(row)
         self._run += 1
         if self._run > self._run_limit:
@@ -140,6 +141,7 @@ class LimitChecker:
         for key in keys:
             counts[key] += 0  # a new name is known (distinct names) before its first point is folded in
         self._keys = keys
+        self._key_order = tuple(row)  # the same names in another order only start a new run: still exact
         busiest = max((counts[key] for key in keys), default=0)
         self._run_limit = max(0, LIMITS["scalar_points"].bound - busiest) if keys else _NEVER
 

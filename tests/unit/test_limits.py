@@ -87,6 +87,9 @@ def test_the_checker_counts_points_per_name_across_key_sets():
     assert set(checker.scalar_points) == {"loss", "acc"}
     checker.count_row({"new": 1.0})
     assert "new" in checker.scalar_points  # a new name is known as soon as its first row is counted
+    for step in range(4):  # the same names in another order: counted exactly all the same
+        checker.count_row({"loss": 1.0, "acc": 1.0} if step % 2 else {"acc": 1.0, "loss": 1.0})
+    assert checker.points()["loss"] == 9 and checker.points()["acc"] == 7
 
 
 # each limit through a run ------------------------------------------------------------------------
