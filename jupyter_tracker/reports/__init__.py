@@ -47,12 +47,12 @@ from jupyter_tracker.reports.model import (
     TableOfContents,
     UnorderedList,
 )
-from jupyter_tracker.reports.runset_filter import Config, Metric, SummaryMetric
+from jupyter_tracker.reports.runset_filter import Config, Metric, OrderBy, SummaryMetric
 
 __all__ = [
     "FORMAT_VERSION", "H1", "H2", "H3", "BarPlot", "Block", "BlockQuote", "CodeBlock", "CodeComparer", "Config",
     "HorizontalRule", "Image", "LinePlot", "MarkdownBlock", "MarkdownPanel", "MediaBrowser", "Metric",
-    "OrderedList", "P", "Panel", "PanelGrid", "ParallelCoordinatesPlot", "ParameterImportancePlot", "Report",
+    "OrderBy", "OrderedList", "P", "Panel", "PanelGrid", "ParallelCoordinatesPlot", "ParameterImportancePlot", "Report",
     "ReportFormatError", "RunComparer", "Runset", "ScalarChart", "ScatterPlot", "SummaryMetric",
     "TableOfContents", "UnorderedList",
 ]

@@ -335,14 +335,20 @@ class Report:
 
         return to_markdown(self)
 
-    def save(self, api: Any = None) -> Report:
+    def save(self, draft: bool = False, clone: bool = False, api: Any = None) -> Report:
         """Stores this report: a new version under its stable ``id`` (given on the first save).
 
         Saved to the tracking server when ``api`` (default ``Api()``) reads from one, else to the
-        local store. Saving unchanged content adds no version. Returns the report.
+        local store. Saving unchanged content adds no version. ``clone=True`` saves a copy under a
+        new id and returns it (wandb's keywords; ``draft`` is accepted and changes nothing: every
+        version is kept). Returns the saved report.
         """
         from jupyter_tracker.reports.storage import save_report
 
+        if clone:
+            copy = Report.from_dict(self.to_dict())
+            copy.id, copy.version = "", 0
+            return save_report(copy, api)
         return save_report(self, api)
 
     @property

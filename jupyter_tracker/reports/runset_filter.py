@@ -54,6 +54,11 @@ def Metric(name: str) -> str:  # noqa: N802 - wandb's name
     return RUN_ATTRIBUTES.get(name.lower(), name)
 
 
+def OrderBy(name: str, ascending: bool = False) -> str:  # noqa: N802 - wandb's name
+    """A run set order entry: ``OrderBy("summary.acc")`` -> ``"-summary.acc"`` (wandb's default is descending)."""
+    return ("+" if ascending else "-") + field_name(name)
+
+
 def field_name(name: str) -> str:
     """A field as written by a user (``"Config('lr')"``, ``"c::lr"``, ``"config.lr"``) -> a column name."""
     text = name.strip()

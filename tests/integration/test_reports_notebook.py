@@ -30,5 +30,9 @@ def test_reports_notebook_builds_saves_and_exports(kernel_name: str, tmp_path: P
     assert "('Learning rate and optimizer', 1)" in printed
     html = (tmp_path / "report-demo.html").read_text(encoding="utf-8")
     assert html.count('class="jt-line-plot"') == 2 and "Adam with lr=0.01" in html
-    assert (tmp_path / "report-demo.ipynb").is_file()
+    rebuilt = execute(tmp_path / "report-demo.ipynb", kernel_name, tmp_path, clean_environment(tmp_path))
+    rebuilt_outputs = all_outputs(rebuilt)
+    assert not [output for output in rebuilt_outputs if output.output_type == "error"]
+    (again,) = [output for output in rebuilt_outputs if WIDGET in output.get("data", {})]
+    assert "Adam with lr=0.01" in again["data"]["text/html"] and "3 of 6 runs" in again["data"]["text/html"]
     assert (tmp_path / "report-demo.md").read_text(encoding="utf-8").startswith("# Learning rate and optimizer")

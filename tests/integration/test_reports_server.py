@@ -83,12 +83,12 @@ def test_reports_save_version_load_page_and_share(shared_server: ServerProcess, 
     project = "reports-page"
     log_runs(server, tmp_path, project)
     api = Api({"base_url": server.base_url}, api_key=server.api_key)
-    report = report_for(project).save(api)
+    report = report_for(project).save(api=api)
     assert report.version == 1 and len(report.id) == 12
     assert report.url == f"{server.base_url}/reports/{server.username}/{project}/{report.id}"
-    assert report.save(api).version == 1  # unchanged content adds no version
+    assert report.save(api=api).version == 1  # unchanged content adds no version
     report.blocks[2].panels[0].smoothing_factor = 0.9
-    assert report.save(api).version == 2
+    assert report.save(api=api).version == 2
     again = api.report(f"{project}/{report.id}")
     assert again == report and again.blocks[2].panels[0].smoothing_factor == 0.9
     assert api.report(f"{project}/{report.id}", version=1).blocks[2].panels[0].smoothing_factor == 0.6

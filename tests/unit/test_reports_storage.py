@@ -40,3 +40,15 @@ def test_missing_reports_and_bad_names_are_clear_errors(store_root: Path) -> Non
         wr.Report(title="no project").save()
     with pytest.raises(ValueError, match="project '../x'"):
         wr.Report("../x").save()
+
+
+def test_clone_saves_a_copy_under_a_new_id(store_root: Path) -> None:
+    report = wr.Report("mnist", title="Original").save(draft=True)
+    copy = report.save(clone=True)
+    assert copy.id != report.id and copy.version == 1 and copy.title == "Original"
+    assert sorted(saved.id for saved in Api().reports("mnist")) == sorted([report.id, copy.id])
+
+
+def test_order_by_in_wandb_form_orders_run_sets() -> None:
+    assert wr.OrderBy("summary.acc") == "-summary.acc"
+    assert wr.OrderBy("c::lr", ascending=True) == "+config.lr"
