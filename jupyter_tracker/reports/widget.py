@@ -13,6 +13,7 @@ metadata marker, so a saved notebook shows the report without its kernel.
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,8 @@ from jupyter_tracker.reports.html import SHARED_STATIC_DIR, STATIC_DIR, render_b
 
 #: output metadata key the saved-notebook hook looks for (saved_notebook.OUTPUT_MARKER)
 OUTPUT_MARKER = "jupyter_tracker"
+#: seconds between renders while runs of the report are still running
+LIVE_INTERVAL = 5.0
 _LIVE: weakref.WeakSet[ReportWidget] = weakref.WeakSet()
 _HOOKED: list[Any] = []
 
@@ -52,11 +55,16 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
     error = traitlets.Unicode("", help="why the last edit from the browser was not applied").tag(sync=True)
     painted_ms = traitlets.Float(0.0, help="how long the browser took to draw the last body (ms)")
 
-    def __init__(self, report: model.Report, api: Any = None, **kwargs: Any) -> None:
+    def __init__(self, report: model.Report, api: Any = None, live_interval: float = LIVE_INTERVAL,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report = report
         self.api = api
+        self.live_interval = live_interval
         self._snapshot = ""
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
         self.on_msg(self._on_browser_message)
         self.refresh()
         _LIVE.add(self)
@@ -64,8 +72,41 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def refresh(self) -> None:
         """Renders the report again from the runs (also after a browser edit)."""
-        self._snapshot = self.report.to_json()
-        self.body = render_body(self.report, self._api(), editable=True)
+        with self._lock:
+            self._snapshot = self.report.to_json()
+            self.body = render_body(self.report, self._api(), editable=True)
+        if self.running_runs() and (self._follower is None or not self._follower.is_alive()):
+            self._follower = threading.Thread(target=self._follow, name="jt-report-live", daemon=True)
+            self._follower.start()
+
+    def running_runs(self) -> int:
+        """How many runs of the report's run sets are still running (their panels then follow them)."""
+        backend = self._api().backend
+        projects = {(runset.entity or self.report.entity or None, runset.project or self.report.project)
+                    for block in self.report.blocks if isinstance(block, model.PanelGrid)
+                    for runset in (block.runsets or [model.Runset()])}
+        try:
+            return sum(backend.list_runs(entity, project or None, {"state": "running"}, None, 1).total()
+                       for entity, project in projects)
+        except Exception:  # noqa: BLE001 - a store that cannot answer just stops the live updates
+            return 0
+
+    def _follow(self) -> None:
+        """While runs are running, renders again every ``live_interval`` seconds; then once more and stops."""
+        while not self._stop.wait(self.live_interval):
+            running = self.running_runs()
+            try:
+                self._api().flush()
+                with self._lock:
+                    self.body = render_body(self.report, self._api(), editable=True)
+            except Exception as error:  # noqa: BLE001 - say why on the widget, keep the last drawing
+                self.error = f"cannot update the report: {error}"
+            if not running:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
 
     def refresh_if_changed(self) -> bool:
         """Renders again when the Python object changed since the last render; True when it did."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,30 @@ def test_unknown_edits_change_nothing(report: wr.Report) -> None:
     with pytest.raises(ValueError, match=r"not in \[0, 1\)"):
         apply_edit(report, {"kind": "smoothing", "block": 1, "panel": 0, "weight": 1.5})
     assert report.to_json() == before
+
+
+def wait_until(condition: Callable[[], object], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_panels_follow_runs_that_are_still_running(store_root: Path) -> None:
+    run = jt.init(project="running", mode="offline", name="ongoing", settings={"live": "off"})
+    for step in range(5):
+        run.log({"loss": float(step)})
+    report = wr.Report("running", blocks=[wr.PanelGrid(panels=[wr.LinePlot(y=["loss"])])])
+    api = Api()
+    try:
+        widget = ReportWidget(report, api=api, live_interval=0.2)
+        assert widget.running_runs() == 1
+        for step in range(5, 40):
+            run.log({"loss": float(step)})
+        wait_until(lambda: '"points":40' in widget.body, 20)
+    finally:
+        run.finish(quiet=True)
+    wait_until(lambda: widget._follower is not None and not widget._follower.is_alive(), 20)
+    assert widget.running_runs() == 0
+    widget.close()
