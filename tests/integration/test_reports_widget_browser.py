@@ -30,7 +30,7 @@ BUILD = """
 import jupyter_tracker as jt
 import jupyter_tracker.reports as wr
 for lr in (0.1, 0.03, 0.01, 0.003):
-    run = jt.init(project="lab-report", name=f"lr-{lr}", config={"lr": lr}, settings={"live": "off", "console": "off"})
+    run = jt.init(project="lab-report", name=f"<img src=x onerror=alert(1)>lr-{lr}", config={"lr": lr}, settings={"live": "off", "console": "off"})
     for step in range(400):
         run.log({"loss": lr * (400 - step) + (step % 3) * 0.001})
     run.summary["acc"] = 1 - lr
@@ -70,6 +70,7 @@ def test_report_widget_edits_round_trip_between_browser_and_python(jupyterlab: d
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
             page.goto(f"{jupyterlab['base']}/lab/tree/report.ipynb?token={jupyterlab['token']}")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"

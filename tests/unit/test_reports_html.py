@@ -124,3 +124,16 @@ def test_export_is_self_contained_with_images_embedded(store_root: Path, tmp_pat
     sources = [attrs.get("src") for tag, attrs in parse(document).tags if tag in ("script", "link", "img")]
     assert [source for source in sources if source and not source.startswith("data:")] == ["https://example.org/x.png"]
     assert "<link" not in document
+
+
+def test_an_image_block_can_show_a_runs_logged_media_file(store_root: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    run = jt.init(project="media-block", mode="offline", name="pictures")
+    run.log({"examples": jt.Image(np.full((3, 3, 3), 120, dtype=np.uint8))})
+    run.finish(quiet=True)
+    api = Api()
+    (row,) = list(api.run(f"media-block/{run.id}").scan_history(keys=["examples"]))
+    path = row["examples"]["path"]
+    document = wr.Report("media-block", blocks=[wr.Image(url=f"{run.id}:{path}", caption="logged")]).to_html(api=api)
+    assert '<figure class="jt-image"><img src="data:image/png;base64,' in document
