@@ -25,6 +25,10 @@ def test_reports_notebook_builds_saves_and_exports(kernel_name: str, tmp_path: P
     static = shown["data"]["text/html"]
     assert "6 of 6 runs" in static and "3 of 6 runs" in static and "<script" not in static
     assert "jupyter_tracker" in shown["metadata"]
+    from jupyter_tracker.notebook.saved_notebook import static_outputs
+
+    static_outputs(notebook)  # what Jupyter's save hook writes: the report as HTML+SVG, no widget
+    assert sorted(shown["data"]) == ["text/html", "text/plain"] and shown["data"]["text/html"] == static
     printed = "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
     assert " 1 jupyter-tracker://reports/report-demo/" in printed
     assert "('Learning rate and optimizer', 1)" in printed
