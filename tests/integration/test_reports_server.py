@@ -94,6 +94,8 @@ def test_reports_save_version_load_page_and_share(shared_server: ServerProcess, 
     assert api.report(f"{project}/{report.id}", version=1).blocks[2].panels[0].smoothing_factor == 0.6
     assert wr.Report.from_url(report.url, api=api) == report
     assert [saved.id for saved in api.reports(project)] == [report.id]
+    exported = report.to_html(tmp_path / "from-server.html", api=api)  # panels read through the server's API
+    assert "2 of 3 runs" in exported and exported.count('class="jt-line-plot"') == 1
 
     page_path = f"/reports/{server.username}/{project}/{report.id}"
     with server.client() as client:
