@@ -77,16 +77,19 @@ class RenderContext:
     editable: bool = False
     #: no script at all: line plots as SVG (what a saved notebook shows without its kernel)
     static: bool = False
+    #: finished runs' series, kept across renders (the widget passes one dict to every render)
+    series_cache: dict[Any, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
 def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True,
-                editable: bool = False, static: bool = False) -> str:
+                editable: bool = False, static: bool = False, series_cache: dict[Any, Any] | None = None) -> str:
     """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``.
 
     ``editable`` adds the widget's controls (filter boxes, panel buttons, markdown editing).
     """
-    context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable, static)
+    context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable, static,
+                            series_cache if series_cache is not None else {})
     headings: list[tuple[int, model.Block]] = [
         (index, block) for index, block in enumerate(report.blocks) if isinstance(block, (model.H1, model.H2, model.H3))
     ]
@@ -196,6 +199,7 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
             parts.append(f'<div class="jt-runset-name">{heading}</div><div class="jt-error">{escape(error)}</div></div>')
             continue
         want_series(selection, grid.panels)
+        selection.finished_series = context.series_cache
         parts.append(f'<div class="jt-runset-name">{heading} <span class="jt-count">'
                      f"{len(selection.frame)} of {selection.total} runs</span></div>")
         parts.append('<div class="jt-panels">')

@@ -38,6 +38,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 X_AXES = {"step": "_step", "_step": "_step", "_runtime": "_runtime", "relative time (wall)": "_runtime",
           "runtime": "_runtime", "_timestamp": "_timestamp", "wall time": "_timestamp"}
 MEDIA_TYPES = ("image-file",)
+FINAL_STATES = frozenset({"finished", "failed", "crashed", "killed"})
 
 
 @dataclass
@@ -53,6 +54,8 @@ class RunSelection:
     wanted: set[tuple[str, str]] = field(default_factory=set)
     #: (run id, x, metric) -> (x values, metric values), filled as runs are read
     series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: series of finished runs, which never change: kept across renders by whoever passes it (the widget)
+    finished_series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def name(self, run_id: str) -> str:
         value = self.frame.at[run_id, "name"] if run_id in self.frame.index else None
@@ -175,9 +178,12 @@ def _x_key(x: str) -> str:
 def _series(api: Api, selection: RunSelection, run_id: str, x_key: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, metric)`` of one run over its full history, read once per run for every series the grid wants."""
     key = (run_id, x_key, metric)
+    record = next(record for record in selection.records if str(record["id"]) == run_id)
+    finished = record.get("state") in FINAL_STATES
+    if finished and key in selection.finished_series:
+        return selection.finished_series[key]
     if key not in selection.series:
         wanted = {(x, y) for x, y in selection.wanted} | {(x_key, metric)}
-        record = next(record for record in selection.records if str(record["id"]) == run_id)
         columns: dict[tuple[str, str], tuple[list[float], list[float]]] = {pair: ([], []) for pair in wanted}
         names = sorted({name for pair in wanted for name in pair})
         rows = api.backend.history_rows(record.get("entity"), record["project"], run_id, keys=names)
@@ -198,6 +204,8 @@ def _series(api: Api, selection: RunSelection, run_id: str, x_key: str, metric: 
                 add_y(float(y_value))  # type: ignore[arg-type]
         for (x_name, y_name), (xs, ys) in columns.items():
             selection.series[(run_id, x_name, y_name)] = (np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+            if finished:
+                selection.finished_series[(run_id, x_name, y_name)] = selection.series[(run_id, x_name, y_name)]
     return selection.series[key]
 
 

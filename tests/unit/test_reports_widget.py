@@ -103,3 +103,12 @@ def test_panels_follow_runs_that_are_still_running(store_root: Path) -> None:
     wait_until(lambda: widget._follower is not None and not widget._follower.is_alive(), 20)
     assert widget.running_runs() == 0
     widget.close()
+
+
+def test_finished_runs_are_read_once_across_renders(report: wr.Report) -> None:
+    widget = ReportWidget(report, api=Api())
+    cached = dict(widget._series_cache)
+    assert len(cached) == 3  # three finished runs, one line each
+    send(widget, kind="filter", block=1, runset=0, text="config.lr < 0.05")
+    assert all(widget._series_cache[key] is value for key, value in cached.items())
+    assert "2 of 3 runs" in widget.body
