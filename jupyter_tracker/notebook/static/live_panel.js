@@ -408,8 +408,9 @@ function render({ model, el }) {
     group = { name, names: [], shown: [], details, count, pager, pageLabel, previous, next, grid, page: 0, openByDefault: true };
     state.groups.set(name, group);
     details.addEventListener("toggle", () => {
-      if (group.syncing) return;
+      if (details.open === group.intendedOpen) return; // the layout opened or folded it, not the user
       if (details.open) { state.collapsed.delete(name); state.opened.add(name); } else { state.collapsed.add(name); state.opened.delete(name); }
+      group.intendedOpen = details.open;
       saveControl("collapsed_groups", Array.from(state.collapsed));
       layoutGroup(group);
       reportView();
@@ -461,12 +462,8 @@ function render({ model, el }) {
     const filtered = shown.length !== group.names.length;
     group.count.textContent = ` (${filtered ? `${shown.length.toLocaleString()} of ` : ""}${group.names.length.toLocaleString()})`;
     const open = isOpen(group, shown.length);
-    if (group.details.open !== open) {
-      group.syncing = true;
-      group.details.open = open;
-      // the toggle event fires later; ignore the one this assignment causes
-      setTimeout(() => { group.syncing = false; }, 0);
-    }
+    group.intendedOpen = open;
+    if (group.details.open !== open) group.details.open = open;
     const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
     group.page = Math.min(group.page, pages - 1);
     const first = group.page * PAGE_SIZE;
