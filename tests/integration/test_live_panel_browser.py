@@ -490,6 +490,14 @@ def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterla
             assert _luminance(colours["paper"]) < 0.1, f"the plot background follows the dark theme: {colours}"
             _charts_fit(page, "charts after the theme change")
             page.screenshot(path=str(ARTIFACTS / "live_panel_dark.png"), full_page=False)
+            # and its high-contrast variant
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                          " {theme: 'JupyterLab Dark High Contrast'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeName === 'JupyterLab Dark High Contrast'",
+                                   timeout=30_000)
+            page.wait_for_timeout(500)
+            high = page.evaluate(COLOURS)
+            assert contrast(high["title"], high["paper"]) >= 7 and contrast(high["ink"], high["paper"]) >= 7, high
             page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
             page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
             ours = [text for text in console_errors if "jupyter_tracker" in text or "uPlot" in text]
