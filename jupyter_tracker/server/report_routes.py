@@ -3,8 +3,8 @@
 A report belongs to an entity and a project; saving and reading need a key with access to that
 entity. The page at ``/reports/<entity>/<project>/<id>`` renders the report from the server's own
 runs (only runs of the report's entity, whatever its run sets name) for a request with such a
-key; ``/reports/shared/<token>`` renders it for anyone holding a share token until the token is
-revoked. Reports live in the data directory (``reports/<entity>/<project>/<id>/v*.json``, see
+key; ``/reports/shared?token=<token>`` renders it for anyone holding a share token until the
+token is revoked (a query value named ``token``, which the access log masks). Reports live in the data directory (``reports/<entity>/<project>/<id>/v*.json``, see
 :class:`jupyter_tracker.reports.storage.ReportFolder`); share tokens are kept only as hashes.
 """
 
@@ -227,11 +227,11 @@ def report_router(config: ServerConfig, storage: Storage, authenticate: Callable
         def act() -> Any:
             folder(entity).read_document(project, report_id)
             token = shares.create(entity, project, report_id)
-            return {"token": token, "page": f"/reports/shared/{token}"}
+            return {"token": token, "page": f"/reports/shared?token={token}"}
 
         return guarded(act)
 
-    @router.delete(f"{API}/reports/shares/{{token}}", responses=_ERRORS)
+    @router.delete(f"{API}/reports/shares", responses=_ERRORS)
     def revoke(token: str, principal: Principal = Auth) -> Any:
         """Revokes a share token; its link stops working at once."""
         found = shares.lookup(token)
@@ -240,8 +240,8 @@ def report_router(config: ServerConfig, storage: Storage, authenticate: Callable
         shares.revoke(token)
         return {"revoked": True}
 
-    @router.get("/reports/shared/{token}", response_class=HTMLResponse, include_in_schema=False)
-    def shared_page(token: str) -> Any:
+    @router.get("/reports/shared", response_class=HTMLResponse, include_in_schema=False)
+    def shared_page(token: str = "") -> Any:
         found = shares.lookup(token)
         if found is None:
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>This share link is not valid "
