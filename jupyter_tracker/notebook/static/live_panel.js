@@ -639,7 +639,7 @@ function render({ model, el }) {
       ],
       series: [
         {},
-        { label: "raw", stroke: `${color}50`, width: 1, points: { show: onePoint, size: 7, fill: color, stroke: color } },
+        { label: "raw", stroke: `${color}38`, width: 1, points: { show: onePoint, size: 7, fill: color, stroke: color } },
         { label: "smoothed", stroke: color, width: 2, points: { show: onePoint, size: 7, fill: color, stroke: color } },
       ],
     };
