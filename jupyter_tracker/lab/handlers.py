@@ -30,6 +30,7 @@ class RunsSource:
     def __init__(self, root_dir: Path) -> None:
         self.root_dir = root_dir
         self._backend: Any = None
+        self.steps = run_views.LastSteps()
 
     def backend(self) -> Any:
         if self._backend is None:
@@ -89,7 +90,7 @@ class RunHandler(_ViewHandler):
 class ActiveHandler(_ViewHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self._answer(lambda backend: {"runs": run_views.active_runs(backend)})
+        await self._answer(lambda backend: {"runs": run_views.active_runs(backend, self.source.steps)})
 
 
 def setup_handlers(web_app: Any, root_dir: Path) -> None:

@@ -161,8 +161,56 @@ def sync_state(run_dir: Path | None) -> dict[str, Any]:
     return {"state": "synced" if behind == 0 else "behind", "bytes_behind": behind}
 
 
-def active_runs(backend: Any, projects: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def _history_step(raw_record: bytes) -> int | None:
+    """The step of a history record's raw msgpack bytes (None for other records); its row is not decoded."""
+    import msgpack
+
+    from jupyter_tracker.store.records import HISTORY
+
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(raw_record)
+    try:
+        if unpacker.read_array_header() < 2 or unpacker.unpack() != HISTORY:
+            return None
+        step = unpacker.unpack()
+    except (ValueError, msgpack.UnpackException):
+        return None
+    return step if isinstance(step, int) else None
+
+
+class LastSteps:
+    """The last committed step of live runs, read incrementally from their logs.
+
+    The status bar asks every 2 s; each ask reads only the frames written since the last one
+    (``LogTail``), so a run of 100,000 steps costs what its newest records cost.
+    """
+
+    def __init__(self) -> None:
+        self._tails: dict[Path, tuple[Any, int | None]] = {}
+
+    def step(self, run_dir: Path) -> int | None:
+        from jupyter_tracker.store.run_dir import RUN_LOG_NAME
+        from jupyter_tracker.sync.log_tail import LogTail
+
+        tail, last = self._tails.get(run_dir) or (LogTail(Path(run_dir) / RUN_LOG_NAME), None)
+        for frame in tail.read():
+            for raw_record in frame.raw_records:
+                step = _history_step(raw_record)
+                if step is not None:
+                    last = step
+        self._tails[run_dir] = (tail, last)
+        return last
+
+    def forget_others(self, live: set[Path]) -> None:
+        for run_dir in list(self._tails):
+            if run_dir not in live:
+                del self._tails[run_dir]
+
+
+def active_runs(backend: Any, steps: LastSteps | None = None, projects: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Runs of the store that are running now: name, last step and sync state (the status bar's item)."""
+    steps = steps if steps is not None else LastSteps()
+    live: set[Path] = set()
     active = []
     for project in projects if projects is not None else backend.projects(None):
         pages = backend.list_runs(None, project, {"state": "running"}, "-created_at", 50)
@@ -170,7 +218,11 @@ def active_runs(backend: Any, projects: Sequence[str] | None = None) -> list[dic
             record = backend.get_run(listed.get("entity"), project, listed["id"])
             if record.get("state") != "running":
                 continue
-            summary = record.get("summary") or {}
             run_dir = Path(record["dir"]) if record.get("dir") else None
-            active.append({**run_row(record), "step": summary.get("_step"), "sync": sync_state(run_dir)})
+            step = None
+            if run_dir is not None:
+                live.add(run_dir)
+                step = steps.step(run_dir)
+            active.append({**run_row(record), "step": step, "sync": sync_state(run_dir)})
+    steps.forget_others(live)
     return active
