@@ -21,7 +21,17 @@ source scripts/postgres.sh
 start_test_postgres || echo "PostgreSQL not installed: the PostgreSQL tests will be reported as not run"
 trap stop_test_postgres EXIT
 set +e
+# the front end's unit tests (vitest: table model, smoothing and downsampling against the Python ones, formatting),
+# from the lockfile, when Node is installed; the built labextension itself is committed, so no build here
+frontend_status=0
+if command -v npm >/dev/null 2>&1; then
+  (cd labextension && npm ci --no-audit --no-fund --loglevel=error >/dev/null && JT_PYTHON="$PWD/../.venv/bin/python" npx --no-install vitest run) \
+    || frontend_status=1
+else
+  echo "Node.js/npm not installed: the front-end unit tests (labextension/) are reported as not run"
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 status=$?
 set -e
+[ "$status" -eq 0 ] && [ "$frontend_status" -ne 0 ] && status=1
 exit $status
