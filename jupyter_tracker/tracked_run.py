@@ -303,6 +303,8 @@ class Run:
         step = self._step
         self._step = step + 1
         self._append((_HISTORY, step, now, now - self._t0, row))
+        if not step & 1023 and self._writer is not None:
+            self._writer.wait_for_backlog()  # bounded memory when the loop outpaces the writer
         limits = self._limits
         found = limits.count_row(row)
         # new keys are resolved before the row reaches the last values, so that a summary

@@ -39,6 +39,12 @@ IDLE_WAKE_INTERVAL = 0.05
 #: encoded records (about 30 bytes each) held in memory while the disk refuses writes: past this,
 #: the oldest waiting frames are dropped and counted, so a full disk never exhausts memory
 MAX_BACKLOG_BYTES = 64 << 20
+#: records waiting to be encoded past which the logging thread lets the writer catch up: a loop
+#: that logs faster than the writer encodes (one float a row, a microsecond a call) would otherwise
+#: queue rows without bound (~300 bytes each as Python objects)
+MAX_QUEUED_RECORDS = 32_768
+#: the longest the logging thread waits for the writer to catch up, per call of wait_for_backlog
+MAX_BACKLOG_WAIT = 0.5
 #: while writes keep failing, the failure is reported again this often (seconds)
 FAILURE_REPORT_INTERVAL = 30.0
 
@@ -331,6 +337,21 @@ class RunLogWriter:
             self._report(f"the run log {self.path} still cannot be written after {now - self._failing_since:.0f} s; "
                          f"{self.records_unwritten:,} records wait in memory, {self.records_dropped:,} dropped; "
                          "retrying", error)
+
+    def wait_for_backlog(self) -> None:
+        """Called now and then by the logging thread: waits while more than MAX_QUEUED_RECORDS wait.
+
+        It sleeps in half-millisecond steps, which hands the GIL to the writer thread, until half
+        the backlog is encoded (at most :data:`MAX_BACKLOG_WAIT` seconds), so memory stays bounded
+        however fast the loop logs. Costs one ``len`` when the writer keeps up.
+        """
+        queue = self._queue
+        if len(queue) <= MAX_QUEUED_RECORDS or self._thread is None or not self._thread.is_alive():
+            return
+        self._wake.set()
+        deadline = time.monotonic() + MAX_BACKLOG_WAIT
+        while len(queue) > MAX_QUEUED_RECORDS // 2 and time.monotonic() < deadline:
+            time.sleep(0.0005)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Waits until everything appended so far is handed to the OS."""

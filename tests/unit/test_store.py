@@ -529,3 +529,24 @@ def test_sampled_history_records_with_keys_count_only_rows_holding_one(tmp_path:
                          [(records.CONFIG, {"lr": 0.1}), history(10, {"val": 10})]])
     chosen = sampled_history_records(tmp_path, lambda count: [0, count - 1], keys=["val", "absent"])
     assert [(r.seq, r.fields[0], r.fields[3]) for r in chosen] == [(1, 0, {"loss": 1.0, "val": 0}), (12, 10, {"val": 10})]
+
+
+def test_a_loop_faster_than_the_writer_waits_for_it_instead_of_queueing_without_bound(tmp_path: Path):
+    from jupyter_tracker.store import writer as writer_module
+
+    idle = RunLogWriter(tmp_path / "idle.jtlog")
+    for step in range(writer_module.MAX_QUEUED_RECORDS + 10):
+        idle.append(history(step, {"loss": 1.0}))
+    idle.wait_for_backlog()  # no thread to wait for: returns at once, nothing dropped
+    assert idle.pending == writer_module.MAX_QUEUED_RECORDS + 10
+    idle.discard()
+
+    writer = RunLogWriter(tmp_path / "busy.jtlog", flush_interval=10.0)
+    writer.start()
+    for step in range(2 * writer_module.MAX_QUEUED_RECORDS):
+        writer.append(history(step, {"loss": 1.0}))
+    writer.wait_for_backlog()
+    assert writer.pending <= writer_module.MAX_QUEUED_RECORDS
+    writer.close()
+    records_read = list(records.iter_records((tmp_path / "busy.jtlog").read_bytes(), records.ScanResult()))
+    assert len(records_read) == 2 * writer_module.MAX_QUEUED_RECORDS
