@@ -45,6 +45,8 @@ MAX_BACKLOG_BYTES = 64 << 20
 MAX_QUEUED_RECORDS = 32_768
 #: the longest the logging thread waits for the writer to catch up, per call of wait_for_backlog
 MAX_BACKLOG_WAIT = 0.5
+#: after a wait in which the writer made no progress, the logging thread stops waiting this long (seconds)
+BACKLOG_WAIT_PAUSE = 30.0
 #: while writes keep failing, the failure is reported again this often (seconds)
 FAILURE_REPORT_INTERVAL = 30.0
 
@@ -127,6 +129,8 @@ class RunLogWriter:
         self._failure_reported_at = 0.0
         #: flush() callers still waiting: released only once what came before them is written
         self._waiters: list[threading.Event] = []
+        #: the logging thread does not wait for the writer before this time (monotonic seconds)
+        self._backlog_wait_off_until = 0.0
         #: flush() markers appended to the queue and not yet taken out of it
         self._flush_markers: list[threading.Event] = []
         #: records encoded (on disk or waiting in memory)
@@ -348,10 +352,18 @@ class RunLogWriter:
         queue = self._queue
         if len(queue) <= MAX_QUEUED_RECORDS or self._thread is None or not self._thread.is_alive():
             return
+        now = time.monotonic()
+        if now < self._backlog_wait_off_until:
+            return
         self._wake.set()
-        deadline = time.monotonic() + MAX_BACKLOG_WAIT
+        deadline = now + MAX_BACKLOG_WAIT
+        waiting = len(queue)
         while len(queue) > MAX_QUEUED_RECORDS // 2 and time.monotonic() < deadline:
             time.sleep(0.0005)
+        if len(queue) >= waiting:
+            # the writer is stuck (a write that blocks, a slow observer): the loop goes on without
+            # waiting for a while rather than being slowed at every check
+            self._backlog_wait_off_until = time.monotonic() + BACKLOG_WAIT_PAUSE
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Waits until everything appended so far is handed to the OS."""

@@ -550,3 +550,26 @@ def test_a_loop_faster_than_the_writer_waits_for_it_instead_of_queueing_without_
     writer.close()
     records_read = list(records.iter_records((tmp_path / "busy.jtlog").read_bytes(), records.ScanResult()))
     assert len(records_read) == 2 * writer_module.MAX_QUEUED_RECORDS
+
+
+def test_a_stuck_writer_slows_the_loop_once_not_at_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    from jupyter_tracker.store import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "MAX_BACKLOG_WAIT", 0.05)
+    writer = RunLogWriter(tmp_path / "stuck.jtlog")
+    release = threading.Event()
+    monkeypatch.setattr(writer, "_write_pending", lambda: release.wait(10))  # a write that blocks
+    writer.start()
+    for step in range(writer_module.MAX_QUEUED_RECORDS + 1):
+        writer.append(history(step, {"loss": 1.0}))
+    started = time.monotonic()
+    writer.wait_for_backlog()
+    first = time.monotonic() - started
+    started = time.monotonic()
+    for _ in range(20):
+        writer.wait_for_backlog()
+    assert first >= 0.04 and time.monotonic() - started < 0.04
+    release.set()
+    writer.close(timeout=5)
