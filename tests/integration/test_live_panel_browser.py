@@ -265,9 +265,15 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
                 chart = page.evaluate(READ_CHART, CHART)
                 raw, smoothed = _floats(chart["raw"]), _floats(chart["smoothed"])
                 expected = tensorboard_ema(raw, weight)
-                if raw.size and np.allclose(smoothed, expected, rtol=0, atol=1e-9, equal_nan=True):
-                    return {"raw": raw, "smoothed": smoothed}
-                return None
+                if not raw.size or smoothed.size != raw.size:
+                    return None
+                if np.array_equal(chart["xs"], np.arange(raw.size)):  # every step drawn: exactly TensorBoard's
+                    exact = np.allclose(smoothed, expected, rtol=0, atol=1e-9, equal_nan=True)
+                    return {"raw": raw, "smoothed": smoothed} if exact else None
+                # a slow machine got past 1,500 steps: the line smooths the full series (checked to 1 % in
+                # the layout test), close to but not exactly the smoothing of the drawn points
+                near = np.nanmax(np.abs(smoothed - expected)) <= 0.15 * np.nanmax(raw) - 0.15 * np.nanmin(raw)
+                return {"raw": raw, "smoothed": smoothed} if near else None
 
             after = wait_until(lambda: smoothed_with(0.95), 10, "the smoothed line did not follow the slider")
             assert not np.allclose(after["smoothed"], tensorboard_ema(after["raw"], 0.6), atol=1e-6, equal_nan=True)
