@@ -404,7 +404,8 @@ class LivePanel:
         from IPython.display import display
 
         if self.mode == "widget":
-            self.handle = display(self._widget_bundle(), raw=True, display_id=True)
+            self.handle = display(self._widget_bundle(), raw=True, display_id=True,
+                                  metadata=self._output_metadata("widget"))
         else:
             assert self.static_view is not None
             self.static_view.show(self.feed.snapshot(), run_header(self.run))
@@ -643,7 +644,14 @@ class LivePanel:
             fallback = {mimetype: bundle[mimetype] for mimetype in (PLOTLY_MIMETYPE, "text/html") if mimetype in bundle}
             bundle = {**self._widget_bundle(), **fallback}
             view = "widget-with-final-static"
-        self.handle.update(bundle, raw=True, metadata={OUTPUT_MARKER: {"view": view}})
+        self.handle.update(bundle, raw=True, metadata=self._output_metadata(view))
+
+    def _output_metadata(self, view: str) -> dict[str, Any]:
+        """The output's marker, with the run's directory (absolute) and id: a notebook saved while the
+        run goes gets its charts from the run's log through the save hook (``saved_notebook``)."""
+        run_dir = str(getattr(self.run, "dir", "") or "")
+        return {OUTPUT_MARKER: {"view": view, "run_dir": str(Path(run_dir).absolute()) if run_dir else "",
+                                "run_id": str(getattr(self.run, "id", "") or "")}}
 
 
 def show_live_panel(run: Any, mode: str | None = None) -> LivePanel | None:
