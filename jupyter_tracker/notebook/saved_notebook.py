@@ -93,6 +93,11 @@ class _Saving:
         self.log = log
         self.deadline = time.monotonic() + time_budget
 
+    def warn(self, error: BaseException) -> None:
+        if self.log is not None:
+            self.log.warning("jupyter_tracker: a live panel output of %s is saved as a note: %s: %s",
+                             self.path, type(error).__name__, error)
+
 
 def _without_widget(output: dict[str, Any], saving: _Saving) -> None:
     data = dict(output["data"])
@@ -130,7 +135,11 @@ def static_outputs(notebook: Mapping[str, Any], log: Any = None, path: str = "",
             continue
         for output in cell.get("outputs") or []:
             if isinstance(output, dict) and isinstance(output.get("data"), dict) and _is_ours(output):
-                _without_widget(output, saving)
+                try:
+                    _without_widget(output, saving)
+                except Exception as error:  # an odd output: the note, never the widget nor a failed save
+                    saving.warn(error)
+                    output["data"] = _note(output["data"], "its output could not be read")
                 changed += 1
     return changed
 

@@ -249,3 +249,29 @@ def test_a_ten_thousand_metric_run_saved_mid_run_stays_under_two_megabytes(store
     assert marker["as_of_step"] == 2 and PLOTLY not in data
     assert page.count("<tr>") == 10_000 + 1 and page.count("<svg") >= 24
     assert len(json.dumps(notebook)) <= 2_000_000
+
+
+def test_the_hook_never_fails_a_save(charts_cache: Any) -> None:
+    odd = output({WIDGET_MIMETYPE: {"model_id": "m"}, "text/plain": "<live panel of run r>"},
+                 {"jupyter_tracker": {"view": "widget", "run_dir": 42}})
+    model = {"type": "notebook", "content": notebook_with(odd)}
+    pre_save_hook(model=model, path="a.ipynb", contents_manager=None)
+    assert "saved while the run was going" in model["content"]["cells"][0]["outputs"][0]["data"]["text/plain"]
+    broken = {"type": "notebook", "content": {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {WIDGET_MIMETYPE: {}, "text/plain": "<live panel of run r>"},
+         "metadata": "not a mapping"}]}]}}
+    pre_save_hook(model=broken, path="b.ipynb", contents_manager=None)
+    data = broken["content"]["cells"][0]["outputs"][0]["data"]
+    assert WIDGET_MIMETYPE not in data and "could not be read" in data["text/plain"]
+
+
+def test_the_hook_module_leaves_the_chart_code_for_the_first_mid_run_save() -> None:
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, jupyter_tracker.notebook.saved_notebook; "
+         "print(sorted(m for m in ('numpy', 'jupyter_tracker.notebook.midrun_charts', "
+         "'jupyter_tracker.notebook.live_static') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert loaded == "[]", f"the Jupyter server pays for these at start-up: {loaded}"
