@@ -213,9 +213,10 @@ def active_runs(backend: Any, steps: LastSteps | None = None, projects: Sequence
     live: set[Path] = set()
     active = []
     for project in projects if projects is not None else backend.projects(None):
-        pages = backend.list_runs(None, project, {"state": "running"}, "-created_at", 50)
-        for listed in pages.page(1):
-            record = backend.get_run(listed.get("entity"), project, listed["id"])
+        pages = backend.list_runs(None, project, None, "-created_at", 100_000)
+        # the listing's state is the one the sidebar shows (a crashed run is told apart there);
+        # the step comes from the log's newest records, not from re-reading the whole run
+        for record in pages.page(1):
             if record.get("state") != "running":
                 continue
             run_dir = Path(record["dir"]) if record.get("dir") else None
