@@ -8,6 +8,7 @@ server when one is configured. Reading is blocking file or HTTP IO, so it runs i
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,9 @@ class RunsSource:
         self.root_dir = root_dir
         self._backend: Any = None
         self.steps = run_views.LastSteps()
+        #: one thread reads the store: the backend's SQLite index and the step cache stay on it,
+        #: and the server's shared executor is never filled by slow reads
+        self.reader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-tracker-lab")
 
     def backend(self) -> Any:
         if self._backend is None:
@@ -52,7 +56,8 @@ class _ViewHandler(APIHandler):
 
     async def _answer(self, build: Callable[[Any], Any]) -> None:
         try:
-            payload = await asyncio.get_running_loop().run_in_executor(None, lambda: build(self.source.backend()))
+            payload = await asyncio.get_running_loop().run_in_executor(
+                self.source.reader, lambda: build(self.source.backend()))
         except RunNotFoundError as error:
             raise tornado.web.HTTPError(404, reason=str(error)) from error
         except ApiError as error:

@@ -6,11 +6,15 @@ import { RunRow } from './table_model';
 import { ProjectInfo, RunPageData, ViewHost } from './views';
 import { SyncInfo } from './format';
 
+/** How long a view waits for one answer before trying again at its next refresh. */
+export const REQUEST_TIMEOUT_MS = 15000;
+
 export async function requestAPI<T>(endpoint: string, params: Record<string, string> = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const query = new URLSearchParams(params).toString();
   const url = URLExt.join(settings.baseUrl, 'jupyter-tracker', endpoint) + (query ? `?${query}` : '');
-  const response = await ServerConnection.makeRequest(url, {}, settings);
+  // a request the server never answers must not stop the views' refresh loops
+  const response = await ServerConnection.makeRequest(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }, settings);
   if (!response.ok) {
     throw new ServerConnection.ResponseError(response, `${response.status} ${response.statusText}`);
   }
