@@ -44,6 +44,8 @@ def on_small_disk(small_disk: Path, store_root: Path, monkeypatch: pytest.Monkey
 def test_a_full_disk_is_reported_freed_space_is_used_and_finish_counts_what_is_missing(on_small_disk):
     filler = on_small_disk / "filler"
     filler.write_bytes(b"\0" * (4 << 20))  # about 1 MB left for the run
+    spare = on_small_disk / "spare"
+    spare.write_bytes(b"\0" * (256 << 10))  # freed after finish, so the index can be read back
     run = jt.init(project="p")
     log_path = Path(run.dir) / "run.jtlog"
     for step in range(80_000):  # ~10 MB of records: far more than fits
@@ -58,6 +60,7 @@ def test_a_full_disk_is_reported_freed_space_is_used_and_finish_counts_what_is_m
     assert run.state == "crashed"
     state, _ = read_run(Path(run.dir), warn=False)
     assert state.state != "finished" and 0 < state.rows < 80_000  # the log has no finish record
+    spare.unlink()
     listed = {found.id: found.state for found in jt.Api().runs("p")}
     assert listed.get(run.id, "running") != "finished"  # the index does not say finished either
 
