@@ -423,7 +423,8 @@ def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | Non
                  aliases: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> Any:
     """Logs an artifact with the current run (see :meth:`Run.log_artifact`)."""
     return _require_run("log_artifact()").log_artifact(artifact_or_path, name=name, type=type,
-                                                         aliases=list(aliases) if aliases else None, tags=tags)
+                                                         aliases=list(aliases) if aliases else None,
+                                                         tags=list(tags) if tags else None)
 
 
 def use_artifact(artifact_or_name: Any, type: str | None = None,  # noqa: A002

@@ -101,7 +101,7 @@ def sync_dirs(
             outcome.files_sent = upload.files_sent
             from jupyter_tracker.artifacts.upload import push_run_artifacts
 
-            push_run_artifacts(run_dir, settings, upload.entity, upload.project, upload.run_id)
+            push_run_artifacts(run_dir, settings, str(upload.entity), upload.project, upload.run_id)
             console.info(
                 f"run {upload.run_id}: {upload.records_sent} records and {upload.files_sent} files sent; "
                 f"the server has applied up to {upload.applied_seq} ({upload.entity}/{upload.project})"
