@@ -16,6 +16,9 @@ if ls /opt/wheels/torch-*cpu*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q -e ".[frameworks]" \
     || echo "the frameworks could not be installed: their tests will be reported as not run"
 fi
+# tf.summary programs whose summaries the TensorBoard tests bring into runs
+.venv/bin/python -m pip install -q -e ".[tensorflow]" \
+  || echo "tensorflow-cpu could not be installed: the tf.summary tests will be reported as not run"
 # shellcheck source=scripts/postgres.sh
 source scripts/postgres.sh
 start_test_postgres || echo "PostgreSQL not installed: the PostgreSQL tests will be reported as not run"

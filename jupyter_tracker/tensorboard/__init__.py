@@ -22,12 +22,13 @@ def _current_run() -> Any:
 
 def patch(root_logdir: str | None = None, save: bool = True, tensorboard_x: bool | None = None,
           pytorch: bool | None = None) -> list[str]:
-    """Makes TensorBoard writers (torch.utils.tensorboard, tensorboardX) also log to ``jupyter_tracker.run``.
+    """Makes TensorBoard writers (torch.utils.tensorboard, tensorboardX, tf.summary) also log to ``jupyter_tracker.run``.
 
     ``root_logdir`` names writers' tags by their folder under it (``train/loss``, ``val/loss``);
     ``save`` keeps the event files with the run. Safe to call more than once (a run already fed
-    keeps the options it started with). Returns the writer classes patched (none when neither library is
-    installed; a clear ``ImportError`` then).
+    keeps the options it started with). ``tf.summary`` writers are followed when the program imported
+    tensorflow before this call (it is never imported here). Returns the writer classes patched (a clear
+    ``ImportError`` when there is none).
     """
     global _patch
     if _patch is None:
@@ -36,8 +37,10 @@ def patch(root_logdir: str | None = None, save: bool = True, tensorboard_x: bool
     _patch.install()
     if not _patch.active:
         raise ImportError("jupyter_tracker.tensorboard.patch(): neither tensorboard (torch.utils.tensorboard) nor "
-                          "tensorboardX is installed; pip install tensorboard or tensorboardX")
-    return [f"{writer.__module__}.{writer.__name__}" for writer, name, _ in _patch._originals if name == "add_event"]
+                          "tensorboardX is installed, nor tensorflow imported; pip install tensorboard or tensorboardX")
+    writers = [writer for writer, name, _ in _patch._originals if name == "add_event"]
+    writers += [writer for writer, name, _ in _patch.tf_summary._originals if name == "flush"]
+    return [f"{writer.__module__}.{writer.__name__}" for writer in writers]
 
 
 def unpatch() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from jupyter_tracker import console
 from jupyter_tracker.tensorboard.events import TagPlugins, event_values
+from jupyter_tracker.tensorboard.tf_summary import TfSummaryPatch
 
 STEP_KEY = "global_step"
 #: (module, class) of the event-file writers patched
@@ -99,10 +100,11 @@ class TensorBoardPatch:
         self._originals: list[tuple[type, str, Any]] = []
         self._feeds: dict[int, RunFeed] = {}
         self._lock = threading.Lock()
+        self.tf_summary = TfSummaryPatch(self.feed, self._safely)
 
     @property
     def active(self) -> bool:
-        return bool(self._originals)
+        return bool(self._originals) or self.tf_summary.active
 
     def feed(self) -> RunFeed | None:
         run = self._current_run()
@@ -135,7 +137,7 @@ class TensorBoardPatch:
                 continue
             self._wrap(writer)
             patched.append(f"{module_name}.{class_name}")
-        return patched
+        return patched + self.tf_summary.install()
 
     def _wrap(self, writer: type) -> None:
         patch = self
@@ -167,6 +169,7 @@ class TensorBoardPatch:
         writer._jupyter_tracker_patched = True  # type: ignore[attr-defined]
 
     def uninstall(self) -> None:
+        self.tf_summary.uninstall()
         for writer, name, original in reversed(self._originals):
             setattr(writer, name, original)
             writer._jupyter_tracker_patched = False  # type: ignore[attr-defined]
