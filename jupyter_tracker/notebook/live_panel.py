@@ -35,6 +35,7 @@ import numpy as np
 
 from jupyter_tracker import console
 from jupyter_tracker.downsample import DEFAULT_POINTS, min_max_summary
+from jupyter_tracker.lab.charts_mime import CHARTS_MIMETYPE
 from jupyter_tracker.notebook.busy_comm import route_to_subshell
 from jupyter_tracker.notebook.live_feed import FeedSnapshot, LiveFeed
 from jupyter_tracker.notebook.live_media import MediaTrack, build_media_update
@@ -629,7 +630,9 @@ class LivePanel:
 
         The widget stays the view where widgets render; frontends without it, and a notebook
         saved by a Jupyter server with this package's save hook (``saved_notebook``), show the
-        static figure. The output is marked in its metadata so the hook finds it.
+        static figure: the charts mimetype where the labextension is installed (smoothing without
+        a kernel), else plotly or the HTML with SVG. The output is marked in its metadata so the
+        hook finds it.
         """
         if self.handle is None:
             return
@@ -641,7 +644,9 @@ class LivePanel:
         bundle = static_bundle(snapshot, header, smoothing, self.points_per_line, log_scale, x_axis)
         view = "final-static"
         if self.mode == "widget":
-            fallback = {mimetype: bundle[mimetype] for mimetype in (PLOTLY_MIMETYPE, "text/html") if mimetype in bundle}
+            # the widget's view ranks first while its kernel holds the model; the save hook keeps the rest
+            fallback = {mimetype: bundle[mimetype] for mimetype in (CHARTS_MIMETYPE, PLOTLY_MIMETYPE, "text/html")
+                        if mimetype in bundle}
             bundle = {**self._widget_bundle(), **fallback}
             view = "widget-with-final-static"
         self.handle.update(bundle, raw=True, metadata=self._output_metadata(view))

@@ -490,16 +490,24 @@ def static_bundle(
     log_scale: bool = False,
     x_axis: str = "auto",
 ) -> dict[str, Any]:
-    """The mimebundle of the final static charts: plotly JSON, HTML with SVG, and a line of text.
+    """The mimebundle of the final static charts: the charts mimetype, plotly JSON, HTML with SVG, and a line of text.
 
-    A run with more than :data:`MAX_CHARTS` metrics gets no plotly figure: frontends prefer it
-    to the HTML, which alone holds the table of every metric's last value.
+    JupyterLab and Notebook 7 with this package's labextension draw the charts mimetype
+    (``live_charts_mime``: smoothing slider without a kernel); without it they draw the plotly
+    figure; nbconvert, GitHub and nbviewer show the HTML with SVG. A run with more than
+    :data:`MAX_CHARTS` metrics gets no plotly figure: frontends prefer it to the HTML, which
+    holds the table of every metric's last value (the charts mimetype lists them too).
     """
+    from jupyter_tracker.notebook.live_charts_mime import CHARTS_MIMETYPE, charts_mime_payload
+
     smoothing = _smoother(smoothing)  # the plotly figure and the SVG charts smooth each series once
     bundle = live_bundle(snapshot, header, smoothing, x_axis, table=True, log_scale=log_scale)
-    if len([series for series in snapshot.series.values() if len(series)]) <= MAX_CHARTS:
+    metrics = ordered_metrics(snapshot)
+    if len(metrics) <= MAX_CHARTS:
         bundle[PLOTLY_MIMETYPE] = figure_dict(snapshot, smoothing, points_per_line, _title(header or {}) or None,
                                               log_scale, x_axis)
+    bundle[CHARTS_MIMETYPE] = charts_mime_payload(metrics, MAX_CHARTS, header, smoothing.weight, x_axis,
+                                                  snapshot.start_time)
     return bundle
 
 
