@@ -47,6 +47,7 @@ from jupyter_tracker.server.storage import (
     open_storage,
 )
 from jupyter_tracker.server.sweep_routes import sweep_router
+from jupyter_tracker.server.web_pages import web_router
 from jupyter_tracker.store import records
 
 API = "/api/v1"
@@ -555,6 +556,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         pk = storage.run_pk(entity, project, run_id)
         return file_store.list(pk)
 
+    app.include_router(web_router(config, storage, authenticate))  # last: its page paths are catch-alls
     return app
 
 

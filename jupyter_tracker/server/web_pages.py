@@ -1,0 +1,304 @@
+"""The tracking server's web pages: sign-in, projects, a project's runs table and a run page.
+
+``/`` lists the projects the signed-in user may read, ``/<entity>/<project>`` is the runs table
+and ``/<entity>/<project>/runs/<id>`` the run page (the URL ``run.url`` gives). Pages are small
+HTML shells whose only script is the bundled views of ``labextension/`` (``web_static/pages.js``,
+built by ``npm run build:web``), which read JSON from ``/_pages/api/...``.
+
+Signing in posts an API key once; the browser then holds only a signed session cookie
+(HttpOnly, SameSite=Strict, 12 h) naming the key's id, never the key, and every request checks the
+key is still valid (revoking the key ends its sessions). Sign-in and sign-out are POSTs checked
+against a double-submit CSRF token and, when the browser sends one, the Origin. Pages carry a
+strict Content-Security-Policy (scripts and styles from this server only, no inline script,
+``frame-ancestors 'none'``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import os
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from jupyter_tracker.server import schema as t
+from jupyter_tracker.server.config import ServerConfig
+from jupyter_tracker.server.file_store import FileStore
+from jupyter_tracker.server.storage import NotFound, Principal, Storage
+
+SESSION_COOKIE = "jt_session"
+CSRF_COOKIE = "jt_csrf"
+SESSION_SECONDS = 12 * 3600
+STATIC_DIR = Path(__file__).with_name("web_static")
+STATIC_FILES = {"pages.js": "text/javascript", "pages.css": "text/css"}
+#: first path segments that are never an entity's pages
+RESERVED = {"api", "_pages", "reports", "sign-in", "favicon.ico"}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+class SessionCookies:
+    """Signs and reads session cookies with a secret kept in the data directory (shared by every worker)."""
+
+    _by_dir: dict[str, SessionCookies] = {}
+
+    def __init__(self, data_dir: Path) -> None:
+        path = Path(data_dir) / "web_session.secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(secrets.token_bytes(32))
+        self._secret = path.read_bytes()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> SessionCookies:
+        key = str(Path(data_dir).resolve())
+        if key not in cls._by_dir:
+            cls._by_dir[key] = cls(Path(data_dir))
+        return cls._by_dir[key]
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self._secret, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def issue(self, key_id: str, now: float | None = None) -> str:
+        payload = f"{key_id}.{int((now or time.time()) + SESSION_SECONDS)}.{secrets.token_hex(8)}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def key_id(self, cookie: str | None, now: float | None = None) -> str | None:
+        """The key id of a valid, unexpired session cookie; None otherwise."""
+        if not cookie or len(cookie) > 256:
+            return None
+        payload, _, signature = cookie.rpartition(".")
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return None
+        key_id, _, rest = payload.partition(".")
+        expires = rest.partition(".")[0]
+        if not expires.isdigit() or int(expires) < (now or time.time()):
+            return None
+        return key_id
+
+
+def session_principal(request: Request, storage: Storage, config: ServerConfig) -> Principal | None:
+    """Who the request's session cookie signs in as, or None (no cookie, expired, or the key revoked)."""
+    key_id = SessionCookies.for_data_dir(Path(config.data_dir)).key_id(request.cookies.get(SESSION_COOKIE))
+    if key_id is None:
+        return None
+    record = storage.key_record(key_id)
+    if record is None or record.revoked is not None:
+        return None
+    if record.kind == "service":
+        return Principal(key_id, "service", record.entity, [record.entity], record.entity)
+    return Principal(key_id, "user", record.entity, [record.entity, *record.teams], record.entity)
+
+
+def _page(title: str, body_data: dict[str, str], csrf: str, principal: Principal | None) -> HTMLResponse:
+    data = " ".join(f'data-{name}="{html.escape(value)}"' for name, value in body_data.items())
+    user = ""
+    if principal is not None:
+        user = (f'<form class="jt-sign-out" method="post" action="/_pages/sign-out">'
+                f'<span class="jt-user">{html.escape(principal.username)}</span>'
+                f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
+                f'<button type="submit">Sign out</button></form>')
+    document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<link rel="stylesheet" href="/_pages/static/pages.css"></head>'
+                f'<body {data}><header class="jt-web-header"><a href="/">jupyter_tracker</a>{user}</header>'
+                f'<main id="jt-main"></main><script type="module" src="/_pages/static/pages.js"></script></body></html>')
+    return HTMLResponse(document, headers=SECURITY_HEADERS)
+
+
+def _with_csrf(request: Request, response: Response) -> str:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        path="/")
+    return token
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server (no scheme, no host, no ``//``) is followed after signing in."""
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc or "\\" in target:
+        return "/"
+    return target
+
+
+async def _checked_form(request: Request) -> dict[str, str] | None:
+    """The posted form when its CSRF token matches the cookie and any Origin is this server; else None."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return None
+    body = await request.body()
+    if len(body) > 16_384:
+        return None
+    form = {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
+        return None
+    return form
+
+
+def _sign_in_page(request: Request, message: str = "", status: int = 200, target: str = "/") -> HTMLResponse:
+    response = HTMLResponse("", status_code=status, headers=SECURITY_HEADERS)
+    token = _with_csrf(request, response)
+    note = f'<p class="jt-sign-in-error" role="alert">{html.escape(message)}</p>' if message else ""
+    response.body = response.render(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign in · jupyter_tracker</title>'
+        '<link rel="stylesheet" href="/_pages/static/pages.css"></head><body class="jt-sign-in-page">'
+        '<main class="jt-sign-in"><h1>jupyter_tracker</h1>'
+        f'{note}<form method="post" action="/_pages/sign-in">'
+        '<label>API key <input type="password" name="api_key" autocomplete="current-password" required autofocus></label>'
+        f'<input type="hidden" name="csrf" value="{html.escape(token)}">'
+        f'<input type="hidden" name="next" value="{html.escape(_safe_next(target))}">'
+        '<button type="submit">Sign in</button></form>'
+        '<p>Create a key with <code>jupyter-tracker server key create</code>; it is sent once and kept only as a '
+        'session cookie.</p></main></body></html>')
+    response.headers["Content-Length"] = str(len(response.body))
+    return response
+
+
+def _projects(storage: Storage, entities: list[str]) -> list[dict[str, Any]]:
+    query = (
+        sa.select(t.entities.c.name, t.projects.c.name, sa.func.count(t.runs.c.pk),
+                  sa.func.sum(sa.case((t.runs.c.state == "running", 1), else_=0)))
+        .join(t.projects, t.projects.c.entity_id == t.entities.c.id)
+        .outerjoin(t.runs, t.runs.c.project_id == t.projects.c.id)
+        .where(t.entities.c.name.in_(entities))
+        .group_by(t.entities.c.name, t.projects.c.name)
+        .order_by(t.entities.c.name, t.projects.c.name)
+    )
+    with storage.engine.connect() as connection:
+        return [{"entity": entity, "name": name, "runs": int(runs or 0), "running": int(running or 0)}
+                for entity, name, runs, running in connection.execute(query)]
+
+
+def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..., Principal]) -> APIRouter:
+    """The pages and their JSON; include it after every API router (its paths are catch-alls)."""
+    from jupyter_tracker.api.backend import RunNotFoundError
+    from jupyter_tracker.lab import run_views
+    from jupyter_tracker.server.report_routes import StorageRuns
+
+    router = APIRouter(include_in_schema=False)
+    cookies = SessionCookies.for_data_dir(Path(config.data_dir))
+    files = FileStore(config.data_dir, config.max_file_bytes)
+
+    def signed_in(request: Request) -> Principal | None:
+        return session_principal(request, storage, config)
+
+    def page_or_sign_in(request: Request, title: str, data: dict[str, str]) -> Response:
+        principal = signed_in(request)
+        if principal is None:
+            return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303,
+                                    headers=SECURITY_HEADERS)
+        if "entity" in data and data["entity"] not in principal.entities:
+            response: Response = HTMLResponse("<!DOCTYPE html><title>Not allowed</title>"
+                                              "<p>You have no access to this project.</p>", status_code=403,
+                                              headers=SECURITY_HEADERS)
+            return response
+        response = HTMLResponse("")
+        token = _with_csrf(request, response)
+        page = _page(title, data, token, principal)
+        page.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")
+        return page
+
+    def json_for(request: Request, entity: str | None, action: Callable[[], Any]) -> JSONResponse:
+        principal = signed_in(request)
+        if principal is None:
+            return JSONResponse({"error": "not signed in"}, status_code=401, headers=SECURITY_HEADERS)
+        if entity is not None and entity not in principal.entities:
+            return JSONResponse({"error": f"no access to entity {entity!r}"}, status_code=403,
+                                headers=SECURITY_HEADERS)
+        try:
+            return JSONResponse(action(), headers=SECURITY_HEADERS)
+        except (NotFound, RunNotFoundError) as error:
+            return JSONResponse({"error": str(getattr(error, "message", error))}, status_code=404,
+                                headers=SECURITY_HEADERS)
+
+    @router.get("/sign-in")
+    def sign_in_page(request: Request, next: str = "/") -> Response:
+        return _sign_in_page(request, target=next)
+
+    @router.post("/_pages/sign-in")
+    async def sign_in(request: Request) -> Response:
+        form = await _checked_form(request)
+        if form is None:
+            return _sign_in_page(request, "The form expired or came from another site; try again.", 403)
+        key = form.get("api_key", "").strip()
+        scope = {"type": "http", "headers": [(b"authorization", f"Bearer {key}".encode("utf-8", "replace"))],
+                 "client": request.scope.get("client")}
+        try:
+            principal = await run_in_threadpool(authenticate, Request(scope))
+        except Exception as error:  # ApiError: its message never holds the key
+            return _sign_in_page(request, str(getattr(error, "message", "invalid API key")), 401,
+                                 form.get("next", "/"))
+        response = RedirectResponse(_safe_next(form.get("next", "/")), status_code=303, headers=SECURITY_HEADERS)
+        response.set_cookie(SESSION_COOKIE, cookies.issue(principal.key_id), max_age=SESSION_SECONDS, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https", path="/")
+        return response
+
+    @router.post("/_pages/sign-out")
+    async def sign_out(request: Request) -> Response:
+        if await _checked_form(request) is None:
+            return HTMLResponse("<!DOCTYPE html><title>Refused</title><p>Sign-out refused: the form came from "
+                                "another site.</p>", status_code=403, headers=SECURITY_HEADERS)
+        response = RedirectResponse("/sign-in", status_code=303, headers=SECURITY_HEADERS)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    @router.get("/_pages/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:
+            return JSONResponse({"error": f"no static file {name!r}"}, status_code=404)
+        return FileResponse(STATIC_DIR / name, media_type=STATIC_FILES[name],
+                            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+    @router.get("/_pages/api/projects")
+    def projects_json(request: Request) -> JSONResponse:
+        principal = signed_in(request)
+        entities = principal.entities if principal else []
+        return json_for(request, None, lambda: {"projects": _projects(storage, entities)})
+
+    @router.get("/_pages/api/runs/{entity}/{project}")
+    def runs_json(request: Request, entity: str, project: str) -> JSONResponse:
+        return json_for(request, entity, lambda: {
+            "runs": run_views.list_runs(StorageRuns(storage, files, entity), project, entity)})
+
+    @router.get("/_pages/api/run/{entity}/{project}/{run_id}")
+    def run_json(request: Request, entity: str, project: str, run_id: str) -> JSONResponse:
+        return json_for(request, entity, lambda: run_views.run_page(StorageRuns(storage, files, entity), project,
+                                                                    run_id, entity))
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        return page_or_sign_in(request, "Projects · jupyter_tracker", {"view": "projects"})
+
+    @router.get("/{entity}/{project}")
+    def project_page(request: Request, entity: str, project: str) -> Response:
+        if entity in RESERVED:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return page_or_sign_in(request, f"{project} · jupyter_tracker",
+                               {"view": "runs", "entity": entity, "project": project})
+
+    @router.get("/{entity}/{project}/runs/{run_id}")
+    def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:
+        if entity in RESERVED:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return page_or_sign_in(request, f"{run_id} · {project} · jupyter_tracker",
+                               {"view": "run", "entity": entity, "project": project, "run": run_id})
+
+    return router
