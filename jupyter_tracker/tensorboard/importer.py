@@ -8,6 +8,8 @@ step order with the step as ``global_step``.
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,57 @@ def event_folders(logdir: Path) -> dict[Path, list[Path]]:
     return found
 
 
+_loader_lock = threading.Lock()
+
+
+def event_file_loader(path: str) -> Any:
+    """TensorBoard's ``EventFileLoader`` of ``path``, reading records without importing TensorFlow.
+
+    TensorBoard reads records through TensorFlow whenever it is installed (an import of seconds);
+    unless the program has imported it already, TensorBoard's own record reader is used instead.
+    """
+    from tensorboard.backend.event_processing import event_file_loader as loaders
+
+    if "tensorflow" in sys.modules:
+        return loaders.EventFileLoader(path)
+    with _loader_lock:
+        make_iterator, loaders._make_tf_record_iterator = loaders._make_tf_record_iterator, OwnRecords
+        try:
+            return loaders.EventFileLoader(path)
+        finally:
+            loaders._make_tf_record_iterator = make_iterator
+
+
+class OwnRecords:
+    """The records of an event file, read by TensorBoard's own reader (what it uses when TensorFlow is absent)."""
+
+    def __init__(self, file_path: str) -> None:
+        from tensorboard.compat.tensorflow_stub import errors, pywrap_tensorflow
+
+        self._end = errors.OutOfRangeError
+        self._reader = pywrap_tensorflow.PyRecordReader_New(file_path)
+
+    def __iter__(self) -> OwnRecords:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            self._reader.GetNext()
+        except self._end:
+            raise StopIteration from None
+        return self._reader.record()
+
+
 def read_rows(files: list[Path]) -> dict[int, dict[str, Any]]:
     """``{step: {tag: value}}`` of a folder's event files (later values of a tag at a step win)."""
     try:
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+        import tensorboard.backend.event_processing.event_file_loader  # noqa: F401
     except ImportError:
         raise ImportError("reading TensorBoard event files needs tensorboard: pip install 'jupyter_tracker[tensorboard]'") from None
     plugins = TagPlugins()
     rows: dict[int, dict[str, Any]] = {}
     for path in files:
-        for event in EventFileLoader(str(path)).Load():
+        for event in event_file_loader(str(path)).Load():
             try:
                 found = event_values(event, plugins)
             except Exception as error:  # one odd value must not lose the rest of the file

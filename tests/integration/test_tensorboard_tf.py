@@ -100,6 +100,7 @@ def test_import_tb_reads_tf_summary_event_files(program: tuple[Path, str, list],
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     result = CliRunner().invoke(main, ["import-tb", str(directory / "logs"), "--mode", "offline", "--project", "tb-tf"])
     assert result.exit_code == 0, result.output
+    assert "tensorflow" not in sys.modules  # read with TensorBoard's own reader: no seconds-long TensorFlow import
     [run] = list(jupyter_tracker.Api(overrides={"dir": str(tmp_path)}).runs("tb-tf"))
     assert run.name == "train"
     losses = list(run.scan_history(keys=["loss", "global_step"]))
