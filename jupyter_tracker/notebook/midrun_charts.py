@@ -221,7 +221,7 @@ class RunChartsCache:
     @staticmethod
     def _draw(progress: _Progress) -> ChartsAsOf:
         metadata = progress.metadata
-        header = {"name": str(metadata.get("name") or ""), "id": str(metadata.get("run_id") or ""),
+        header = {"name": str(metadata.get("name") or ""), "id": str(metadata.get("id") or metadata.get("run_id") or ""),
                   "project": str(metadata.get("project") or ""),
                   "state": still_going_label(progress.step, progress.finished, progress.state)}
         bundle = static_bundle(progress.feed.snapshot(), header)

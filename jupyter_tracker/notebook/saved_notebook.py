@@ -5,8 +5,8 @@ Notebook 7 prefer the widget view to every other representation a trusted output
 saved notebook reopened without its kernel shows "Error displaying widget: model not found"
 where the charts were, although the output also holds the final static figure. This module is
 a Jupyter server extension that hooks every notebook save: in the copy written to disk, the
-live panel's widget outputs keep only their static representations (the plotly figure and the
-HTML+SVG charts the panel puts there at ``finish()``). A panel saved while its run is still
+live panel's widget outputs keep only their static representations (the labextension's charts
+mimetype, the plotly figure and the HTML+SVG charts the panel puts there at ``finish()``). A panel saved while its run is still
 going (by hand, by autosave, or after the kernel died) has no static figure yet: its output names
 the run's directory, and the hook draws the charts from the run's log in the local store
 (``midrun_charts``: bounded time, remembered between saves), titled "as of step N, run still
@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["WIDGET_MIMETYPE", "pre_save_hook", "static_outputs"]
+__all__ = ["CHARTS_MIMETYPE", "WIDGET_MIMETYPE", "pre_save_hook", "static_outputs"]
 
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 #: the output metadata key the live panel marks its displays with (live_static.OUTPUT_MARKER)
@@ -39,7 +39,10 @@ OUTPUT_MARKER = "jupyter_tracker"
 WIDGET_TEXT_PREFIXES = ("<live panel of run", "<RunsTable ")
 #: seconds a save may spend drawing the charts of live panels saved mid-run from their runs' logs
 TIME_BUDGET_S = 1.0
-_STATIC_MIMETYPES = ("application/vnd.plotly.v1+json", "text/html", "image/png", "image/svg+xml")
+#: the labextension's mimetype of a run's charts (``jupyter_tracker.lab.charts_mime.CHARTS_MIMETYPE``, not
+#: imported: the hook loads no chart code): drawn with a smoothing slider and no kernel where the extension is
+CHARTS_MIMETYPE = "application/vnd.jupyter-tracker.charts+json"
+_STATIC_MIMETYPES = (CHARTS_MIMETYPE, "application/vnd.plotly.v1+json", "text/html", "image/png", "image/svg+xml")
 
 
 def _text(value: Any) -> str:
