@@ -79,17 +79,22 @@ class RenderContext:
     static: bool = False
     #: finished runs' series, kept across renders (the widget passes one dict to every render)
     series_cache: dict[Any, Any] = field(default_factory=dict)
+    #: run sets' listings, kept across renders until the run index changes (the widget passes one dict)
+    listing_cache: dict[Any, Any] | None = None
     errors: list[str] = field(default_factory=list)
 
 
 def render_body(report: model.Report, api: Api | None, base_dir: Path | None = None, local_files: bool = True,
-                editable: bool = False, static: bool = False, series_cache: dict[Any, Any] | None = None) -> str:
+                editable: bool = False, static: bool = False, series_cache: dict[Any, Any] | None = None,
+                listing_cache: dict[Any, Any] | None = None) -> str:
     """The report's blocks as HTML (no ``<html>`` shell); panels read runs through ``api``.
 
     ``editable`` adds the widget's controls (filter boxes, panel buttons, markdown editing).
+    ``series_cache`` and ``listing_cache`` are kept by a caller that renders again (the widget):
+    finished runs' histories, and each run set's listing until the run index changes.
     """
     context = RenderContext(api, report.project, report.entity, base_dir, local_files, editable, static,
-                            series_cache if series_cache is not None else {})
+                            series_cache if series_cache is not None else {}, listing_cache)
     headings: list[tuple[int, model.Block]] = [
         (index, block) for index, block in enumerate(report.blocks) if isinstance(block, (model.H1, model.H2, model.H3))
     ]
@@ -194,7 +199,7 @@ def render_panel_grid(grid: model.PanelGrid, context: RenderContext) -> str:
             parts.append(f'<div class="jt-runset-name">{heading}</div><div class="jt-note">no run store</div></div>')
             continue
         try:
-            selection = select_runs(context.api, runset, context.project, context.entity)
+            selection = select_runs(context.api, runset, context.project, context.entity, cache=context.listing_cache)
         except ValueError as error:
             parts.append(f'<div class="jt-runset-name">{heading}</div><div class="jt-error">{escape(error)}</div></div>')
             continue

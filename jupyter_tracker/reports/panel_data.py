@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jupyter_tracker.reports import model
-from jupyter_tracker.reports.runset_filter import field_name, store_prefilter, to_expression
+from jupyter_tracker.reports.runset_filter import field_name, store_query, to_expression
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,35 +55,98 @@ class RunSelection:
     #: (run id, x, metric) -> (x values, metric values), filled as runs are read
     series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     #: series of finished runs, which never change: kept across renders by whoever passes it (the widget)
-    finished_series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: and their drawn lines (``("line", run id, x, metric, smoothing type, factor)`` keys)
+    finished_series: dict[Any, Any] = field(default_factory=dict)
 
     def name(self, run_id: str) -> str:
         value = self.frame.at[run_id, "name"] if run_id in self.frame.index else None
         return str(value) if value is not None and value == value else run_id
 
 
-def select_runs(api: Api, runset: model.Runset, project: str, entity: str = "", limit: int | None = None) -> RunSelection:
-    """The runs of ``runset`` (its project, else ``project``) that pass its filter, in its order."""
-    from jupyter_tracker.notebook.runs_filter import FilterExpression
-    from jupyter_tracker.notebook.runs_view import build_frame
+def select_runs(api: Api, runset: model.Runset, project: str, entity: str = "", limit: int | None = None,
+                cache: dict[Any, Any] | None = None) -> RunSelection:
+    """The runs of ``runset`` (its project, else ``project``) that pass its filter, in its order.
 
+    The filter's simple parts (tags, state, group, job_type) go to the store as one flat query
+    (:func:`.runset_filter.store_query`), so a local store answers them from its index; when they
+    are the whole filter, a ``limit`` and a one-field order go there too. ``cache`` (the widget's
+    dict, kept between renders) holds each run set's listing until the local run index changes,
+    so a redraw after an edit lists nothing; listings holding a running run are not kept.
+    """
     project_name = runset.project or project
     entity_name = runset.entity or entity or None
     expression = to_expression(runset.filters)
-    prefilter = store_prefilter(expression)
-    pages = api.backend.list_runs(entity_name, project_name or None, prefilter, "-created_at", RUNS_PER_PAGE)
-    total = None if prefilter else pages.total()
+    key = ("runset", entity_name, project_name, expression, tuple(runset.order), limit)
+    signature = index_signature(api) if cache is not None else None
+    if cache is not None and signature is not None:
+        held = cache.get(key)
+        if held is not None and held[0] == signature:
+            records, frame, colors, total = held[1]
+            return RunSelection(runset, records, frame, colors, total)
+    selection = _resolve(api, runset, project_name, entity_name, expression, limit)
+    if cache is not None and signature is not None \
+            and all(record.get("state") in FINAL_STATES for record in selection.records):
+        cache[key] = (signature, (selection.records, selection.frame, selection.colors, selection.total))
+    return selection
+
+
+def index_signature(api: Api) -> tuple[Any, ...] | None:
+    """What changes whenever the local run index is written (its file's and its WAL's size and time).
+
+    None for a store that is not a local index (a server): its listings are not kept.
+    """
+    from jupyter_tracker.api.local import LocalBackend
+
+    backend = api.backend
+    if not isinstance(backend, LocalBackend):
+        return None
+    path = backend.index.path
+    parts: list[Any] = [str(path)]
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = file.stat()
+        except OSError:
+            parts.append(None)
+            continue
+        parts.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(parts)
+
+
+def _store_order(order: Sequence[str]) -> str | None:
+    """A run set's order as the store's order string, when it is one field the store sorts alike."""
+    if len(order) != 1:
+        return None
+    text = order[0].strip()
+    name = field_name(text.lstrip("+-"))
+    if not (name.startswith(("config.", "summary.")) or name in ("created", "created_at")):
+        return None
+    return ("-" if text.startswith("-") else "+") + name
+
+
+def _resolve(api: Api, runset: model.Runset, project_name: str, entity_name: str | None, expression: str,
+             limit: int | None) -> RunSelection:
+    from jupyter_tracker.notebook.runs_filter import FilterExpression
+    from jupyter_tracker.notebook.runs_view import build_frame
+
+    filters, complete = store_query(expression)
+    order = "-created_at"
+    per_page = RUNS_PER_PAGE
+    if limit is not None and complete:
+        store_order = _store_order(runset.order) if runset.order else order
+        if store_order is not None:
+            # the store's answer is the run set: only its first ``limit`` runs are decoded
+            order, per_page = store_order, max(1, limit)
+    pages = api.backend.list_runs(entity_name, project_name or None, filters, order, per_page)
     records: list[dict[str, Any]] = []
     number = 1
     while True:
         page = pages.page(number)
         records.extend(dict(record) for record in page)
-        if len(page) < RUNS_PER_PAGE:
+        if len(page) < per_page or per_page != RUNS_PER_PAGE:
             break
         number += 1
+    total = pages.total() if filters is None else _project_total(api, entity_name, project_name)
     frame, _ = build_frame(records)
-    if total is None:
-        total = api.backend.list_runs(entity_name, project_name or None, None, None, 1).total()
     if expression and len(frame):
         frame = frame[FilterExpression(expression, list(frame.columns)).mask(frame)]
     frame = _ordered(frame, runset.order)
@@ -94,6 +157,16 @@ def select_runs(api: Api, runset: model.Runset, project: str, entity: str = "", 
     ordered = [by_id[str(run_id)] for run_id in frame.index]
     colors = {str(run_id): PALETTE[position % len(PALETTE)] for position, run_id in enumerate(frame.index)}
     return RunSelection(runset, ordered, frame, colors, total)
+
+
+def _project_total(api: Api, entity_name: str | None, project_name: str) -> int:
+    """How many runs the project holds (the "of N runs" a grid shows): counted by a local index, not listed."""
+    from jupyter_tracker.api.local import LocalBackend
+
+    backend = api.backend
+    if isinstance(backend, LocalBackend) and project_name and entity_name is None and backend.index.path.is_file():
+        return backend.index.count(project_name)
+    return api.backend.list_runs(entity_name, project_name or None, None, None, 1).total()
 
 
 def _ordered(frame: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -241,6 +314,19 @@ def _line(x: np.ndarray, y: np.ndarray, panel: model.LinePlot) -> dict[str, Any]
     return line
 
 
+def _run_line(selection: RunSelection, run_id: str, x_key: str, metric: str, x: np.ndarray, y: np.ndarray,
+              panel: model.LinePlot) -> dict[str, Any]:
+    """One run's drawn line; a finished run's is kept with its series, so a redraw does not cut and smooth it again."""
+    record = next(record for record in selection.records if str(record["id"]) == run_id)
+    if record.get("state") not in FINAL_STATES:
+        return _line(x, y, panel)
+    key = ("line", run_id, x_key, metric, panel.smoothing_type, panel.smoothing_factor)
+    held = selection.finished_series.get(key)
+    if held is None:
+        held = selection.finished_series[key] = _line(x, y, panel)
+    return dict(held)
+
+
 def _floats(values: np.ndarray) -> list[float | None]:
     """JSON numbers to 7 significant digits (drawn, not computed on: smoothing used the full values)."""
     return [_short(value) if math.isfinite(value) else None for value in values.tolist()]
@@ -279,7 +365,7 @@ def line_plot(api: Api, selection: RunSelection, panel: model.LinePlot) -> dict[
             x, y = series[run_id]
             if not len(y):
                 continue
-            line = _line(x, y, panel)
+            line = _run_line(selection, run_id, x_key, metric, x, y, panel)
             name = selection.name(run_id)
             line.update(label=f"{name} · {metric}" if len(panel.y) > 1 else name, metric=metric, run=run_id,
                         color=selection.colors[run_id])

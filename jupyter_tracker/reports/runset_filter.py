@@ -121,39 +121,62 @@ def _unplaceholder(source: str) -> str:
     return re.sub(r"__column__([^\s()<>=!,\]]+)", lambda match: f"`{match.group(1)}`", source)
 
 
-#: run attributes a pre-filter may ask the store for (the store filters them without decoding configs)
-_PREFILTER_FIELDS = {"state": "state", "group": "group", "tags": "tags", "job_type": "job_type"}
+#: run attributes whose string equality the store checks itself (group and job_type in SQLite)
+_STORE_FIELDS = {"state": "state", "group": "group", "job_type": "job_type"}
 
 
-def store_prefilter(expression: str) -> dict[str, Any] | None:
-    """A wandb-style filter the store can apply first, holding every run the expression keeps.
+def store_query(expression: str) -> tuple[dict[str, Any] | None, bool]:
+    """The part of a run set filter the store answers first, and whether that part is all of it.
 
-    Only top-level ``and`` parts of the forms ``'tag' in tags``, ``state == 'x'`` and
-    ``group == 'x'`` are taken; anything else is left to the full expression, which is applied
-    to the runs the store returns. None when no part qualifies.
+    The filter is a flat wandb-style dict (``{"group": "a", "tags": "report"}``), which is the
+    form ``LocalBackend.list_runs`` sends to SQLite (group, job_type) or checks before decoding
+    any config (state, tags): a ``$and`` wrapper would hide it from that path. Only top-level
+    ``and`` parts of the forms ``'tag' in tags``, ``state == 'x'``, ``group == 'x'`` and
+    ``job_type == 'x'`` are taken; the rest is left to the full expression, applied to the runs the
+    store returns. ``complete`` is True when nothing is left (the store's answer is the run set,
+    so it may also be ordered and cut short there).
 
-    >>> store_prefilter("'report' in tags and config.lr < 0.1")
-    {'$and': [{'tags': 'report'}]}
+    >>> store_query("'report' in tags and group == 'a'")
+    ({'tags': 'report', 'group': 'a'}, True)
+    >>> store_query("'a' in tags and 'b' in tags and config.lr < 0.1")
+    ({'tags': {'$all': ['a', 'b']}}, False)
     """
     if not expression:
-        return None
+        return None, True
     try:
         tree = ast.parse(_BACKTICK.sub(lambda match: match.group(1), expression), mode="eval").body
     except SyntaxError:
-        return None
+        return None, False
     parts = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
-    conditions = [condition for part in parts if (condition := _simple_condition(part)) is not None]
-    return {"$and": conditions} if conditions else None
+    tags: list[str] = []
+    equal: dict[str, str] = {}
+    complete = True
+    for part in parts:
+        condition = _simple_condition(part)
+        if condition is None:
+            complete = False
+        elif condition[0] == "tags":
+            tags.append(condition[1])
+        elif condition[0] in equal and equal[condition[0]] != condition[1]:
+            complete = False  # ``group == 'a' and group == 'b'``: the expression itself says no
+        else:
+            equal[condition[0]] = condition[1]
+    filters: dict[str, Any] = {}
+    if tags:
+        filters["tags"] = tags[0] if len(tags) == 1 else {"$all": tags}
+    filters.update(equal)
+    return (filters or None), complete
 
 
-def _simple_condition(node: ast.AST) -> dict[str, Any] | None:
+def _simple_condition(node: ast.AST) -> tuple[str, str] | None:
+    """``(field, value)`` of ``'x' in tags`` or ``field == 'x'`` for a field the store checks; else None."""
     if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
         return None
     left, op, right = node.left, node.ops[0], node.comparators[0]
     if isinstance(op, ast.In) and isinstance(left, ast.Constant) and isinstance(left.value, str) \
             and isinstance(right, ast.Name) and right.id == "tags":
-        return {"tags": left.value}
-    if isinstance(op, ast.Eq) and isinstance(left, ast.Name) and left.id in _PREFILTER_FIELDS \
-            and left.id != "tags" and isinstance(right, ast.Constant) and isinstance(right.value, str):
-        return {_PREFILTER_FIELDS[left.id]: right.value}
+        return "tags", left.value
+    if isinstance(op, ast.Eq) and isinstance(left, ast.Name) and left.id in _STORE_FIELDS \
+            and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        return _STORE_FIELDS[left.id], right.value
     return None

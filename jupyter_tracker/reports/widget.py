@@ -64,6 +64,8 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._snapshot = ""
         #: finished runs' histories, read once for every render of this widget
         self._series_cache: dict[Any, Any] = {}
+        #: run sets' listings, listed again only when the run index changes
+        self._listing_cache: dict[Any, Any] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
@@ -76,7 +78,8 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """Renders the report again from the runs (also after a browser edit)."""
         with self._lock:
             self._snapshot = self.report.to_json()
-            self.body = render_body(self.report, self._api(), editable=True, series_cache=self._series_cache)
+            self.body = render_body(self.report, self._api(), editable=True, series_cache=self._series_cache,
+                                     listing_cache=self._listing_cache)
         if self.running_runs() and (self._follower is None or not self._follower.is_alive()):
             self._follower = threading.Thread(target=self._follow, name="jt-report-live", daemon=True)
             self._follower.start()
@@ -100,7 +103,8 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
             try:
                 self._api().flush()
                 with self._lock:
-                    self.body = render_body(self.report, self._api(), editable=True, series_cache=self._series_cache)
+                    self.body = render_body(self.report, self._api(), editable=True,
+                                            series_cache=self._series_cache, listing_cache=self._listing_cache)
             except Exception as error:  # noqa: BLE001 - say why on the widget, keep the last drawing
                 self.error = f"cannot update the report: {error}"
             if not running:
@@ -144,7 +148,8 @@ class ReportWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def static_html(self) -> str:
         """What a saved notebook shows without a kernel: the rendered report with its styles."""
-        body = render_body(self.report, self._api(), static=True, series_cache=self._series_cache)
+        body = render_body(self.report, self._api(), static=True, series_cache=self._series_cache,
+                           listing_cache=self._listing_cache)
         return f'<style>{_static_css()}</style><div class="jt-report">{body}</div>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -160,3 +160,16 @@ def test_media_browser_embeds_each_runs_last_image(store_root: Path) -> None:
 
     shown = PILImage.open(BytesIO(base64.b64decode(item["image"].split(",", 1)[1])))
     assert shown.getpixel((0, 0))[0] == 200
+
+
+def test_simple_filters_order_and_limit_go_to_the_store_with_the_same_answer(store: Api) -> None:
+    from jupyter_tracker.reports.runset_filter import store_query, to_expression
+
+    assert store_query(to_expression("Metric('State') == 'finished'")) == ({"state": "finished"}, True)
+    assert store_query("'a' in tags and group == 'g' and config.lr < 1") == ({"tags": "a", "group": "g"}, False)
+    pushed = select_runs(store, wr.Runset(filters="state == 'finished'", order=["-summary.acc"]), "search", limit=2)
+    assert [pushed.name(run_id) for run_id in pushed.frame.index] == ["lr-0.001", "lr-0.003"]
+    assert pushed.total == 6
+    in_python = select_runs(store, wr.Runset(filters="config.seed == 7", order=["-summary.acc"]), "search", limit=2)
+    assert list(in_python.frame.index) == list(pushed.frame.index)
+    assert select_runs(store, wr.Runset(filters="'nope' in tags"), "search").total == 6

@@ -107,8 +107,22 @@ def test_panels_follow_runs_that_are_still_running(store_root: Path) -> None:
 
 def test_finished_runs_are_read_once_across_renders(report: wr.Report) -> None:
     widget = ReportWidget(report, api=Api())
-    cached = dict(widget._series_cache)
+    cached = {key: value for key, value in widget._series_cache.items() if key[0] != "line"}
     assert len(cached) == 3  # three finished runs, one line each
+    assert sum(key[0] == "line" for key in widget._series_cache) == 3  # and their drawn lines
     send(widget, kind="filter", block=1, runset=0, text="config.lr < 0.05")
     assert all(widget._series_cache[key] is value for key, value in cached.items())
     assert "2 of 3 runs" in widget.body
+
+
+def test_run_set_listing_is_kept_between_redraws_until_the_run_index_changes(report: wr.Report) -> None:
+    widget = ReportWidget(report, api=Api())
+    (listed,) = widget._listing_cache.values()
+    send(widget, kind="move_panel", block=1, panel=0, step=1)
+    (again,) = widget._listing_cache.values()
+    assert again is listed  # the redraw after the edit listed no runs
+    run = jt.init(project="widget", mode="offline", name="late", config={"lr": 0.5})
+    run.log({"loss": 1.0})
+    run.finish(quiet=True)
+    widget.refresh()
+    assert "4 of 4 runs" in widget.body and "late" in widget.body
