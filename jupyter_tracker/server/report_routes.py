@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from jupyter_tracker.server.config import ServerConfig
@@ -248,8 +248,16 @@ def report_router(config: ServerConfig, storage: Storage, authenticate: Callable
                                 "(it may have been revoked).</p>", status_code=404)
         return guarded(lambda: page(found["entity"], found["project"], found["id"]))
 
+    def page_reader(request: Request) -> Principal:
+        """A browser signed in to the server's pages (session cookie), else the bearer key."""
+        from jupyter_tracker.server.web_pages import session_principal
+
+        return session_principal(request, storage, config) or authenticate(request)
+
+    PageReader = Depends(page_reader)
+
     @router.get("/reports/{entity}/{project}/{report_id}", response_class=HTMLResponse, include_in_schema=False)
-    def report_page(entity: str, project: str, report_id: str, principal: Principal = Auth) -> Any:
+    def report_page(entity: str, project: str, report_id: str, principal: Principal = PageReader) -> Any:
         if (refused := allowed(principal, entity)) is not None:
             return refused
         return guarded(lambda: page(entity, project, report_id))

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 import jupyter_tracker as jt
+import jupyter_tracker.reports as wr
+from jupyter_tracker.api import Api
 from tests.integration.server_fixtures import ServerProcess, start_server
 from tests.integration.test_live_panel_browser import CHROMIUM, REQUIRE_BROWSER, launch
 
@@ -157,7 +159,15 @@ def test_server_pages_sign_in_runs_table_run_page_and_refusals(site: dict[str, A
             assert "frame-ancestors 'none'" in headers["content-security-policy"]
             assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
 
+            # the report page accepts the same session (no bearer header from a browser)
+            saved = wr.Report("web-proj", title="Pages report", blocks=[wr.P("Seen in a session")]).save(
+                api=Api({"base_url": base}, api_key=server.api_key))
+            report = page.goto(saved.url)
+            assert report is not None and report.status == 200
+            assert "Pages report" in page.content()
+
             # signing out ends the session
+            page.goto(base + "/alice/web-proj")
             page.wait_for_selector(".jt-runs-table tbody tr")
             page.click(".jt-sign-out button")
             page.wait_for_url("**/sign-in")
