@@ -12,8 +12,8 @@ from the live panel's columns rather than from the store: each charted metric is
 envelope of at most :data:`CHART_POINTS` points plus the smoothing summary of the FULL series
 (so the browser's EMA is the one of every point, at any weight), numbers rounded to what a chart
 shows. Only the first :data:`~jupyter_tracker.notebook.live_static.MAX_CHARTS` metrics in panel
-order are charted; a run with more lists every metric's last value in the payload's summary, so
-the table the HTML shows is not lost where the renderer is preferred. That keeps a chart under
+order are charted; the payload's summary lists every metric's last value, so a run with more
+metrics keeps the table the HTML shows where the renderer is preferred. That keeps a chart under
 ~35 KB of JSON and a 10,000-metric run well under the saved notebook's 2 MB.
 """
 
@@ -94,9 +94,7 @@ def charts_mime_payload(
     step_metrics = sorted({series.step_metric for series in metrics[:charted]
                            if series.step_metric and series.step_metric in series.axes})
     axes = [*ROW_AXES, *(name for name in step_metrics if name not in ROW_AXES)]
-    summary: dict[str, Any] = {}
-    if len(metrics) > charted:
-        summary = {series.name: _last_value(series) for series in metrics if len(series)}
+    summary = {series.name: _last_value(series) for series in metrics if len(series)}
     runtime = max((float(series.runtime[-1]) for series in metrics if len(series) and math.isfinite(series.runtime[-1])),
                   default=None)
     page: dict[str, Any] = {
