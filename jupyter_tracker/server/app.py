@@ -430,11 +430,14 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
                 raise ApiError(400, f"{error}; filters must be a JSON object (MongoDB-style, as in wandb)") from None
             if not isinstance(parsed, dict):
                 raise ApiError(400, "filters must be a JSON object (MongoDB-style, as in wandb)")
+        start = (page - 1) * per_page
+        in_sql = storage.query_runs_page(entity, project, parsed, order, start, per_page)
+        if in_sql is not None:  # filtered, ordered and paged in SQL
+            return JSONResponse({"runs": in_sql[0], "total": in_sql[1]})
         stamp, runs = storage.project_runs(entity, project)
         selected = query_cache.get_or_compute(
             (stamp, filters or "", order or ""), lambda: _filter_and_sort(runs, parsed, order)
         )
-        start = (page - 1) * per_page
         return JSONResponse({"runs": selected[start : start + per_page], "total": len(selected)})
 
     @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/history", tags=["history"])

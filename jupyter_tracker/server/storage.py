@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from jupyter_tracker import run_names
-from jupyter_tracker.server import api_keys, history_series, json_values
+from jupyter_tracker.server import api_keys, history_series, json_values, run_query_sql
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.store import records
 
@@ -560,6 +560,50 @@ class Storage:
         with self._cache_lock:
             self._project_cache[project_id] = (stamp, runs)
         return stamp, runs
+
+    def query_runs_page(
+        self, entity: str, project: str, filters: Any, order: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """One page of a runs query and the number of runs that match, filtered and ordered in SQL.
+
+        None when the filter or order needs the Python evaluation (see
+        :mod:`jupyter_tracker.server.run_query_sql`): an operator SQL cannot express, or a run
+        whose value is a list or an object; the caller then filters :meth:`project_runs`.
+        """
+        query = run_query_sql.translate(self.backend, entity, project, filters, order)
+        if query is None:
+            return None
+        with self.engine.connect() as connection:
+            project_id = self._project_id(connection, entity, project, create=False)
+            if project_id is None:
+                return [], 0
+            source = query.source(project_id)
+            uncertain = sa.case((query.uncertain, 1), else_=0)
+            # one statement: the page, the number of matches and whether any run needs Python
+            page = connection.execute(
+                sa.select(sa.literal_column("pk"), sa.func.count().over(), sa.func.sum(uncertain).over())
+                .select_from(source)
+                .where(sa.or_(query.where, query.uncertain))
+                .order_by(*query.order_by)
+                .offset(min(offset, MAX_STEP))
+                .limit(limit)
+            ).all()
+            if not page:  # no match, or past the last page
+                counted = connection.execute(
+                    sa.select(sa.func.count().filter(query.where), sa.func.count().filter(query.uncertain)).select_from(
+                        source
+                    )
+                ).one()
+                return None if counted[1] else ([], int(counted[0] or 0))
+            if page[0][2]:
+                return None
+            total = int(page[0][1])
+            positions = {int(pk): position for position, (pk, _, _) in enumerate(page)}
+            rows = sorted(
+                connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(list(positions)))).all(),
+                key=lambda row: positions[int(row[0])],
+            )
+        return (_run_objects(rows, entity, project) if rows else []), total
 
     # -- records ---------------------------------------------------------------------------
     def apply_batch(self, entity: str, project: str, run_id: str, first_seq: Any, batch: Any) -> int:
