@@ -316,21 +316,37 @@ def render_line_plot_svg(data: dict[str, Any]) -> str:
               if x is not None and y is not None]
     if not values:
         return '<div class="jt-note">no runs have these metrics</div>'
-    xs, ys = [x for x, _ in values], [y for _, y in values]
-    log_x = data["log_x"] and min(xs) > 0
-    log_y = data["log_y"] and min(ys) > 0
-    sx = _scale(min(xs), max(xs), MARGIN + 2, WIDTH - 12, log_x)
-    sy = _scale(min(ys), max(ys), HEIGHT - MARGIN - 2, 12, log_y)
+    x_range = _axis_limits(data.get("range_x"), [x for x, _ in values])
+    y_range = _axis_limits(data.get("range_y"), [y for _, y in values])
+    log_x = data["log_x"] and x_range[0] > 0
+    log_y = data["log_y"] and y_range[0] > 0
+    sx = _scale(*x_range, MARGIN + 2, WIDTH - 12, log_x)
+    sy = _scale(*y_range, HEIGHT - MARGIN - 2, 12, log_y)
     marks = []
     for line in lines:
-        pairs = [(x, y) for x, y in zip(line["x"], line["smooth"], strict=True) if x is not None and y is not None]
+        # a set range cuts what lies outside it: x beyond it is dropped, y held at its edge
+        pairs = [(x, min(max(y, y_range[0]), y_range[1])) for x, y in zip(line["x"], line["smooth"], strict=True)
+                 if x is not None and y is not None and x_range[0] <= x <= x_range[1]]
+        if not pairs:
+            continue
         stride = max(1, len(pairs) // STATIC_POINTS)
         points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pairs[::stride] + pairs[-1:])
         marks.append(f'<polyline points="{points}" fill="none" stroke="{escape(line["color"])}" stroke-width="1.5">'
                      f'<title>{escape(line["label"])}</title></polyline>')
-    y_label = ", ".join(dict.fromkeys(line["metric"] for line in lines))
+    y_label = data.get("title_y") or ", ".join(dict.fromkeys(line["metric"] for line in lines))
+    x_label = data.get("title_x") or data["x_label"]
     return (f'<svg class="jt-svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(y_label)}">'
-            f'{_axes(data["x_label"], y_label, (min(xs), max(xs)), (min(ys), max(ys)))}{"".join(marks)}</svg>')
+            f'{_axes(x_label, y_label, x_range, y_range)}{"".join(marks)}</svg>')
+
+
+def _axis_limits(range_: Any, values: list[float]) -> tuple[float, float]:
+    """An axis's ``(min, max)``: the plot's set ends (``range_x``/``range_y``), the data's for the free ones."""
+    low, high = (list(range_) + [None, None])[:2] if isinstance(range_, (list, tuple)) else (None, None)
+    low = min(values) if low is None else float(low)
+    high = max(values) if high is None else float(high)
+    if high < low:  # one set end beyond all the data: the other end follows it
+        low, high = (low, low + 1.0) if range_ and range_[1] is None else (high - 1.0, high)
+    return low, high
 
 
 def render_scatter(data: dict[str, Any]) -> str:

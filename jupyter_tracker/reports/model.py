@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ FORMAT_NAME = "jupyter_tracker.report"
 SMOOTHING_TYPES = ("exponential", "gaussian", "average", "none")
 AGGREGATIONS = ("mean", "median", "min", "max", "sum", "count", "first", "last")
 RANGE_FUNCTIONS = ("minmax", "stddev", "stderr", "none")
+#: an axis range ``(min, max)``; None leaves that end to the data (wandb's ``Range``)
+Range = tuple[float | None, float | None]
 
 
 class ReportFormatError(ValueError):
@@ -182,6 +185,11 @@ class LinePlot(Panel):
     ``x``: ``"Step"`` (``_step``), ``"_runtime"``, ``"_timestamp"`` or any logged step metric.
     ``smoothing_type``: ``exponential`` (TensorBoard's debiased EMA, weight ``smoothing_factor``
     in [0, 1)), ``gaussian``/``average`` (window ``smoothing_factor`` × 100 points wide), ``none``.
+    ``range_x``/``range_y``: the axis limits ``(min, max)``, either one None to fit the data;
+    ``title_x``/``title_y``: the axis titles (empty: the x field's name, and no y title).
+
+    >>> LinePlot(y=["loss"], range_y=[0, None]).range_y
+    (0.0, None)
     """
 
     title: str = ""
@@ -196,7 +204,41 @@ class LinePlot(Panel):
     groupby_aggfunc: str = "mean"
     groupby_rangefunc: str = "minmax"
     max_runs_to_show: int = 20
+    range_x: Range = (None, None)
+    range_y: Range = (None, None)
+    title_x: str = ""
+    title_y: str = ""
     kind: ClassVar[str] = "LinePlot"
+
+    def __post_init__(self) -> None:
+        self.range_x = axis_range(self.range_x, "range_x")
+        self.range_y = axis_range(self.range_y, "range_y")
+        self.title_x = "" if self.title_x is None else str(self.title_x)
+        self.title_y = "" if self.title_y is None else str(self.title_y)
+
+
+def axis_range(value: Any, name: str = "range") -> Range:
+    """``(min, max)`` of an axis from wandb's ``range_x``/``range_y`` (a pair; None or a missing end fits the data).
+
+    >>> axis_range([1, None])
+    (1.0, None)
+    """
+    if value is None:
+        return (None, None)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ReportFormatError(f"{name} must be a pair (min, max) with None for a free end, got {value!r}")
+    ends: list[float | None] = []
+    for end in value:
+        if end is None:
+            ends.append(None)
+            continue
+        if isinstance(end, bool) or not isinstance(end, (int, float)) or not math.isfinite(end):
+            raise ReportFormatError(f"{name} ends must be finite numbers or None, got {end!r}")
+        ends.append(float(end))
+    low, high = ends
+    if low is not None and high is not None and low > high:
+        raise ReportFormatError(f"{name} has its min {low} above its max {high}")
+    return (low, high)
 
 
 @dataclass
@@ -467,6 +509,8 @@ def _decode_value(hint: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ReportFormatError(f"{where}: expected a list, got {type(value).__name__}")
         return [_decode_value(element, item, f"{where}[{index}]") for index, item in enumerate(value)]
+    if origin is tuple:
+        return axis_range(value, where)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _decode(hint, value, where)
     if origin in (typing.Union, types.UnionType):

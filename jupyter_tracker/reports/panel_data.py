@@ -372,7 +372,10 @@ def line_plot(api: Api, selection: RunSelection, panel: model.LinePlot) -> dict[
             lines.append(line)
     return {"x_label": panel.x or "Step", "lines": lines, "log_x": panel.log_x, "log_y": panel.log_y,
             "smoothing_type": panel.smoothing_type, "smoothing_factor": panel.smoothing_factor,
-            "show_original": panel.smoothing_show_original}
+            "show_original": panel.smoothing_show_original,
+            "range_x": list(model.axis_range(panel.range_x, "range_x")),
+            "range_y": list(model.axis_range(panel.range_y, "range_y")),
+            "title_x": panel.title_x or "", "title_y": panel.title_y or ""}
 
 
 def _group_band(series: list[tuple[np.ndarray, np.ndarray]], panel: model.LinePlot) -> dict[str, Any] | None:

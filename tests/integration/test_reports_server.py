@@ -43,7 +43,9 @@ def report_for(project: str) -> wr.Report:
     return wr.Report(project, title="Server report", blocks=[
         wr.H1("Learning rates"), wr.P(f"runs named {ATTACK}"),
         wr.PanelGrid(runsets=[wr.Runset(project, filters="Config('lr') < 0.05")],
-                     panels=[wr.LinePlot(y=["loss"], smoothing_factor=0.6), wr.ScatterPlot(x="config.lr", y="summary.acc"),
+                     panels=[wr.LinePlot(y=["loss"], smoothing_factor=0.6, range_x=(0, 150), range_y=(0, None),
+                                         title_x="training step", title_y="loss value"),
+                             wr.ScatterPlot(x="config.lr", y="summary.acc"),
                              wr.RunComparer()]),
         wr.Image(url="/etc/hostname.png", caption="a server path is never read"),
     ])
@@ -72,10 +74,15 @@ def console_problems(page_url: str, headers: dict[str, str] | None = None, offli
                 ".jt-smoothing input", "(input) => { input.value = '0.9'; input.dispatchEvent(new Event('input')); }")
             shown = page.eval_on_selector(".jt-smoothing output", "(output) => output.textContent")
             charts = page.evaluate("document.querySelectorAll('.jt-line-plot canvas').length")
+            axes = page.evaluate("""() => {
+                const plot = document.querySelector('.jt-line-plot')._jtChart.plot;
+                return {x: [plot.scales.x.min, plot.scales.x.max], y_min: plot.scales.y.min,
+                        titles: plot.axes.map((axis) => axis.label || '')};
+            }""")
             text = page.inner_text("body")
         finally:
             browser.close()
-    return {"problems": problems, "charts": charts, "smoothing": shown, "text": text}
+    return {"problems": problems, "charts": charts, "smoothing": shown, "text": text, "axes": axes}
 
 
 def test_reports_save_version_load_page_and_share(shared_server: ServerProcess, tmp_path: Path) -> None:
@@ -123,6 +130,7 @@ def test_reports_save_version_load_page_and_share(shared_server: ServerProcess, 
         seen = console_problems(server.base_url + page_path, headers=server.headers)
         assert seen["problems"] == [] and seen["charts"] == 1 and seen["smoothing"] == "0.900"
         assert "Learning rates" in seen["text"]
+        assert seen["axes"] == {"x": [0, 150], "y_min": 0, "titles": ["training step", "loss value"]}
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
@@ -137,3 +145,4 @@ def test_exported_html_opens_from_disk_offline_without_console_errors(store_root
     report_for("offline-export").to_html(path, api=Api())
     seen = console_problems(path.as_uri(), offline=True)
     assert seen["problems"] == [] and seen["charts"] == 1 and seen["smoothing"] == "0.900"
+    assert seen["axes"] == {"x": [0, 150], "y_min": 0, "titles": ["training step", "loss value"]}  # range_x/y, title_x/y

@@ -31,6 +31,9 @@ def _strategy(hint: typing.Any) -> st.SearchStrategy[typing.Any]:
     if typing.get_origin(hint) is list:
         (element,) = typing.get_args(hint)
         return st.lists(_strategy(element), max_size=3)
+    if typing.get_origin(hint) is tuple:  # an axis range: (min, max), either end None
+        end = st.none() | FLOATS
+        return st.tuples(end, end).map(lambda pair: pair if None in pair else tuple(sorted(pair)))
     if hint is model.Panel:
         return st.one_of(*[instances(kind) for kind in model.PANEL_TYPES.values()])
     if hint is model.Runset:
@@ -133,3 +136,19 @@ def test_field_names_in_wandb_spellings() -> None:
     assert field_name("s::acc") == "summary.acc"
     assert field_name("SummaryMetric('acc')") == "summary.acc"
     assert field_name("loss") == "loss"
+
+
+def test_line_plot_axis_ranges_and_titles_round_trip_and_bad_ranges_are_named() -> None:
+    plot = wr.LinePlot(y=["loss"], range_x=[0, 100], range_y=(None, 2.5), title_x="step", title_y=None)
+    assert plot.range_x == (0.0, 100.0) and plot.range_y == (None, 2.5) and plot.title_y == ""
+    report = wr.Report("p", blocks=[wr.PanelGrid(panels=[plot])])
+    document = json.loads(report.to_json())
+    assert document["report"]["blocks"][0]["panels"][0]["range_x"] == [0.0, 100.0]
+    assert wr.Report.from_json(report.to_json()) == report
+    with pytest.raises(ValueError, match="range_y has its min 3.0 above its max 1.0"):
+        wr.LinePlot(range_y=(3, 1))
+    with pytest.raises(ValueError, match="range_x must be a pair"):
+        wr.LinePlot(range_x="0-1")
+    document["report"]["blocks"][0]["panels"][0]["range_y"] = [0, "high"]
+    with pytest.raises(model.ReportFormatError, match=r"report\.blocks\[0\]\.panels\[0\]\.range_y ends must be"):
+        wr.Report.from_dict(document)

@@ -173,3 +173,61 @@ def test_simple_filters_order_and_limit_go_to_the_store_with_the_same_answer(sto
     in_python = select_runs(store, wr.Runset(filters="config.seed == 7", order=["-summary.acc"]), "search", limit=2)
     assert list(in_python.frame.index) == list(pushed.frame.index)
     assert select_runs(store, wr.Runset(filters="'nope' in tags"), "search").total == 6
+
+
+@pytest.fixture()
+def code_store(store_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """Two runs started from two versions of ``train.py`` (saved with ``save_code``), the second newer."""
+    import sys
+
+    versions = ("lr = 0.1\nprint('train')\n",
+                "lr = 0.01\nprint('train')\nprint('</td><script>alert(1)</script>')\n")
+    for number, source in enumerate(versions, start=1):
+        folder = tmp_path / f"v{number}"
+        folder.mkdir()
+        script = folder / "train.py"
+        script.write_text(source)
+        monkeypatch.chdir(folder)
+        monkeypatch.setattr(sys, "argv", [str(script)])  # the run is started by this script
+        run = jt.init(project="code", mode="offline", save_code=True, name=f"<b>v{number}</b>")
+        run.log({"loss": 1.0})
+        run.finish(quiet=True)
+    return Api()
+
+
+def test_code_comparer_diffs_the_saved_code_of_two_runs(code_store: Api) -> None:
+    from jupyter_tracker.reports.html import render_body
+
+    selection = select_runs(code_store, wr.Runset(order=["+created_at"]), "code")
+    data = panel_data(code_store, selection, wr.CodeComparer())
+    assert [run["name"] for run in data["runs"]] == ["<b>v1</b>", "<b>v2</b>"]
+    assert data["runs"][0]["code"] == "# code/train.py\nlr = 0.1\nprint('train')\n"
+    assert "lr = 0.01" in data["runs"][1]["code"]
+    page = render_body(wr.Report("code", blocks=[wr.PanelGrid(runsets=[wr.Runset(order=["+created_at"])],
+                                                              panels=[wr.CodeComparer()])]), code_store)
+    table = page[page.index('class="jt-scroll jt-diff"'):]
+    assert table.count('<span class="diff_add">') == 2  # the "0" that makes 0.1 into 0.01, and the added line
+    assert "<span class=\"diff_add\">print('&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;')" in table
+    assert "<script>alert" not in page and "<b>v1</b>" not in page and "&lt;b&gt;v1&lt;/b&gt;" in page
+
+
+def test_code_comparer_needs_two_runs_with_code(code_store: Api) -> None:
+    from jupyter_tracker.reports.html import render_code_comparer
+
+    selection = select_runs(code_store, wr.Runset(filters="name == '<b>v1</b>'"), "code")
+    data = panel_data(code_store, selection, wr.CodeComparer())
+    assert len(data["runs"]) == 1 and "needs two runs" in render_code_comparer(data)
+
+
+def test_line_plot_axis_ranges_and_titles_reach_the_drawn_chart(store: Api) -> None:
+    from jupyter_tracker.reports.html import render_line_plot, render_line_plot_svg
+
+    selection = select_runs(store, wr.Runset(order=["+config.lr"]), "search")
+    panel = wr.LinePlot(y=["loss"], range_x=(2, None), range_y=(0, 0.5), title_x="training step", title_y="<i>loss</i>")
+    data = panel_data(store, selection, panel)
+    assert data["range_x"] == [2.0, None] and data["range_y"] == [0.0, 0.5]
+    assert data["title_x"] == "training step" and data["title_y"] == "<i>loss</i>"
+    assert '"range_y":[0.0,0.5]' in render_line_plot(data) and "\\u003ci\\u003eloss" in render_line_plot(data)
+    svg = render_line_plot_svg(data)  # what a saved notebook shows without its kernel
+    assert ">training step</text>" in svg and "&lt;i&gt;loss&lt;/i&gt;" in svg and "<i>" not in svg
+    assert '>0.5</text>' in svg and '>2</text>' in svg  # the y axis ends at 0.5, the x axis starts at 2

@@ -58,9 +58,32 @@ var jtReportCharts = (function () {
     return {
       width: width, height: 240, series: series, bands: bands,
       legend: { show: data.lines.length <= 4 },
-      scales: { x: { time: false, distr: data.log_x ? 3 : 1 }, y: { distr: data.log_y ? 3 : 1 } },
-      axes: [{}, { size: 56 }],
+      scales: { x: fixedRange({ time: false, distr: data.log_x ? 3 : 1 }, data.range_x),
+                y: fixedRange({ distr: data.log_y ? 3 : 1 }, data.range_y) },
+      axes: [axisTitle({}, data.title_x), axisTitle({ size: 56 }, data.title_y)],
     };
+  }
+
+  // a scale whose set ends (range_x/range_y) stay put; a null end follows the data
+  function fixedRange(scale, range) {
+    const low = range ? finite(range[0]) : null;
+    const high = range ? finite(range[1]) : null;
+    if (low === null && high === null) return scale;
+    scale.range = (self, dataMin, dataMax) => {
+      let min = low === null ? dataMin : low;
+      let max = high === null ? dataMax : high;
+      if (min === null || max === null || !(max > min)) {
+        min = low === null ? (max === null ? 0 : max - 1) : low;
+        max = high === null ? min + 1 : high;
+      }
+      return [min, max];
+    };
+    return scale;
+  }
+
+  function axisTitle(axis, title) {
+    if (title) axis.label = title;
+    return axis;
   }
 
   // draws one line-plot element; returns {setSmoothing(weight)} for hosts that drive it
