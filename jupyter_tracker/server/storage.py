@@ -19,7 +19,7 @@ import json
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,8 @@ MAX_STEP = 2**63 - 1
 _MAX_TIME = 1e17
 #: run objects kept in memory by each server process for runs queries
 _RUN_CACHE_LIMIT = 200_000
+#: runs-query pages kept by each server process
+_PAGE_CACHE_SIZE = 256
 
 
 class StorageError(Exception):
@@ -212,6 +214,8 @@ class Storage:
         self._run_cache: dict[int, tuple[int, dict[str, Any]]] = {}
         self._project_cache: dict[int, tuple[tuple[int, ...], list[dict[str, Any]]]] = {}
         self._cache_lock = threading.Lock()
+        #: recent runs-query pages by (project, its stamp, query): paging through results re-reads nothing
+        self._page_cache: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], int] | None] = OrderedDict()
 
     # -- backend hooks ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -577,32 +581,61 @@ class Storage:
             project_id = self._project_id(connection, entity, project, create=False)
             if project_id is None:
                 return [], 0
-            source = query.source(project_id)
-            uncertain = sa.case((query.uncertain, 1), else_=0)
-            # one statement: the page, the number of matches and whether any run needs Python
-            page = connection.execute(
-                sa.select(sa.literal_column("pk"), sa.func.count().over(), sa.func.sum(uncertain).over())
-                .select_from(source)
-                .where(sa.or_(query.where, query.uncertain))
-                .order_by(*query.order_by)
-                .offset(min(offset, MAX_STEP))
-                .limit(limit)
-            ).all()
-            if not page:  # no match, or past the last page
-                counted = connection.execute(
-                    sa.select(sa.func.count().filter(query.where), sa.func.count().filter(query.uncertain)).select_from(
-                        source
-                    )
+            # versions only grow and runs are never deleted: (count, sum of versions) changes with any write
+            stamp = tuple(
+                connection.execute(
+                    sa.select(sa.func.count(), sa.func.sum(t.runs.c.version)).where(t.runs.c.project_id == project_id)
                 ).one()
-                return None if counted[1] else ([], int(counted[0] or 0))
-            if page[0][2]:
-                return None
-            total = int(page[0][1])
-            positions = {int(pk): position for position, (pk, _, _) in enumerate(page)}
-            rows = sorted(
-                connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(list(positions)))).all(),
-                key=lambda row: positions[int(row[0])],
             )
+            cache_key = (project_id, stamp, json.dumps(filters, sort_keys=True, default=repr), order, offset, limit)
+            with self._cache_lock:
+                if cache_key in self._page_cache:
+                    self._page_cache.move_to_end(cache_key)
+                    return self._page_cache[cache_key]
+            found = self._sql_page(connection, query, project_id, entity, project, offset, limit)
+        with self._cache_lock:
+            self._page_cache[cache_key] = found
+            while len(self._page_cache) > _PAGE_CACHE_SIZE:
+                self._page_cache.popitem(last=False)
+        return found
+
+    def _sql_page(
+        self,
+        connection: sa.Connection,
+        query: run_query_sql.RunQuery,
+        project_id: int,
+        entity: str,
+        project: str,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """The page :meth:`query_runs_page` returns, read from the database."""
+        source = query.source(project_id)
+        uncertain = sa.case((query.uncertain, 1), else_=0)
+        # one statement: the page, the number of matches and whether any run needs Python
+        page = connection.execute(
+            sa.select(sa.literal_column("pk"), sa.func.count().over(), sa.func.sum(uncertain).over())
+            .select_from(source)
+            .where(sa.or_(query.where, query.uncertain))
+            .order_by(*query.order_by)
+            .offset(min(offset, MAX_STEP))
+            .limit(limit)
+        ).all()
+        if not page:  # no match, or past the last page
+            counted = connection.execute(
+                sa.select(sa.func.count().filter(query.where), sa.func.count().filter(query.uncertain)).select_from(
+                    source
+                )
+            ).one()
+            return None if counted[1] else ([], int(counted[0] or 0))
+        if page[0][2]:
+            return None
+        total = int(page[0][1])
+        positions = {int(pk): position for position, (pk, _, _) in enumerate(page)}
+        rows = sorted(
+            connection.execute(sa.select(*_QUERY_COLUMNS).where(t.runs.c.pk.in_(list(positions)))).all(),
+            key=lambda row: positions[int(row[0])],
+        )
         return (_run_objects(rows, entity, project) if rows else []), total
 
     # -- records ---------------------------------------------------------------------------

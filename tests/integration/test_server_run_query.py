@@ -154,4 +154,7 @@ def test_lists_and_objects_fall_back_to_python(server_backend: str, tmp_path: Pa
         assert storage.query_runs_page("alice", "nested", {"config.lr.value": 0.01}, None, 0, 10) is None
         runs, total = storage.query_runs_page("alice", "nested", {"state": "running"}, "-created", 0, 10)  # type: ignore[misc]
         assert total == len(runs) == 2
+        storage.apply_batch("alice", "nested", "r0", 3, [["finish", {"exit_code": 0, "state": "finished"}]])
+        runs, total = storage.query_runs_page("alice", "nested", {"state": "running"}, "-created", 0, 10)  # type: ignore[misc]
+        assert [run["id"] for run in runs] == ["r2"] and total == 1  # a change is seen at once, never a cached page
         assert storage.query_runs_page("alice", "missing-project", {"state": "x"}, None, 0, 10) == ([], 0)
