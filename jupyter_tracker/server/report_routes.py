@@ -4,7 +4,9 @@ A report belongs to an entity and a project; saving and reading need a key with 
 entity. The page at ``/reports/<entity>/<project>/<id>`` renders the report from the server's own
 runs (only runs of the report's entity, whatever its run sets name) for a request with such a
 key; ``/reports/shared?token=<token>`` renders it for anyone holding a share token until the
-token is revoked (a query value named ``token``, which the access log masks). Reports live in the data directory (``reports/<entity>/<project>/<id>/v*.json``, see
+token is revoked (a query value named ``token``, which the access log masks), within the
+server's rate limit for requests without a key (per client address: token guessing is slowed).
+Reports live in the data directory (``reports/<entity>/<project>/<id>/v*.json``, see
 :class:`jupyter_tracker.reports.storage.ReportFolder`); share tokens are kept only as hashes.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -25,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileStore
+from jupyter_tracker.server.rate_limit import RateLimiter, SharedRateLimiter
 from jupyter_tracker.server.storage import NotFound, Principal, Storage
 
 API = "/api/v1"
@@ -240,8 +244,27 @@ def report_router(config: ServerConfig, storage: Storage, authenticate: Callable
         shares.revoke(token)
         return {"revoked": True}
 
+    #: the server's limiter (the Authenticator's, buckets kept in the database); a share page has no
+    #: key, so it draws from its address's bucket, as every request without a valid key does
+    limiter: RateLimiter | SharedRateLimiter | None = getattr(authenticate, "limiter", None)
+
+    def over_limit(request: Request) -> HTMLResponse | None:
+        """A 429 page when the caller's address has used up its requests (guessing tokens, or a flood)."""
+        if limiter is None:
+            return None
+        client = request.client.host if request.client else "unknown"
+        wait = limiter.take(f"ip:{client}")
+        if wait <= 0:
+            return None
+        seconds = max(1, math.ceil(wait))
+        return HTMLResponse("<!DOCTYPE html><title>Too many requests</title><p>Too many requests from this address "
+                            f"(rate limit {limiter.rate.requests} per {limiter.rate.period:g} s); retry after "
+                            f"{seconds} s.</p>", status_code=429, headers={"Retry-After": str(seconds)})
+
     @router.get("/reports/shared", response_class=HTMLResponse, include_in_schema=False)
-    def shared_page(token: str = "") -> Any:
+    def shared_page(request: Request, token: str = "") -> Any:
+        if (refused := over_limit(request)) is not None:
+            return refused
         found = shares.lookup(token)
         if found is None:
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>This share link is not valid "

@@ -13,7 +13,12 @@ import pytest
 import jupyter_tracker as jt
 import jupyter_tracker.reports as wr
 from jupyter_tracker.api import Api
-from tests.integration.server_fixtures import ServerProcess, shared_server  # noqa: F401  (fixtures)
+from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
+    ServerProcess,
+    server_backend,
+    server_factory,
+    shared_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +151,19 @@ def test_exported_html_opens_from_disk_offline_without_console_errors(store_root
     seen = console_problems(path.as_uri(), offline=True)
     assert seen["problems"] == [] and seen["charts"] == 1 and seen["smoothing"] == "0.900"
     assert seen["axes"] == {"x": [0, 150], "y_min": 0, "titles": ["training step", "loss value"]}  # range_x/y, title_x/y
+
+
+def test_the_share_page_is_rate_limited_per_address(server_factory: Any, tmp_path: Path) -> None:
+    server = server_factory(rate_limit="4/minute")
+    api = Api({"base_url": server.base_url}, api_key=server.api_key)
+    report = wr.Report("shared-limit", title="Shared", blocks=[wr.H1("Hi")]).save(api=api)  # takes the key's bucket
+    with server.client() as client:
+        token = client.post(f"/api/v1/reports/{server.username}/shared-limit/{report.id}/shares").json()["token"]
+    url = f"{server.base_url}/reports/shared"
+    codes = [httpx.get(url, params={"token": token}).status_code for _ in range(2)]
+    codes += [httpx.get(url, params={"token": f"guess-{number}"}).status_code for number in range(2)]
+    refused = httpx.get(url, params={"token": token})
+    assert codes == [200, 200, 404, 404] and refused.status_code == 429  # guesses use up the address's requests
+    assert int(refused.headers["Retry-After"]) in range(1, 16) and "Too many requests" in refused.text
+    with server.client() as client:  # a valid key keeps its own bucket
+        assert client.get(f"/api/v1/reports/{server.username}/shared-limit/{report.id}").status_code == 200
