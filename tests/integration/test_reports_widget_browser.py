@@ -38,10 +38,18 @@ for lr in (0.1, 0.03, 0.01, 0.003):
 report = wr.Report("lab-report", title="Lab report", blocks=[
     wr.MarkdownBlock("Written in **Python**"),
     wr.PanelGrid(runsets=[wr.Runset("lab-report", name="All runs")],
-                 panels=[wr.LinePlot(y=["loss"], smoothing_factor=0.2), wr.ScatterPlot(x="config.lr", y="summary.acc")]),
+                 panels=[wr.LinePlot(y=["loss"], smoothing_factor=0.2, range_y=(0, None), title_x="training step"),
+                         wr.ScatterPlot(x="config.lr", y="summary.acc")]),
 ])
 report
 """
+
+#: the first line plot's axes as uPlot drew them (its range_x/range_y and title_x/title_y)
+CHART_AXES = """() => {
+  const plot = document.querySelector('.jt-report-widget .jt-line-plot')._jtChart.plot;
+  return {x: [plot.scales.x.min, plot.scales.x.max], y_min: plot.scales.y.min,
+          titles: plot.axes.map((axis) => axis.label || '')};
+}"""
 
 EXECUTE = """async (code) => {
   const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
@@ -93,6 +101,13 @@ def test_report_widget_edits_round_trip_between_browser_and_python(jupyterlab: d
                 "() => document.querySelector('.jt-report-widget').innerText.includes('Added from Python')",
                 timeout=30_000)
 
+            axes = page.evaluate(CHART_AXES)  # range_y=(0, None): the y axis starts at 0, its top follows the data
+            assert axes["y_min"] == 0 and axes["x"][1] > 100 and axes["titles"] == ["training step", ""]
+            status = page.evaluate(EXECUTE, "report.blocks[1].panels[0].range_x = (0, 100)")
+            assert status == "ok"  # set from Python: the chart is drawn again with the x axis cut at 100
+            page.wait_for_function(f"() => {{ try {{ return ({CHART_AXES})().x[1] === 100; }} catch (e) {{ return false; }} }}",
+                                   timeout=30_000)
+
             saved_path = jupyterlab["work"] / "saved.json"
             status = page.evaluate(EXECUTE, f"report.save(); open({str(saved_path)!r}, 'w').write(report.to_json())")
             assert status == "ok"
@@ -105,6 +120,7 @@ def test_report_widget_edits_round_trip_between_browser_and_python(jupyterlab: d
 
     saved = wr.Report.from_json(saved_path.read_text(encoding="utf-8"))
     assert saved.blocks[1].panels[0].smoothing_factor == 0.9
+    assert saved.blocks[1].panels[0].range_x == (0.0, 100.0) and saved.blocks[1].panels[0].title_x == "training step"
     assert saved.blocks[1].runsets[0].filters == "config.lr < 0.05"
     assert saved.blocks[-1] == wr.H2("Added from Python")
     monkeypatch.setenv("WANDB_DIR", str(jupyterlab["store"]))
