@@ -59,6 +59,9 @@ async function showProjects(main: HTMLElement): Promise<void> {
   main.append(list);
 }
 
+/** Rows drawn at once: the count says how many match; search or sort to bring others up. */
+const SHOWN_ROWS = 500;
+
 const COLUMNS: Array<[SortKey, string]> = [['name', 'Name'], ['state', 'State'], ['created', 'Created'], ['runtime', 'Runtime']];
 
 async function showRuns(main: HTMLElement, entity: string, project: string): Promise<void> {
@@ -93,7 +96,7 @@ async function showRuns(main: HTMLElement, entity: string, project: string): Pro
       head.append(cell);
     }
     const body = element('tbody');
-    for (const row of rows.slice(0, 2000)) {
+    for (const row of rows.slice(0, SHOWN_ROWS)) {
       const line = element('tr', `jt-state-${row.state.replace(/[^a-z]/g, '')}`);
       line.dataset.runId = row.id;
       const name = element('td');
