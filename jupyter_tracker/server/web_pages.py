@@ -166,8 +166,8 @@ def _sign_in_page(request: Request, message: str = "", status: int = 200, target
         f'<input type="hidden" name="csrf" value="{html.escape(token)}">'
         f'<input type="hidden" name="next" value="{html.escape(_safe_next(target))}">'
         '<button type="submit">Sign in</button></form>'
-        '<p>Create a key with <code>jupyter-tracker keys create --user NAME</code>; it is sent once and kept only as a '
-        'session cookie.</p></main></body></html>')
+        '<p>Create a key with <code>jupyter-tracker keys create --user NAME</code>; it is checked once and '
+        'never kept by the browser, which holds only a session cookie.</p></main></body></html>')
     response.headers["Content-Length"] = str(len(response.body))
     return response
 

@@ -176,3 +176,14 @@ def test_server_pages_sign_in_runs_table_run_page_and_refusals(site: dict[str, A
         finally:
             browser.close()
     assert dialogs == [] and errors == []
+
+    # revoking the key ends the sessions signed in with it
+    key = server.create_key(user="alice")
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.get("/sign-in")
+        signed = client.post("/_pages/sign-in", data={"api_key": key, "csrf": client.cookies["jt_csrf"], "next": "/"},
+                             follow_redirects=False)
+        assert signed.status_code == 303 and signed.headers["location"] == "/"
+        assert client.get("/_pages/api/projects").status_code == 200
+        server.revoke_key(key)
+        assert client.get("/_pages/api/projects").status_code == 401
