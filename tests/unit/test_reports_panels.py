@@ -176,22 +176,20 @@ def test_simple_filters_order_and_limit_go_to_the_store_with_the_same_answer(sto
 
 
 @pytest.fixture()
-def code_store(store_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Api:
-    """Two runs started from two versions of ``train.py`` (saved with ``save_code``), the second newer."""
+def code_store(store_root: Path, tmp_path: Path) -> Api:
+    """Two runs started by two versions of ``train.py`` run as scripts (``save_code=True``), the second later."""
+    import subprocess
     import sys
 
-    versions = ("lr = 0.1\nprint('train')\n",
-                "lr = 0.01\nprint('train')\nprint('</td><script>alert(1)</script>')\n")
-    for number, source in enumerate(versions, start=1):
+    bodies = ("lr = 0.1\nprint('train')\n", "lr = 0.01\nprint('train')\nprint('</td><script>alert(1)</script>')\n")
+    for number, body in enumerate(bodies, start=1):
         folder = tmp_path / f"v{number}"
         folder.mkdir()
         script = folder / "train.py"
-        script.write_text(source)
-        monkeypatch.chdir(folder)
-        monkeypatch.setattr(sys, "argv", [str(script)])  # the run is started by this script
-        run = jt.init(project="code", mode="offline", save_code=True, name=f"<b>v{number}</b>")
-        run.log({"loss": 1.0})
-        run.finish(quiet=True)
+        script.write_text(body + "import jupyter_tracker as jt\n"
+                          f"run = jt.init(project='code', mode='offline', save_code=True, name='<b>v{number}</b>')\n"
+                          "run.log({'loss': lr})\nrun.finish(quiet=True)\n")
+        subprocess.run([sys.executable, str(script)], cwd=folder, check=True, capture_output=True, timeout=120)
     return Api()
 
 
@@ -201,7 +199,7 @@ def test_code_comparer_diffs_the_saved_code_of_two_runs(code_store: Api) -> None
     selection = select_runs(code_store, wr.Runset(order=["+created_at"]), "code")
     data = panel_data(code_store, selection, wr.CodeComparer())
     assert [run["name"] for run in data["runs"]] == ["<b>v1</b>", "<b>v2</b>"]
-    assert data["runs"][0]["code"] == "# code/train.py\nlr = 0.1\nprint('train')\n"
+    assert data["runs"][0]["code"] == "# code/train.py\n" + (Path("v1") / "train.py").read_text()
     assert "lr = 0.01" in data["runs"][1]["code"]
     page = render_body(wr.Report("code", blocks=[wr.PanelGrid(runsets=[wr.Runset(order=["+created_at"])],
                                                               panels=[wr.CodeComparer()])]), code_store)
