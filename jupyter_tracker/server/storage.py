@@ -42,6 +42,8 @@ _MAX_TIME = 1e17
 _RUN_CACHE_LIMIT = 200_000
 #: runs-query pages kept by each server process
 _PAGE_CACHE_SIZE = 256
+#: a key's last chunk is extended by new points (read back and rewritten) only while it holds fewer
+_EXTEND_TAIL_BELOW = history_series.CHUNK_POINTS // 4
 
 
 class StorageError(Exception):
@@ -146,6 +148,20 @@ def _check_finite(value: Any, what: str) -> None:
         raise BadRequest(f"malformed batch: {what} must be a finite number")
 
 
+#: value types that nest nothing
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+
+
+def _flat_history(record: Any) -> bool:
+    """A history record whose row holds only scalars (the usual one): nested two deep, no walk needed."""
+    if len(record) != 5 or record[0] != records.HISTORY or type(record[4]) is not dict:
+        return False
+    scalars = _SCALARS
+    return all(type(value) in scalars for value in record[4].values()) and all(
+        type(value) in scalars for value in record[1:4]
+    )
+
+
 def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
     """Checks the shape of every record before anything is written; raises BadRequest."""
     if type(first_seq) is not int or first_seq < 1:
@@ -158,7 +174,7 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
         if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
             raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
         kind = record[0]
-        if json_values.nesting_depth_over(record):
+        if not _flat_history(record) and json_values.nesting_depth_over(record):
             raise BadRequest(f"malformed batch: {where} nests values more than {json_values.MAX_NESTING} levels deep")
         if kind == records.HISTORY:
             if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
@@ -233,6 +249,10 @@ class Storage:
 
     def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query
+
+    def _bulk_insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Inserts many rows of one shape in one statement (SQLite: one executemany in the transaction)."""
+        connection.execute(sa.insert(table), rows)
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -668,6 +688,7 @@ class Storage:
                 extra=json.loads(row.extra),
             )
             new_rows: list[dict[str, Any]] = []
+            last_logged: dict[str, Any] = {}
             system: list[dict[str, Any]] = []
             points: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
             for offset, record in enumerate(fresh):
@@ -685,7 +706,7 @@ class Storage:
                             steps, numbers = points[key]
                             steps.append(step)
                             numbers.append(float(value))
-                    doc.last_values.update(json_values.to_json(logged))
+                    last_logged.update(logged)  # made JSON once per batch, below
                     doc.columns["runtime"] = float(runtime)
                     doc.changed.add("last_values")
                 elif kind == records.SYSTEM:
@@ -701,12 +722,14 @@ class Storage:
                     )
                 else:
                     _apply_other(doc, kind, record[1] if len(record) > 1 else None)
+            if last_logged:
+                doc.last_values.update(json_values.to_json(last_logged))
             if new_rows:
-                connection.execute(sa.insert(t.history_rows), new_rows)
+                self._bulk_insert(connection, t.history_rows, new_rows)
                 self._append_points(connection, pk, points)
                 doc.columns["history_rows"] = int(row.history_rows) + len(new_rows)
             if system:
-                connection.execute(sa.insert(t.system_rows), system)
+                self._bulk_insert(connection, t.system_rows, system)
             new_applied = applied + len(fresh)
             values: dict[str, Any] = dict(doc.columns)
             for name in ("config", "summary_manual", "last_values", "extra"):
@@ -730,7 +753,12 @@ class Storage:
     def _append_points(
         self, connection: sa.Connection, pk: int, points: dict[str, tuple[list[int], list[float]]]
     ) -> None:
-        """Extends each key's tail chunk with the batch's points and adds chunks as they fill."""
+        """Adds the batch's points of each key as new chunks, extending the tail chunk only while it is small.
+
+        A tail of :data:`_EXTEND_TAIL_BELOW` points or more is left as it is, so a batch of many
+        rows writes only its own points (no chunk is read back and rewritten), and chunks stay
+        large enough that a long series is still few rows.
+        """
         keys = list(points)
         info: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
@@ -741,7 +769,7 @@ class Storage:
             ):
                 info[row.key] = row
         tails: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        wanted = [(key, row.chunks - 1) for key, row in info.items() if row.tail_points < history_series.CHUNK_POINTS]
+        wanted = [(key, row.chunks - 1) for key, row in info.items() if row.tail_points < _EXTEND_TAIL_BELOW]
         for start in range(0, len(wanted), 300):
             query = sa.select(t.history_chunks.c.key, t.history_chunks.c.steps, t.history_chunks.c.point_values).where(
                 t.history_chunks.c.run_pk == pk,
@@ -782,7 +810,9 @@ class Storage:
                 "tail_points": len(pieces[-1][0]),
             }
             (key_updates if known is not None else new_keys).append(counts)
-        _insert_and_update(connection, t.history_chunks, ("run_pk", "key", "chunk"), inserts, updates)
+        if inserts:
+            self._bulk_insert(connection, t.history_chunks, inserts)
+        _insert_and_update(connection, t.history_chunks, ("run_pk", "key", "chunk"), [], updates)
         _insert_and_update(connection, t.history_keys, ("run_pk", "key"), new_keys, key_updates)
 
     # -- history ---------------------------------------------------------------------------
@@ -1104,6 +1134,15 @@ class PostgresStorage(Storage):
 
     def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.with_for_update()
+
+    def _bulk_insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """One ``COPY ... FROM STDIN`` (binary) in the transaction: no statement per row."""
+        names = list(rows[0])
+        column_list = ", ".join(f'"{name}"' for name in names)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
 
 
 def open_storage(url: str, migrate: bool = True) -> Storage:

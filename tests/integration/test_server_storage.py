@@ -128,3 +128,31 @@ def test_series_survive_batches_that_cross_chunk_boundaries(server_backend: str,
             assert np.array_equal(series["sparse"][1], -np.arange(0, step, 3.0))
         finally:
             storage.close()
+
+
+def test_series_from_batches_of_every_size_read_back_whole_in_few_chunks(server_backend: str, tmp_path: Path) -> None:
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ensure_user("alice")
+            storage.upsert_run("alice", "p", "r", {}, created_by="alice")
+            step = 0
+            for size in [1, 1, 700, 3000, 5, 600, 1, 2048, 300, 4100, 1]:
+                batch = [
+                    ["h", step + i, 1.7e9 + step + i, float(step + i), {"loss": (step + i) / 7}] for i in range(size)
+                ]
+                assert storage.apply_batch("alice", "p", "r", step + 1, batch) == step + size
+                step += size
+            pk = storage.run_pk("alice", "p", "r")
+            steps, values = storage.series(pk, ["loss"])["loss"]
+            assert steps.tolist() == list(range(step))
+            assert values.tolist() == [number / 7 for number in range(step)]
+            with storage.engine.connect() as connection:
+                chunks = connection.execute(
+                    sa.select(sa.func.count()).where(
+                        schema.history_chunks.c.run_pk == pk, schema.history_chunks.c.key == "loss"
+                    )
+                ).scalar()
+            assert chunks is not None and chunks <= step // 512 + 2  # no chunk left tiny but the last
+        finally:
+            storage.close()
