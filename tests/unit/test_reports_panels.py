@@ -229,3 +229,19 @@ def test_line_plot_axis_ranges_and_titles_reach_the_drawn_chart(store: Api) -> N
     svg = render_line_plot_svg(data)  # what a saved notebook shows without its kernel
     assert ">training step</text>" in svg and "&lt;i&gt;loss&lt;/i&gt;" in svg and "<i>" not in svg
     assert '>0.5</text>' in svg and '>2</text>' in svg  # the y axis ends at 0.5, the x axis starts at 2
+
+
+def test_line_series_skip_missing_values_whatever_was_logged(store_root: Path) -> None:
+    run = jt.init(project="mixed", mode="offline", name="plain")
+    for step in range(6):
+        run.log({"loss": float("nan") if step == 2 else step * 1.5} if step != 4 else {"other": 1})
+    run.finish(quiet=True)
+    odd = jt.init(project="mixed", mode="offline", name="odd")
+    for value in [1.0, "text", True, None, 4, 5.5]:
+        odd.log({"loss": value} if value is not None else {"other": 1})
+    odd.finish(quiet=True)
+    api = Api()
+    selection = select_runs(api, wr.Runset(order=["+created_at"]), "mixed")
+    plain, mixed = panel_data(api, selection, wr.LinePlot(y=["loss"], smoothing_type="none"))["lines"]
+    assert plain["x"] == [0, 1, 2, 3, 5] and plain["y"] == [0, 1.5, None, 4.5, 7.5]  # NaN kept (drawn as a gap)
+    assert mixed["x"] == [0, 4, 5] and mixed["y"] == [1, 4, 5.5]  # strings, bools and missing values left out
