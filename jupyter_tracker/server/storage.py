@@ -1106,6 +1106,15 @@ class SQLiteStorage(Storage):
         super().close()
         self._buckets_engine.dispose()
 
+    def _bulk_insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """One executemany on the driver in the write transaction (SQLAlchemy's per-row binding is most of the cost)."""
+        names = list(rows[0])
+        column_list = ", ".join(f'"{name}"' for name in names)
+        marks = ", ".join("?" for _ in names)
+        connection.connection.driver_connection.executemany(  # type: ignore[union-attr]
+            f'INSERT INTO "{table.name}" ({column_list}) VALUES ({marks})', [tuple(row.values()) for row in rows]
+        )
+
     def _insert_ignore(self, table: sa.Table) -> Any:
         from sqlalchemy.dialects.sqlite import insert
 
