@@ -152,14 +152,27 @@ def _check_finite(value: Any, what: str) -> None:
 _SCALARS = frozenset({float, int, str, bool, type(None)})
 
 
-def _flat_history(record: Any) -> bool:
-    """A history record whose row holds only scalars (the usual one): nested two deep, no walk needed."""
-    if len(record) != 5 or record[0] != records.HISTORY or type(record[4]) is not dict:
+def _plain_history(record: Any) -> bool:
+    """A well-formed history record of scalars (the usual one), checked in one pass.
+
+    False means "not proven": the record then goes through every check one by one, which
+    names what is wrong with it.
+    """
+    if type(record) is not list or len(record) != 5 or record[0] != records.HISTORY:
+        return False
+    _, step, when, runtime, row = record
+    if not (
+        type(step) is int
+        and 0 <= step <= MAX_STEP
+        and type(when) is float
+        and -_MAX_TIME <= when <= _MAX_TIME  # NaN fails both
+        and type(runtime) is float
+        and -_MAX_TIME <= runtime <= _MAX_TIME
+        and type(row) is dict
+    ):
         return False
     scalars = _SCALARS
-    return all(type(value) in scalars for value in record[4].values()) and all(
-        type(value) in scalars for value in record[1:4]
-    )
+    return all(type(key) is str for key in row) and all(type(value) in scalars for value in row.values())
 
 
 def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
@@ -170,11 +183,14 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
         raise BadRequest("malformed batch: expected a non-empty list of records")
     checked: list[list[Any]] = []
     for index, record in enumerate(batch):
+        if _plain_history(record):
+            checked.append(list(record))
+            continue
         where = f"record {index} (seq {first_seq + index})"
         if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
             raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
         kind = record[0]
-        if not _flat_history(record) and json_values.nesting_depth_over(record):
+        if json_values.nesting_depth_over(record):
             raise BadRequest(f"malformed batch: {where} nests values more than {json_values.MAX_NESTING} levels deep")
         if kind == records.HISTORY:
             if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
