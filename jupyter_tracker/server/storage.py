@@ -4,7 +4,10 @@ Everything the HTTP layer needs goes through :class:`Storage`: entities (users a
 memberships, API keys, projects, runs, the records of a run and its history. The two backends
 differ only in how they open the engine, how a run row is locked while a batch is applied
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL) and their
-``INSERT ... ON CONFLICT DO NOTHING``. Several server processes may share one PostgreSQL.
+``INSERT ... ON CONFLICT DO NOTHING`` and how a batch's rows go in at once (one ``COPY`` on
+PostgreSQL, one driver ``executemany`` on SQLite). Runs queries are filtered, ordered and paged
+in SQL where :mod:`jupyter_tracker.server.run_query_sql` can say so exactly. Several server
+processes may share one PostgreSQL.
 
 >>> storage = open_storage("sqlite://")  # in memory
 >>> key = storage.create_key(user="alice")
