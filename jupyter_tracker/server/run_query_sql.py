@@ -5,7 +5,7 @@ module expresses the same meaning in SQL where it can, so a runs query over a la
 reads one page of rows instead of every run. Where it cannot be exact it says so:
 
 * :func:`translate` returns ``None`` for a filter or order SQL cannot express (``$regex``,
-  ``$all``, ``$size``, ``tags``, whole ``config``/``summary`` values); the caller then
+  ``$all``, ``$size``, ordering by ``tags``, whole ``config``/``summary`` values); the caller then
   evaluates the query in Python;
 * a JSON value that is a list or an object (MongoDB's array semantics, wandb's
   ``{"value": ...}`` wrappers) or a dotted name that may reach into a nested value makes that
@@ -99,6 +99,7 @@ class _Translator:
         #: JSON values read once per row in the inner query: (section, key) -> their column names
         self.extracted: dict[tuple[str, str], tuple[str, str]] = {}
         self.inner_columns: list[Any] = []
+        self.uses_tags = False
 
     # -- fields --------------------------------------------------------------------------
     def _string(self, expression: Any) -> Any:
@@ -247,6 +248,37 @@ class _Translator:
             return sa.and_(*[self._operator(values, field, op, operand, convert) for op, operand in condition.items()])
         return self._operator(values, field, "$eq", condition, convert)
 
+    def _has_tag(self, tag: str) -> Any:
+        """True when the run's tags (always a list of strings) hold ``tag``."""
+        if not self.uses_tags:
+            self.uses_tags = True
+            self.inner_columns.append(t.runs.c.tags)
+        tags = sa.literal_column("tags", sa.Text)
+        if self.backend == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return sa.func.jsonb_exists(sa.cast(tags, JSONB), sa.literal(tag, sa.Text))
+        each = sa.func.json_each(tags).table_valued("value")
+        return sa.exists().where(each.c.value == tag)
+
+    def _tags(self, condition: Any) -> Any:
+        """``tags`` filters by tag: "has tag", any/none of a list of tags, and ``$exists``."""
+        if not (isinstance(condition, Mapping) and condition and all(str(k).startswith("$") for k in condition)):
+            condition = {"$eq": condition}
+        clauses = []
+        for operator, operand in condition.items():
+            if operator in ("$eq", "$ne") and isinstance(operand, str):
+                found = self._has_tag(operand)
+            elif operator in ("$in", "$nin") and isinstance(operand, list) and all(isinstance(x, str) for x in operand):
+                found = sa.or_(sa.false(), *[self._has_tag(tag) for tag in operand])
+            elif operator == "$exists":
+                clauses.append(sa.true() if operand else sa.false())  # every run has a list of tags
+                continue
+            else:
+                raise Untranslatable(operator)
+            clauses.append(found if operator in ("$eq", "$in") else sa.not_(found))
+        return sa.and_(sa.true(), *clauses)
+
     def filter(self, document: Mapping[str, Any]) -> Any:
         clauses: list[Any] = []
         for key, condition in document.items():
@@ -259,6 +291,9 @@ class _Translator:
                     clauses.append(sa.or_(sa.false(), *parts))
                 else:
                     clauses.append(sa.not_(sa.or_(sa.false(), *parts)))
+                continue
+            if run_filters.canonical_field(key) == "tags":
+                clauses.append(self._tags(condition))
                 continue
             values = self.field(key)
             if values is None:  # entity, project or a field no run has: the same answer for every row

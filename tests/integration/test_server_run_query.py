@@ -75,6 +75,12 @@ FILTERS: list[Any] = [
     {"runtime": {"$gt": 2}},
     {"exit_code": 0},
     {"tags": "tuned"},
+    {"tags": {"$ne": "tuned"}},
+    {"tags": {"$in": ["baseline", "x"]}},
+    {"tags": {"$nin": ["baseline", "tuned"]}},
+    {"tags": {"$exists": True}},
+    {"$or": [{"tags": "baseline"}, {"config.opt": "sgd"}]},
+    {"tags": {"$size": 2}},
 ]
 ORDERS = [
     None,
@@ -108,7 +114,8 @@ def _seed(storage: Storage, project: str, configs: list[dict[str, Any]], summari
     storage.ensure_user("alice")
     for index, (config, summary) in enumerate(zip(configs, summaries, strict=True)):
         run_id = f"r{index}"
-        metadata = {"name": f"run-{index}", "group": None if index % 3 == 0 else f"g{index % 2}"}
+        metadata: dict[str, Any] = {"name": f"run-{index}", "group": None if index % 3 == 0 else f"g{index % 2}"}
+        metadata["tags"] = [["tuned"], [], ["baseline", "tuned"], ["baseline"]][index % 4]
         metadata["created"] = 1_000_000_000.0 + (index % 4)  # equal times: ties keep the listing order
         storage.upsert_run("alice", project, run_id, metadata, created_by="alice")
         batch: list[Any] = [["config", config], ["summary", summary]]
@@ -140,7 +147,7 @@ def test_sql_runs_queries_match_the_python_evaluation(server_backend: str, tmp_p
                 if expected:
                     later, _ = storage.query_runs_page("alice", "scalars", filters, order, 1, 2)  # type: ignore[misc]
                     assert [run["id"] for run in later] == expected[1:3], (filters, order)
-        # only $regex and tags (a list) need Python here
+        # only $regex and $size need Python here
         assert in_sql == (len(FILTERS) - 2) * len(ORDERS)
 
 
