@@ -19,6 +19,10 @@ fi
 # tf.summary programs whose summaries the TensorBoard tests bring into runs
 .venv/bin/python -m pip install -q -e ".[tensorflow]" \
   || echo "tensorflow-cpu could not be installed: the tf.summary tests will be reported as not run"
+# The editable install also places the built JupyterLab extension and its server extension in
+# .venv; the browser tests load them explicitly where they test them (from the source tree) and
+# test the other hosts (plain JupyterLab, Notebook 7) without them, so the venv keeps neither.
+rm -rf .venv/share/jupyter/labextensions/jupyter-tracker .venv/etc/jupyter/jupyter_server_config.d/jupyter_tracker_lab.json
 # shellcheck source=scripts/postgres.sh
 source scripts/postgres.sh
 start_test_postgres || echo "PostgreSQL not installed: the PostgreSQL tests will be reported as not run"
