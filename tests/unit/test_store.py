@@ -402,27 +402,42 @@ class SmallDisk:
     """Wraps the writer's file as a disk with ``free`` bytes left: a write that does not fit is refused.
 
     Like a real full filesystem, a write may be cut short to the space that is left (``partial``).
+    ``free`` is read and changed under a lock: the test frees space from its own thread while the
+    writer's thread writes and truncates, and an unlocked ``+=`` there could undo the test's change.
     """
 
     def __init__(self, handle, free: int, partial: bool = True) -> None:
         self._handle = handle
-        self.free = free
+        self._lock = threading.Lock()
+        self._free = free
         self.partial = partial
+
+    @property
+    def free(self) -> int:
+        with self._lock:
+            return self._free
+
+    @free.setter
+    def free(self, value: int) -> None:
+        with self._lock:
+            self._free = value
 
     def write(self, data) -> int:
         size = len(data)
-        if size > self.free:
-            if self.partial and self.free:
-                written = self._handle.write(bytes(data[: self.free]))
-                self.free -= written
-                return written
-            raise OSError(28, "No space left on device")
-        self.free -= size
-        return self._handle.write(data)
+        with self._lock:
+            if size > self._free:
+                if self.partial and self._free:
+                    written = self._handle.write(bytes(data[: self._free]))
+                    self._free -= written
+                    return written
+                raise OSError(28, "No space left on device")
+            self._free -= size
+            return self._handle.write(data)
 
     def truncate(self, size: int) -> int:
-        self.free += max(0, self._handle.seek(0, 2) - size)
-        return self._handle.truncate(size)
+        with self._lock:
+            self._free += max(0, self._handle.seek(0, 2) - size)
+            return self._handle.truncate(size)
 
     def __getattr__(self, name):
         return getattr(self._handle, name)
