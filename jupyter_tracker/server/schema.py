@@ -143,6 +143,20 @@ rate_buckets = sa.Table(
     sa.Column("updated", sa.Float, nullable=False),  # unix time of the last take
 )
 
+#: signed-in browser sessions of the web pages (only a hash of the random session id); added in version 4
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),  # sha256 hex of the cookie's session id
+    sa.Column("key_id", sa.String(32), nullable=False),  # the API key signed in with
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),  # absolute end, whatever the activity
+    sa.Column("idle_timeout", sa.Float, nullable=False),  # seconds without a request that end it
+    sa.Index("ix_web_sessions_key", "key_id"),
+    sa.Index("ix_web_sessions_expires", "expires"),
+)
+
 _V1_TABLES = (entities, memberships, api_keys, projects, runs, history_rows, history_chunks, history_keys)
 
 
@@ -162,11 +176,17 @@ def _migration_3_rate_buckets(connection: sa.Connection) -> None:
     rate_buckets.create(connection, checkfirst=True)
 
 
+def _migration_4_web_sessions(connection: sa.Connection) -> None:
+    """Version 4: server-side web sessions, so signing out or revoking a key ends a copied cookie too."""
+    web_sessions.create(connection, checkfirst=True)
+
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1_initial,
     _migration_2_system_rows,
     _migration_3_rate_buckets,
+    _migration_4_web_sessions,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

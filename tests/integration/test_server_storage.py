@@ -49,9 +49,10 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(server_backend: str
         storage = open_storage(url)
         try:
             with storage.engine.connect() as connection:
-                assert schema.current_version(connection) == schema.LATEST_VERSION == 3
+                assert schema.current_version(connection) == schema.LATEST_VERSION == 4
                 assert sa.inspect(connection).has_table("system_rows")
                 assert sa.inspect(connection).has_table("rate_buckets")
+                assert sa.inspect(connection).has_table("web_sessions")
             assert storage.key_record(key.key_id) is not None
             assert storage.get_run("alice", "p", "r1")["name"] == "kept"
             batch = [["system", 1_700_000_000.0, 2.0, {"system/cpu_percent": 12.5}]]
