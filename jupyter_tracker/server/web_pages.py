@@ -5,22 +5,21 @@ and ``/<entity>/<project>/runs/<id>`` the run page (the URL ``run.url`` gives). 
 HTML shells whose only script is the bundled views of ``labextension/`` (``web_static/pages.js``,
 built by ``npm run build:web``), which read JSON from ``/_pages/api/...``.
 
-Signing in posts an API key once; the browser then holds only a signed session cookie
-(HttpOnly, SameSite=Strict, 12 h) naming the key's id, never the key, and every request checks the
-key is still valid (revoking the key ends its sessions). Sign-in and sign-out are POSTs checked
-against a double-submit CSRF token and, when the browser sends one, the Origin. Pages carry a
+Signing in posts an API key once; the browser then holds only a random session id in a cookie
+(HttpOnly, SameSite=Strict, Secure over TLS), never the key; the session lives in the database
+(:mod:`jupyter_tracker.server.web_sessions`), so signing out, expiry, idling and revoking or rotating
+the key end it even in a copied cookie. Sign-in is checked against a double-submit CSRF token, the
+signed-in pages' forms against a token bound to the session, and both, when the browser sends one,
+against the Origin. Pages carry a
 strict Content-Security-Policy (scripts and styles from this server only, no inline script,
 ``frame-ancestors 'none'``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import html
-import os
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,9 @@ from jupyter_tracker.server import schema as t
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileStore
 from jupyter_tracker.server.storage import NotFound, Principal, Storage
+from jupyter_tracker.server.web_sessions import SESSION_COOKIE, SESSION_SECONDS, WebSessions, csrf_matches, csrf_token
+from jupyter_tracker.server.web_sessions import SIGN_IN_CSRF_COOKIE as CSRF_COOKIE
 
-SESSION_COOKIE = "jt_session"
-CSRF_COOKIE = "jt_csrf"
-SESSION_SECONDS = 12 * 3600
 STATIC_DIR = Path(__file__).with_name("web_static")
 STATIC_FILES = {"pages.js": "text/javascript", "pages.css": "text/css"}
 #: first path segments that are never an entity's pages
@@ -49,62 +47,9 @@ SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "n
                     "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
-class SessionCookies:
-    """Signs and reads session cookies with a secret kept in the data directory (shared by every worker)."""
-
-    _by_dir: dict[str, SessionCookies] = {}
-
-    def __init__(self, data_dir: Path) -> None:
-        path = Path(data_dir) / "web_session.secret"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(secrets.token_bytes(32))
-        self._secret = path.read_bytes()
-
-    @classmethod
-    def for_data_dir(cls, data_dir: Path) -> SessionCookies:
-        key = str(Path(data_dir).resolve())
-        if key not in cls._by_dir:
-            cls._by_dir[key] = cls(Path(data_dir))
-        return cls._by_dir[key]
-
-    def _sign(self, payload: str) -> str:
-        return hmac.new(self._secret, payload.encode("utf-8"), hashlib.sha256).hexdigest()
-
-    def issue(self, key_id: str, now: float | None = None) -> str:
-        payload = f"{key_id}.{int((now or time.time()) + SESSION_SECONDS)}.{secrets.token_hex(8)}"
-        return f"{payload}.{self._sign(payload)}"
-
-    def key_id(self, cookie: str | None, now: float | None = None) -> str | None:
-        """The key id of a valid, unexpired session cookie; None otherwise."""
-        if not cookie or len(cookie) > 256:
-            return None
-        payload, _, signature = cookie.rpartition(".")
-        if not hmac.compare_digest(self._sign(payload), signature):
-            return None
-        key_id, _, rest = payload.partition(".")
-        expires = rest.partition(".")[0]
-        if not expires.isdigit() or int(expires) < (now or time.time()):
-            return None
-        return key_id
-
-
 def session_principal(request: Request, storage: Storage, config: ServerConfig) -> Principal | None:
-    """Who the request's session cookie signs in as, or None (no cookie, expired, or the key revoked)."""
-    key_id = SessionCookies.for_data_dir(Path(config.data_dir)).key_id(request.cookies.get(SESSION_COOKIE))
-    if key_id is None:
-        return None
-    record = storage.key_record(key_id)
-    if record is None or record.revoked is not None:
-        return None
-    if record.kind == "service":
-        return Principal(key_id, "service", record.entity, [record.entity], record.entity)
-    return Principal(key_id, "user", record.entity, [record.entity, *record.teams], record.entity)
+    """Who the request's session signs in as, or None (no cookie, signed out, expired, idle, or the key ended)."""
+    return WebSessions(storage).principal(request.cookies.get(SESSION_COOKIE))
 
 
 def _page(title: str, body_data: dict[str, str], csrf: str, principal: Principal | None) -> HTMLResponse:
@@ -138,8 +83,12 @@ def _safe_next(target: str) -> str:
     return target
 
 
-async def _checked_form(request: Request) -> dict[str, str] | None:
-    """The posted form when its CSRF token matches the cookie and any Origin is this server; else None."""
+async def _checked_form(request: Request, bound_to_session: bool = False) -> dict[str, str] | None:
+    """The posted form when any Origin is this server and its CSRF token is right; else None.
+
+    Right means: the session's own token with ``bound_to_session`` (forms of signed-in pages), the
+    sign-in form's double-submit cookie otherwise.
+    """
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         return None
@@ -147,6 +96,8 @@ async def _checked_form(request: Request) -> dict[str, str] | None:
     if len(body) > 16_384:
         return None
     form = {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    if bound_to_session:
+        return form if csrf_matches(request.cookies.get(SESSION_COOKIE), form.get("csrf")) else None
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
         return None
@@ -194,7 +145,7 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
     from jupyter_tracker.server.report_routes import StorageRuns
 
     router = APIRouter(include_in_schema=False)
-    cookies = SessionCookies.for_data_dir(Path(config.data_dir))
+    sessions = WebSessions(storage)
     files = FileStore(config.data_dir, config.max_file_bytes)
 
     def signed_in(request: Request) -> Principal | None:
@@ -210,11 +161,7 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
                                               "<p>You have no access to this project.</p>", status_code=403,
                                               headers=SECURITY_HEADERS)
             return response
-        response = HTMLResponse("")
-        token = _with_csrf(request, response)
-        page = _page(title, data, token, principal)
-        page.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")
-        return page
+        return _page(title, data, csrf_token(request.cookies[SESSION_COOKIE]), principal)
 
     def json_for(request: Request, entity: str | None, action: Callable[[], Any]) -> JSONResponse:
         principal = signed_in(request)
@@ -237,7 +184,8 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
     async def sign_in(request: Request) -> Response:
         form = await _checked_form(request)
         if form is None:
-            return _sign_in_page(request, "The form expired or came from another site; try again.", 403)
+            return _sign_in_page(request, "Sign-in refused: the form's CSRF token is missing or wrong, or it came "
+                                 "from another site (the form may have expired); try again.", 403)
         key = form.get("api_key", "").strip()
         scope = {"type": "http", "headers": [(b"authorization", f"Bearer {key}".encode("utf-8", "replace"))],
                  "client": request.scope.get("client")}
@@ -246,16 +194,24 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
         except Exception as error:  # ApiError: its message never holds the key
             return _sign_in_page(request, str(getattr(error, "message", "invalid API key")), 401,
                                  form.get("next", "/"))
+        await run_in_threadpool(sessions.end, request.cookies.get(SESSION_COOKIE))  # one session per browser
+        session_id = await run_in_threadpool(sessions.start, principal.key_id)
         response = RedirectResponse(_safe_next(form.get("next", "/")), status_code=303, headers=SECURITY_HEADERS)
-        response.set_cookie(SESSION_COOKIE, cookies.issue(principal.key_id), max_age=SESSION_SECONDS, httponly=True,
+        response.set_cookie(SESSION_COOKIE, session_id, max_age=SESSION_SECONDS, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https", path="/")
         return response
 
     @router.post("/_pages/sign-out")
     async def sign_out(request: Request) -> Response:
-        if await _checked_form(request) is None:
-            return HTMLResponse("<!DOCTYPE html><title>Refused</title><p>Sign-out refused: the form came from "
-                                "another site.</p>", status_code=403, headers=SECURITY_HEADERS)
+        if await run_in_threadpool(sessions.find, request.cookies.get(SESSION_COOKIE)) is None:
+            response = RedirectResponse("/sign-in", status_code=303, headers=SECURITY_HEADERS)  # nothing to end
+            response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+            return response
+        if await _checked_form(request, bound_to_session=True) is None:
+            return HTMLResponse("<!DOCTYPE html><title>Refused</title><p>Sign-out refused: the form's CSRF token "
+                                "is missing or does not belong to this session, or the form came from another "
+                                "site.</p>", status_code=403, headers=SECURITY_HEADERS)
+        await run_in_threadpool(sessions.end, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/sign-in", status_code=303, headers=SECURITY_HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
         return response
