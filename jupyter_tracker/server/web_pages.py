@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileStore
+from jupyter_tracker.server.runs_table_json import RunsTableBodies, accepts_gzip
 from jupyter_tracker.server.storage import NotFound, Principal, Storage
 from jupyter_tracker.server.web_sessions import SESSION_COOKIE, SESSION_SECONDS, WebSessions, csrf_matches, csrf_token
 from jupyter_tracker.server.web_sessions import SIGN_IN_CSRF_COOKIE as CSRF_COOKIE
@@ -146,6 +147,7 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
 
     router = APIRouter(include_in_schema=False)
     sessions = WebSessions(storage)
+    runs_bodies = RunsTableBodies(storage)
     files = FileStore(config.data_dir, config.max_file_bytes)
 
     def signed_in(request: Request) -> Principal | None:
@@ -163,7 +165,8 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
             return response
         return _page(title, data, csrf_token(request.cookies[SESSION_COOKIE]), principal)
 
-    def json_for(request: Request, entity: str | None, action: Callable[[], Any]) -> JSONResponse:
+    def json_for(request: Request, entity: str | None, action: Callable[[], Any]) -> Response:
+        """``action()``'s data as JSON (or its own Response) for a signed-in reader of ``entity``."""
         principal = signed_in(request)
         if principal is None:
             return JSONResponse({"error": "not signed in"}, status_code=401, headers=SECURITY_HEADERS)
@@ -171,10 +174,14 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
             return JSONResponse({"error": f"no access to entity {entity!r}"}, status_code=403,
                                 headers=SECURITY_HEADERS)
         try:
-            return JSONResponse(action(), headers=SECURITY_HEADERS)
+            result = action()
         except (NotFound, RunNotFoundError) as error:
             return JSONResponse({"error": str(getattr(error, "message", error))}, status_code=404,
                                 headers=SECURITY_HEADERS)
+        if isinstance(result, Response):
+            result.headers.update(SECURITY_HEADERS)
+            return result
+        return JSONResponse(result, headers=SECURITY_HEADERS)
 
     @router.get("/sign-in")
     def sign_in_page(request: Request, next: str = "/") -> Response:
@@ -224,18 +231,24 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
                             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
     @router.get("/_pages/api/projects")
-    def projects_json(request: Request) -> JSONResponse:
+    def projects_json(request: Request) -> Response:
         principal = signed_in(request)
         entities = principal.entities if principal else []
         return json_for(request, None, lambda: {"projects": _projects(storage, entities)})
 
     @router.get("/_pages/api/runs/{entity}/{project}")
-    def runs_json(request: Request, entity: str, project: str) -> JSONResponse:
-        return json_for(request, entity, lambda: {
-            "runs": run_views.list_runs(StorageRuns(storage, files, entity), project, entity)})
+    def runs_json(request: Request, entity: str, project: str) -> Response:
+        def body() -> Response:
+            runs = runs_bodies.body(entity, project)
+            if accepts_gzip(request.headers.get("accept-encoding", "")):
+                return Response(runs.gzip(), media_type="application/json",
+                                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+            return Response(runs.json, media_type="application/json", headers={"Vary": "Accept-Encoding"})
+
+        return json_for(request, entity, body)
 
     @router.get("/_pages/api/run/{entity}/{project}/{run_id}")
-    def run_json(request: Request, entity: str, project: str, run_id: str) -> JSONResponse:
+    def run_json(request: Request, entity: str, project: str, run_id: str) -> Response:
         return json_for(request, entity, lambda: run_views.run_page(StorageRuns(storage, files, entity), project,
                                                                     run_id, entity))
 

@@ -1,11 +1,13 @@
 """The server pages' sessions against a real server process (SQLite, and PostgreSQL where the tests
 have one): a copied cookie is refused after sign-out, key revocation or rotation, expiry or idling;
 forged session ids and missing or foreign CSRF tokens are refused with a clear error; a session of
-one user never reads another user's runs."""
+one user never reads another user's runs, whose runs JSON comes gzipped to a browser and shows
+every change of a run at once."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import re
 import secrets
 import time
@@ -166,7 +168,8 @@ def test_a_session_of_one_user_cannot_read_another_users_runs(server: ServerProc
     bob_key = server.create_key(user="bob")
     with sign_in(server, server.api_key) as alice, sign_in(server, bob_key) as bob:
         runs = alice.get("/_pages/api/runs/alice/proj")
-        assert runs.status_code == 200 and [run["id"] for run in runs.json()["runs"]] == ["alice-run"]
+        ids = [run["id"] for run in runs.json()["runs"]]
+        assert runs.status_code == 200 and "alice-run" in ids and "bob-run" not in ids
         for path in ("/_pages/api/runs/bob/secret", "/_pages/api/run/bob/secret/bob-run"):
             answer = alice.get(path)
             assert answer.status_code == 403 and "bob" in answer.json()["error"]
@@ -174,6 +177,26 @@ def test_a_session_of_one_user_cannot_read_another_users_runs(server: ServerProc
         assert [p["name"] for p in alice.get("/_pages/api/projects").json()["projects"]] == ["proj"]
         assert bob.get("/_pages/api/runs/alice/proj").status_code == 403
         assert [p["name"] for p in bob.get("/_pages/api/projects").json()["projects"]] == ["secret"]
+
+
+def test_the_runs_json_is_gzipped_for_a_browser_and_shows_a_change_at_once(server: ServerProcess) -> None:
+    with sign_in(server, server.api_key) as client:
+        plain = client.get("/_pages/api/runs/alice/proj", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.headers["content-type"] == "application/json"
+        assert plain.headers["cache-control"] == "no-store" and plain.headers["vary"] == "Accept-Encoding"
+        with client.stream("GET", "/_pages/api/runs/alice/proj", headers={"Accept-Encoding": "gzip"}) as packed:
+            assert packed.headers["content-encoding"] == "gzip"
+            assert "frame-ancestors 'none'" in packed.headers["content-security-policy"]
+            assert gzip.decompress(b"".join(packed.iter_raw())) == plain.content
+        storage = open_storage(server.db_url)
+        try:
+            storage.upsert_run("alice", "proj", "newer-run", {"name": "newer"}, created_by="alice")
+            storage.apply_batch("alice", "proj", "alice-run", 1, [["h", 0, 1_700_000_000.0, 1.0, {"acc": 0.5}]])
+        finally:
+            storage.close()
+        runs = client.get("/_pages/api/runs/alice/proj").json()["runs"]
+        assert [run["id"] for run in runs] == ["newer-run", "alice-run"]
+        assert runs[1]["summary"] == {"acc": 0.5}
 
 
 def test_the_session_cookie_is_secure_when_served_over_tls(tmp_path: Path) -> None:
