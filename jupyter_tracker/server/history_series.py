@@ -7,7 +7,9 @@ steps and float64 values, so reading a 100,000-point series is a few dozen rows 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,55 @@ def is_numeric(value: Any) -> bool:
     """Plotted as a series: ints and floats (bools and everything else are kept in the full rows only)."""
     kind = type(value)
     return kind is float or (kind is int and -(1 << 63) <= value < (1 << 63))
+
+
+#: fields of a full row that come from the record, not from the logged dict
+_RECORD_FIELDS = frozenset({"_step", "_timestamp", "_runtime"})
+_INT64_LOW, _INT64_HIGH = -(1 << 63), 1 << 63
+
+
+def numeric_points(
+    steps: Sequence[int], times: Sequence[Any], runtimes: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The numeric points of each key of some history rows, a key at a time: {key: (steps, values)}.
+
+    ``_timestamp`` and ``_runtime`` are series too. A key whose values are all floats (or floats
+    and int64 ints) is read in one pass over C-level iterators; any other key (missing in some
+    rows, strings, bools, huge ints) value by value with :func:`is_numeric`.
+    """
+    step_array = np.asarray(steps, dtype=np.int64)
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key in dict.fromkeys(chain.from_iterable(rows)):
+        if key in _RECORD_FIELDS:
+            continue
+        try:
+            column: list[Any] = list(map(itemgetter(key), rows))
+        except KeyError:  # some rows lack the key
+            kept = [(step, row[key]) for step, row in zip(steps, rows, strict=True) if key in row]
+            _add_checked(found, key, [step for step, _ in kept], [value for _, value in kept])
+            continue
+        kinds = set(map(type, column))
+        if kinds == {float} or (
+            kinds <= {float, int} and _INT64_LOW <= min(column) and max(column) < _INT64_HIGH  # NaN: falls through
+        ):
+            found[key] = (step_array, np.asarray(column, dtype=np.float64))
+        else:
+            _add_checked(found, key, steps, column)
+    found["_timestamp"] = (step_array, np.asarray(times, dtype=np.float64))
+    found["_runtime"] = (step_array, np.asarray(runtimes, dtype=np.float64))
+    return found
+
+
+def _add_checked(
+    found: dict[str, tuple[np.ndarray, np.ndarray]], key: str, steps: Sequence[int], values: Sequence[Any]
+) -> None:
+    """The numeric values of ``values`` (at ``steps``) as the key's series; nothing when none is numeric."""
+    kept = [(step, float(value)) for step, value in zip(steps, values, strict=True) if is_numeric(value)]
+    if kept:
+        found[key] = (
+            np.fromiter((step for step, _ in kept), dtype=np.int64, count=len(kept)),
+            np.fromiter((value for _, value in kept), dtype=np.float64, count=len(kept)),
+        )
 
 
 def pack(steps: np.ndarray, values: np.ndarray) -> tuple[bytes, bytes]:

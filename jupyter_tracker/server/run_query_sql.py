@@ -120,11 +120,11 @@ class _Translator:
             names = (f"jt_kind_{number}", f"jt_value_{number}")
             self.extracted[(column.name, key)] = names
             if self.backend == "postgresql":
-                from sqlalchemy.dialects.postgresql import JSON
+                from sqlalchemy.dialects.postgresql import JSONB
 
-                # json, not jsonb: the text is only checked, not converted (twice as fast for one or two keys)
-                value = sa.cast(column, JSON).op("->", return_type=JSON)(sa.literal(key, sa.Text))
-                self.inner_columns += [sa.func.json_typeof(value).label(names[0]), value.label(names[1])]
+                # the column is jsonb (schema version 6): the value is read without parsing the document
+                value = sa.literal_column(column.name, JSONB).op("->", return_type=JSONB)(sa.literal(key, sa.Text))
+                self.inner_columns += [sa.func.jsonb_typeof(value).label(names[0]), value.label(names[1])]
             else:
                 if '"' in key or "\\" in key:
                     raise Untranslatable(key)

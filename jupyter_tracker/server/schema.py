@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from jupyter_tracker.server.json_documents import JsonDocument
+
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
@@ -76,8 +78,8 @@ runs = sa.Table(
     sa.Column("updated", sa.Float, nullable=False),
     sa.Column("runtime", sa.Float, nullable=False),
     sa.Column("exit_code", sa.Integer, nullable=True),
-    sa.Column("config", sa.Text, nullable=False),  # JSON object (flat names)
-    sa.Column("summary", sa.Text, nullable=False),  # JSON: last values overlaid with manual values
+    sa.Column("config", JsonDocument, nullable=False),  # JSON object (flat names); jsonb on PostgreSQL
+    sa.Column("summary", JsonDocument, nullable=False),  # JSON: last values overlaid with manual values; jsonb too
     sa.Column("summary_manual", sa.Text, nullable=False),  # JSON: values set by hand
     sa.Column("last_values", sa.Text, nullable=False),  # JSON: last logged value of each key
     sa.Column("extra", sa.Text, nullable=False),  # JSON: other metadata, metric definitions, warnings, files
@@ -89,7 +91,7 @@ runs = sa.Table(
     sa.Index("ix_runs_project_created", "project_id", "created"),
 )
 
-#: every history row in full (msgpack), for scan_history and non-numeric values
+#: every history row in full (msgpack), one table row each; replaced by history_blocks in version 5
 history_rows = sa.Table(
     "history_rows",
     metadata,
@@ -157,6 +159,23 @@ web_sessions = sa.Table(
     sa.Index("ix_web_sessions_expires", "expires"),
 )
 
+#: every history row in full (msgpack), one block per applied batch (see history_blocks.py); added in version 5
+history_blocks = sa.Table(
+    "history_blocks",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("min_step", sa.BigInteger, nullable=False),
+    sa.Column("max_step", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("seqs", sa.LargeBinary, nullable=False),  # little-endian int64, one per row, increasing
+    sa.Column("steps", sa.LargeBinary, nullable=False),  # little-endian int64, one per row
+    sa.Column("ends", sa.LargeBinary, nullable=False),  # little-endian int64: where each row's bytes end
+    sa.Column("block", sa.LargeBinary, nullable=False),  # the rows' msgpack, end to end
+    sa.Index("ix_history_blocks_run_min_step", "run_pk", "min_step"),
+)
+
 _V1_TABLES = (entities, memberships, api_keys, projects, runs, history_rows, history_chunks, history_keys)
 
 
@@ -181,12 +200,75 @@ def _migration_4_web_sessions(connection: sa.Connection) -> None:
     web_sessions.create(connection, checkfirst=True)
 
 
+def _migration_5_history_blocks(connection: sa.Connection) -> None:
+    """Version 5: history rows move into one block per batch (a batch is one insert, whatever its size).
+
+    The rows' msgpack bytes are kept as they are; every 1,000 rows of a run (in sequence order)
+    become one block, and the per-row table is dropped.
+    """
+    from jupyter_tracker.server import history_blocks as blocks
+
+    history_blocks.create(connection, checkfirst=True)
+    if connection.dialect.name == "postgresql":
+        # packed arrays and msgpack blocks barely compress: storing them as they are saves the
+        # compression attempt of every insert (most of a batch's database time)
+        for table, columns in (
+            (history_blocks, ("seqs", "steps", "ends", "block")),
+            (history_chunks, ("steps", "point_values")),
+        ):
+            for column in columns:
+                connection.execute(sa.text(f"ALTER TABLE {table.name} ALTER COLUMN {column} SET STORAGE EXTERNAL"))
+    rows = history_rows
+    run_pks = connection.execute(sa.select(rows.c.run_pk).distinct()).scalars().all()
+    for run_pk in run_pks:
+        after = -1
+        while True:
+            found = connection.execute(
+                sa.select(rows.c.seq, rows.c.step, rows.c.row)
+                .where(rows.c.run_pk == run_pk, rows.c.seq > after)
+                .order_by(rows.c.seq)
+                .limit(1000)
+            ).all()
+            if not found:
+                break
+            block = blocks.pack_existing([r.seq for r in found], [r.step for r in found], [r.row for r in found])
+            connection.execute(sa.insert(history_blocks).values(run_pk=run_pk, **block))
+            after = int(found[-1].seq)
+    rows.drop(connection)
+
+
+def _migration_6_jsonb_documents(connection: sa.Connection) -> None:
+    """Version 6: on PostgreSQL, run config and summary become jsonb (filters read them unparsed).
+
+    SQLite keeps JSON text. A NUL character, which jsonb cannot hold, becomes U+FFFD.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for column in ("config", "summary"):
+        kind = connection.execute(
+            sa.text(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'runs' AND column_name = :column"
+            ),
+            {"column": column},
+        ).scalar()
+        if kind != "jsonb":
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE runs ALTER COLUMN {column} TYPE jsonb "
+                    f"USING replace({column}, '\\u0000', '\\ufffd')::jsonb"
+                )
+            )
+
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1_initial,
     _migration_2_system_rows,
     _migration_3_rate_buckets,
     _migration_4_web_sessions,
+    _migration_5_history_blocks,
+    _migration_6_jsonb_documents,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import msgpack
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from jupyter_tracker import run_names
-from jupyter_tracker.server import api_keys, history_series, json_values, run_query_sql
+from jupyter_tracker.server import api_keys, history_blocks, history_series, json_values, run_query_sql
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.store import records
 
@@ -120,13 +121,6 @@ def _dumps(value: Any) -> str:
     return json_values.dumps(value)
 
 
-def _pack_row(row: dict[str, Any]) -> bytes:
-    return _PACK(row)
-
-
-_PACK = records.make_packer()
-
-
 def _unpack_row(data: bytes) -> dict[str, Any]:
     return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)
 
@@ -178,12 +172,39 @@ def _plain_history(record: Any) -> bool:
     return all(type(key) is str for key in row) and all(type(value) in scalars for value in row.values())
 
 
+def _plain_history_batch(batch: list[Any]) -> bool:
+    """Every record a well-formed history record of scalars (the usual batch), checked a column at a time.
+
+    The same conditions as :func:`_plain_history`, over C-level iterators instead of a Python
+    call per record. False means "not proven": each record is then checked on its own.
+    """
+    if set(map(type, batch)) != {list} or set(map(len, batch)) != {5}:
+        return False
+    kinds, steps, times, runtimes, rows = zip(*batch, strict=True)
+    if set(map(type, kinds)) != {str} or set(kinds) != {records.HISTORY}:
+        return False
+    if set(map(type, steps)) != {int} or min(steps) < 0 or max(steps) > MAX_STEP:
+        return False
+    for column in (times, runtimes):
+        if set(map(type, column)) != {float}:
+            return False
+        if not bool(np.all(np.abs(np.asarray(column, dtype=np.float64)) <= _MAX_TIME)):  # NaN fails too
+            return False
+    if set(map(type, rows)) != {dict}:
+        return False
+    if not set(map(type, chain.from_iterable(rows))) <= {str}:
+        return False
+    return set(map(type, chain.from_iterable(map(dict.values, rows)))) <= _SCALARS
+
+
 def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
     """Checks the shape of every record before anything is written; raises BadRequest."""
     if type(first_seq) is not int or first_seq < 1:
         raise BadRequest("malformed batch: first_seq must be a positive integer")
     if not isinstance(batch, list) or not batch:
         raise BadRequest("malformed batch: expected a non-empty list of records")
+    if _plain_history_batch(batch):
+        return batch  # type: ignore[no-any-return]  # records are only read from here on
     checked: list[list[Any]] = []
     for index, record in enumerate(batch):
         if _plain_history(record):
@@ -706,28 +727,23 @@ class Storage:
                 last_values=json.loads(row.last_values),
                 extra=json.loads(row.extra),
             )
-            new_rows: list[dict[str, Any]] = []
-            last_logged: dict[str, Any] = {}
+            pack = records.make_packer()  # a packer of its own: a Packer is not safe to share across threads
             system: list[dict[str, Any]] = []
-            points: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-            for offset, record in enumerate(fresh):
+            history: list[list[Any]]
+            history_seqs: Sequence[int]
+            if checked is batch:  # a plain batch: history records only, in sequence order
+                history = fresh
+                history_seqs = range(applied + 1, applied + 1 + len(fresh))
+                doc.columns["runtime"] = float(fresh[-1][3])
+            else:
+                history, history_seqs = [], []
+            for offset, record in enumerate(() if checked is batch else fresh):
                 seq = applied + 1 + offset
                 kind = record[0]
                 if kind == records.HISTORY:
-                    _, step, timestamp, runtime, logged = record
-                    full = dict(logged)
-                    full["_step"] = step
-                    full["_timestamp"] = timestamp
-                    full["_runtime"] = runtime
-                    new_rows.append({"run_pk": pk, "seq": seq, "step": step, "row": _pack_row(full)})
-                    for key, value in full.items():
-                        if key != "_step" and history_series.is_numeric(value):
-                            steps, numbers = points[key]
-                            steps.append(step)
-                            numbers.append(float(value))
-                    last_logged.update(logged)  # made JSON once per batch, below
-                    doc.columns["runtime"] = float(runtime)
-                    doc.changed.add("last_values")
+                    history.append(record)
+                    history_seqs.append(seq)  # type: ignore[union-attr]
+                    doc.columns["runtime"] = float(record[3])
                 elif kind == records.SYSTEM:
                     _, timestamp, runtime, measured = record
                     system.append(
@@ -736,17 +752,22 @@ class Storage:
                             "seq": seq,
                             "timestamp": float(timestamp),
                             "runtime": float(runtime),
-                            "row": _pack_row(measured),
+                            "row": pack(measured),
                         }
                     )
                 else:
                     _apply_other(doc, kind, record[1] if len(record) > 1 else None)
-            if last_logged:
-                doc.last_values.update(json_values.to_json(last_logged))
-            if new_rows:
-                self._bulk_insert(connection, t.history_rows, new_rows)
-                self._append_points(connection, pk, points)
-                doc.columns["history_rows"] = int(row.history_rows) + len(new_rows)
+            if history:
+                _, steps, times, runtimes, logged_rows = zip(*history, strict=True)
+                last_logged: dict[str, Any] = {}
+                for logged in logged_rows:
+                    last_logged.update(logged)
+                doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
+                doc.changed.add("last_values")
+                block = history_blocks.pack_block(pack, history_seqs, steps, times, runtimes, logged_rows)
+                self._bulk_insert(connection, t.history_blocks, [{"run_pk": pk, **block}])
+                self._append_points(connection, pk, history_series.numeric_points(steps, times, runtimes, logged_rows))
+                doc.columns["history_rows"] = int(row.history_rows) + len(history)
             if system:
                 self._bulk_insert(connection, t.system_rows, system)
             new_applied = applied + len(fresh)
@@ -770,7 +791,7 @@ class Storage:
         return new_applied
 
     def _append_points(
-        self, connection: sa.Connection, pk: int, points: dict[str, tuple[list[int], list[float]]]
+        self, connection: sa.Connection, pk: int, points: dict[str, tuple[np.ndarray, np.ndarray]]
     ) -> None:
         """Adds the batch's points of each key as new chunks, extending the tail chunk only while it is small.
 
@@ -869,34 +890,87 @@ class Storage:
     def row_positions(self, pk: int) -> list[int]:
         """The sequence numbers of a run's history rows in step order (what row sampling picks from)."""
         query = (
-            sa.select(t.history_rows.c.seq)
-            .where(t.history_rows.c.run_pk == pk)
-            .order_by(t.history_rows.c.step, t.history_rows.c.seq)
+            sa.select(t.history_blocks.c.seqs, t.history_blocks.c.steps)
+            .where(t.history_blocks.c.run_pk == pk)
+            .order_by(t.history_blocks.c.first_seq)
         )
         with self.engine.connect() as connection:
-            return list(connection.execute(query).scalars())
+            found = connection.execute(query).all()
+        if not found:
+            return []
+        seqs = np.concatenate([np.frombuffer(seqs, dtype="<i8") for seqs, _ in found])
+        steps = np.concatenate([np.frombuffer(steps, dtype="<i8") for _, steps in found])
+        return seqs[np.lexsort((seqs, steps))].tolist()  # type: ignore[no-any-return]
+
+    def _blocks(self, connection: sa.Connection, pk: int, first_seqs: Sequence[int]) -> list[history_blocks.Block]:
+        """The stored blocks of a run that begin at ``first_seqs``."""
+        blocks = t.history_blocks
+        found: list[history_blocks.Block] = []
+        for start in range(0, len(first_seqs), 500):
+            query = sa.select(blocks.c.seqs, blocks.c.steps, blocks.c.ends, blocks.c.block).where(
+                blocks.c.run_pk == pk, blocks.c.first_seq.in_(list(first_seqs[start : start + 500]))
+            )
+            found.extend(history_blocks.Block.from_columns(*row) for row in connection.execute(query))
+        return found
 
     def rows_at(self, pk: int, seqs: Sequence[int]) -> list[dict[str, Any]]:
         """The history rows with the given sequence numbers, in step order."""
-        found: list[tuple[int, int, bytes]] = []
+        if not seqs:
+            return []
+        blocks = t.history_blocks
         with self.engine.connect() as connection:
-            for start in range(0, len(seqs), 500):
-                query = sa.select(t.history_rows.c.step, t.history_rows.c.seq, t.history_rows.c.row).where(
-                    t.history_rows.c.run_pk == pk, t.history_rows.c.seq.in_(list(seqs[start : start + 500]))
-                )
-                found.extend((int(step), int(seq), data) for step, seq, data in connection.execute(query))
-        return [_unpack_row(data) for _step, _seq, data in sorted(found)]
+            spans = connection.execute(
+                sa.select(blocks.c.first_seq, blocks.c.last_seq)
+                .where(blocks.c.run_pk == pk)
+                .order_by(blocks.c.first_seq)
+            ).all()
+            if not spans:
+                return []
+            starts = np.asarray([first for first, _ in spans], dtype=np.int64)
+            ends = np.asarray([last for _, last in spans], dtype=np.int64)
+            wanted = np.unique(np.asarray(seqs, dtype=np.int64))
+            where = np.searchsorted(starts, wanted, side="right") - 1  # the block that may hold each seq
+            inside = (where >= 0) & (wanted <= ends[np.maximum(where, 0)])
+            first_seqs = sorted({int(starts[index]) for index in where[inside]})
+            loaded = self._blocks(connection, pk, first_seqs)
+        picked: list[tuple[int, int, dict[str, Any]]] = []
+        kept = wanted[inside]
+        for block in loaded:
+            for position in np.flatnonzero(np.isin(block.seqs, kept)).tolist():
+                picked.append((int(block.steps[position]), int(block.seqs[position]), block.row(position)))
+        picked.sort(key=lambda found: (found[0], found[1]))
+        return [row for _step, _seq, row in picked]
 
     def scan_rows(self, pk: int, min_step: int, limit: int) -> list[dict[str, Any]]:
-        """Full history rows with ``_step >= min_step``, in step order, at most ``limit``."""
-        query = (
-            sa.select(t.history_rows.c.row)
-            .where(t.history_rows.c.run_pk == pk, t.history_rows.c.step >= min_step)
-            .order_by(t.history_rows.c.step, t.history_rows.c.seq)
-            .limit(limit)
-        )
+        """Full history rows with ``_step >= min_step``, in step order, at most ``limit``.
+
+        Blocks are read in order of their smallest step until no unread block can hold a row
+        among the first ``limit``; only the rows returned are decoded.
+        """
+        if limit < 1:
+            return []
+        blocks = t.history_blocks
         with self.engine.connect() as connection:
-            return [_unpack_row(data) for data in connection.execute(query).scalars()]
+            spans = connection.execute(
+                sa.select(blocks.c.first_seq, blocks.c.min_step)
+                .where(blocks.c.run_pk == pk, blocks.c.max_step >= min_step)
+                .order_by(blocks.c.min_step, blocks.c.first_seq)
+            ).all()
+            candidates: list[tuple[int, int, history_blocks.Block, int]] = []
+            index = 0
+            while index < len(spans):
+                group = spans[index : index + 8]
+                index += len(group)
+                for block in self._blocks(connection, pk, [first for first, _ in group]):
+                    for position in np.flatnonzero(block.steps >= min_step).tolist():
+                        candidates.append((int(block.steps[position]), int(block.seqs[position]), block, position))
+                if len(candidates) >= limit and index < len(spans):
+                    candidates.sort(key=lambda found: (found[0], found[1]))
+                    del candidates[limit:]
+                    if int(spans[index][1]) > candidates[-1][0]:
+                        break
+        candidates.sort(key=lambda found: (found[0], found[1]))
+        return [block.row(position) for _step, _seq, block, position in candidates[:limit]]
 
 
 def _insert_and_update(
@@ -1168,9 +1242,23 @@ class PostgresStorage(Storage):
         names = list(rows[0])
         column_list = ", ".join(f'"{name}"' for name in names)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
+        with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types([_copy_type(table.c[name].type) for name in names])
             for row in rows:
                 copy.write_row([row[name] for name in names])
+
+
+def _copy_type(kind: sa.types.TypeEngine[Any]) -> str:
+    """The PostgreSQL type a binary ``COPY`` sends a column's values as."""
+    if isinstance(kind, sa.BigInteger):
+        return "int8"
+    if isinstance(kind, sa.Integer):
+        return "int4"
+    if isinstance(kind, sa.Float):
+        return "float8"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
+    return "text"
 
 
 def open_storage(url: str, migrate: bool = True) -> Storage:

@@ -49,7 +49,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(server_backend: str
         storage = open_storage(url)
         try:
             with storage.engine.connect() as connection:
-                assert schema.current_version(connection) == schema.LATEST_VERSION == 4
+                assert schema.current_version(connection) == schema.LATEST_VERSION == 6
                 assert sa.inspect(connection).has_table("system_rows")
                 assert sa.inspect(connection).has_table("rate_buckets")
                 assert sa.inspect(connection).has_table("web_sessions")
@@ -155,5 +155,162 @@ def test_series_from_batches_of_every_size_read_back_whole_in_few_chunks(server_
                     )
                 ).scalar()
             assert chunks is not None and chunks <= step // 512 + 2  # no chunk left tiny but the last
+        finally:
+            storage.close()
+
+
+def _reference_rows(applied: list[list]) -> list[tuple[int, int, dict]]:
+    """(step, seq, full row) of every history record applied, in step order, as the server must return them."""
+    found = []
+    for seq, record in enumerate(applied, start=1):
+        if record[0] == "h":
+            _, step, when, runtime, logged = record
+            found.append((step, seq, {**logged, "_step": step, "_timestamp": when, "_runtime": runtime}))
+    return sorted(found, key=lambda item: (item[0], item[1]))
+
+
+def test_history_rows_read_back_from_blocks_in_step_order(server_backend: str, tmp_path: Path) -> None:
+    """Batches of every size, other records between rows, steps that go back: scans, samples and positions agree."""
+    import random
+
+    generator = random.Random(7)
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ensure_user("a")
+            storage.upsert_run("a", "p", "r", {}, created_by="a")
+            applied: list[list] = []
+            step = 0
+            for size in [1, 3, 700, 1, 2500, 40, 1, 999]:
+                batch: list[list] = []
+                for _ in range(size):
+                    if generator.random() < 0.05:
+                        batch.append(["config", {"lr": generator.random()}])
+                    elif generator.random() < 0.05:
+                        batch.append(["system", 1.7e9, 1.0, {"system/cpu": 3.5}])
+                    else:
+                        step += generator.choice([0, 1, 1, 2]) if generator.random() > 0.01 else -5  # a few go back
+                        step = max(step, 0)
+                        logged = {"loss": step / 3, "tag": f"s{step}", "n": step, **({"odd": True} if step % 2 else {})}
+                        batch.append(["h", step, 1.7e9 + step, float(step), logged])
+                storage.apply_batch("a", "p", "r", len(applied) + 1, batch)
+                applied.extend(batch)
+            expected = _reference_rows(applied)
+            pk = storage.run_pk("a", "p", "r")
+            assert storage.get_run("a", "p", "r")["history_rows"] == len(expected)
+            assert storage.row_positions(pk) == [seq for _, seq, _ in expected]
+            picks = sorted(generator.sample([seq for _, seq, _ in expected], 300)) + [10**9]
+            chosen = set(picks)
+            assert storage.rows_at(pk, picks) == [row for _, seq, row in expected if seq in chosen]
+            for min_step, limit in [
+                (0, 1),
+                (0, 5000),
+                (0, len(expected) + 1),
+                (17, 250),
+                (step // 2, 1001),
+                (step + 1, 10),
+            ]:
+                want = [row for row_step, _, row in expected if row_step >= min_step][:limit]
+                assert storage.scan_rows(pk, min_step, limit) == want, (min_step, limit)
+        finally:
+            storage.close()
+
+
+def test_a_version_4_database_moves_its_history_rows_into_blocks(server_backend: str, tmp_path: Path) -> None:
+    """The per-row history of version 4 reads back the same after the migration; on PostgreSQL config is jsonb."""
+    import msgpack
+
+    with database_url(server_backend, tmp_path) as url:
+        engine = sa.create_engine(normalise_url(url))
+        with engine.begin() as connection:  # a database as version 4 of the server left it
+            schema.schema_version.create(connection)
+            for migration in schema.MIGRATIONS[:4]:
+                migration(connection)
+            connection.execute(sa.insert(schema.schema_version).values(id=1, version=4))
+            if connection.dialect.name == "postgresql":  # version 4 kept run documents as text
+                for column in ("config", "summary"):
+                    connection.execute(sa.text(f"ALTER TABLE runs ALTER COLUMN {column} TYPE text"))
+        engine.dispose()
+        old = open_storage(url, migrate=False)
+        old.ensure_user("alice")
+        old.upsert_run("alice", "p", "r1", {}, created_by="alice")
+        old.upsert_run("alice", "p", "r2", {}, created_by="alice")
+        old.close()
+        expected: dict[str, list[dict]] = {"r1": [], "r2": []}
+        engine = sa.create_engine(normalise_url(url))
+        with engine.begin() as connection:
+            pks = dict(connection.execute(sa.select(schema.runs.c.run_id, schema.runs.c.pk)).all())
+            for run_id, count in (("r1", 2345), ("r2", 3)):
+                rows = []
+                for seq in range(1, count + 1):
+                    step = seq // 2  # two rows a step
+                    full = {"loss": seq / 7, "note": f"n{seq}", "_step": step, "_timestamp": 1.7e9, "_runtime": 1.0}
+                    expected[run_id].append(full)
+                    rows.append({"run_pk": pks[run_id], "seq": seq, "step": step, "row": msgpack.packb(full)})
+                connection.execute(sa.insert(schema.history_rows), rows)
+                connection.execute(
+                    sa.text("UPDATE runs SET applied_seq = :count, history_rows = :count WHERE pk = :pk"),
+                    {"count": count, "pk": pks[run_id]},
+                )
+            connection.execute(
+                sa.text("UPDATE runs SET config = :config, summary = :summary"),
+                {"config": '{"lr":0.001,"name":"a\\u0000b"}', "summary": '{"acc":0.5}'},
+            )
+        engine.dispose()
+
+        storage = open_storage(url)
+        try:
+            with storage.engine.connect() as connection:
+                assert schema.current_version(connection) == schema.LATEST_VERSION
+                assert not sa.inspect(connection).has_table("history_rows")
+                if server_backend == "postgresql":
+                    kinds = connection.execute(
+                        sa.text(
+                            "SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_name = 'runs' AND column_name IN ('config', 'summary')"
+                        )
+                    ).all()
+                    assert dict(kinds) == {"config": "jsonb", "summary": "jsonb"}
+            for run_id, rows in expected.items():
+                pk = storage.run_pk("alice", "p", run_id)
+                assert storage.scan_rows(pk, 0, 10_000) == rows
+                assert storage.scan_rows(pk, 1000, 3) == [row for row in rows if row["_step"] >= 1000][:3]
+                assert storage.rows_at(pk, storage.row_positions(pk)[::100]) == rows[::100]
+            run = storage.get_run("alice", "p", "r1")
+            nul = "\ufffd" if server_backend == "postgresql" else "\x00"  # jsonb cannot hold NUL
+            assert run["config"] == {"lr": 0.001, "name": f"a{nul}b"}
+            assert run["summary"] == {"acc": 0.5}
+            # the migrated run goes on taking batches after its old rows
+            batch = [["h", 5000, 1.7e9, 2.0, {"loss": 1.5}]]
+            assert storage.apply_batch("alice", "p", "r2", 4, batch) == 4
+            pk = storage.run_pk("alice", "p", "r2")
+            assert storage.scan_rows(pk, 0, 10)[-1] == {
+                "loss": 1.5,
+                "_step": 5000,
+                "_timestamp": 1.7e9,
+                "_runtime": 2.0,
+            }
+        finally:
+            storage.close()
+
+
+def test_run_documents_keep_values_jsonb_cannot_hold(server_backend: str, tmp_path: Path) -> None:
+    """A NUL in a config string, NaN and a huge float: the batch is applied and the run reads back."""
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ensure_user("a")
+            storage.upsert_run("a", "p", "r", {}, created_by="a")
+            batch = [
+                ["config", {"name": "a\x00b", "lr": 1e-5}],
+                ["h", 0, 1.7e9, 1.0, {"loss": float("nan"), "big": 1e300}],
+            ]
+            assert storage.apply_batch("a", "p", "r", 1, batch) == 2
+            run = storage.get_run("a", "p", "r")
+            assert run["config"]["name"] in ("a\x00b", "a\ufffdb")
+            assert run["config"]["lr"] == 1e-5
+            assert run["summary"]["loss"] == "NaN" and float(run["summary"]["big"]) == 1e300  # an int on PostgreSQL
+            found = storage.query_runs_page("a", "p", {"config.lr": {"$lt": 0.001}}, "-summary.big", 0, 10)
+            assert found is not None and [item["id"] for item in found[0]] == ["r"]
         finally:
             storage.close()
