@@ -40,6 +40,8 @@ from jupyter_tracker.server.web_sessions import SIGN_IN_CSRF_COOKIE as CSRF_COOK
 
 STATIC_DIR = Path(__file__).with_name("web_static")
 STATIC_FILES = {"pages.js": "text/javascript", "pages.css": "text/css"}
+#: what JavaScript's encodeURIComponent leaves as it is besides letters and digits
+URI_COMPONENT_SAFE = "-_.!~*'()"
 #: first path segments that are never an entity's pages
 RESERVED = {"api", "_pages", "reports", "sign-in", "favicon.ico"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -53,7 +55,8 @@ def session_principal(request: Request, storage: Storage, config: ServerConfig) 
     return WebSessions(storage).principal(request.cookies.get(SESSION_COOKIE))
 
 
-def _page(title: str, body_data: dict[str, str], csrf: str, principal: Principal | None) -> HTMLResponse:
+def _page(title: str, body_data: dict[str, str], csrf: str, principal: Principal | None,
+          preload: str | None = None) -> HTMLResponse:
     data = " ".join(f'data-{name}="{html.escape(value)}"' for name, value in body_data.items())
     user = ""
     if principal is not None:
@@ -63,10 +66,26 @@ def _page(title: str, body_data: dict[str, str], csrf: str, principal: Principal
                 f'<button type="submit">Sign out</button></form>')
     document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<link rel="stylesheet" href="/_pages/static/pages.css"></head>'
+                f'<link rel="stylesheet" href="/_pages/static/pages.css">{_preload_link(preload)}</head>'
                 f'<body {data}><header class="jt-web-header"><a href="/">jupyter_tracker</a>{user}</header>'
                 f'<main id="jt-main"></main><script type="module" src="/_pages/static/pages.js"></script></body></html>')
     return HTMLResponse(document, headers=SECURITY_HEADERS)
+
+
+def _preload_link(path: str | None) -> str:
+    """A ``<link rel=preload>`` that has the browser fetch ``path`` while the page's script loads.
+
+    The script's own ``fetch`` of the same URL (same-origin credentials, CORS mode: what
+    ``crossorigin="anonymous"`` asks for) then takes this response instead of asking again.
+    """
+    if path is None:
+        return ""
+    return f'<link rel="preload" href="{html.escape(path)}" as="fetch" crossorigin="anonymous">'
+
+
+def _runs_json_path(entity: str, project: str) -> str:
+    """The runs JSON URL exactly as the page's script spells it (``encodeURIComponent`` of each part)."""
+    return f"/_pages/api/runs/{quote(entity, safe=URI_COMPONENT_SAFE)}/{quote(project, safe=URI_COMPONENT_SAFE)}"
 
 
 def _with_csrf(request: Request, response: Response) -> str:
@@ -163,7 +182,9 @@ def web_router(config: ServerConfig, storage: Storage, authenticate: Callable[..
                                               "<p>You have no access to this project.</p>", status_code=403,
                                               headers=SECURITY_HEADERS)
             return response
-        return _page(title, data, csrf_token(request.cookies[SESSION_COOKIE]), principal)
+        runs_table = data.get("view") == "runs" and "compare" not in request.query_params
+        preload = _runs_json_path(data["entity"], data["project"]) if runs_table else None
+        return _page(title, data, csrf_token(request.cookies[SESSION_COOKIE]), principal, preload)
 
     def json_for(request: Request, entity: str | None, action: Callable[[], Any]) -> Response:
         """``action()``'s data as JSON (or its own Response) for a signed-in reader of ``entity``."""

@@ -199,6 +199,14 @@ def test_the_runs_json_is_gzipped_for_a_browser_and_shows_a_change_at_once(serve
         assert runs[1]["summary"] == {"acc": 0.5}
 
 
+def test_the_runs_page_has_its_json_fetched_while_its_script_loads(server: ServerProcess) -> None:
+    with sign_in(server, server.api_key) as client:
+        page = client.get("/alice/proj").text
+        assert '<link rel="preload" href="/_pages/api/runs/alice/proj" as="fetch" crossorigin="anonymous">' in page
+        assert 'rel="preload"' not in client.get("/alice/proj?compare=a,b").text  # the compare view reads other JSON
+        assert 'rel="preload"' not in client.get("/").text
+
+
 def test_the_session_cookie_is_secure_when_served_over_tls(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 

@@ -14,6 +14,7 @@ from jupyter_tracker.lab.run_views import run_row
 from jupyter_tracker.server import runs_table_json
 from jupyter_tracker.server.runs_table_json import RunsTableBodies, accepts_gzip
 from jupyter_tracker.server.storage import NotFound, Storage, open_storage
+from jupyter_tracker.server.web_pages import _runs_json_path
 
 
 @pytest.fixture
@@ -91,3 +92,8 @@ def test_only_a_few_projects_are_kept(storage: Storage) -> None:
 ])
 def test_accept_encoding(header: str, takes: bool) -> None:
     assert accepts_gzip(header) is takes
+
+
+def test_the_preloaded_url_is_spelled_as_the_scripts_encodeURIComponent() -> None:
+    assert _runs_json_path("alice", "proj") == "/_pages/api/runs/alice/proj"
+    assert _runs_json_path("a b/c", "x'(y)*~!é") == "/_pages/api/runs/a%20b%2Fc/x'(y)*~!%C3%A9"
