@@ -22,17 +22,19 @@ import pytest
 
 from jupyter_tracker.downsample import min_max_summary
 from jupyter_tracker.smoothing import smooth_summary, tensorboard_ema
-from tests.integration.test_live_panel_browser import (
+from tests.integration.lab_helpers import (
     ARTIFACTS,
+    BROWSER_MARKS,
+    LABEXTENSION,
     ROOT,
+    isolated_environment,
     launch,
+    read_chart,
     start_jupyterlab,
     write_notebook,
 )
-from tests.integration.test_live_panel_browser import pytestmark as browser_marks
 
-LABEXTENSION = ROOT / "jupyter_tracker" / "labextension"
-pytestmark = browser_marks
+pytestmark = BROWSER_MARKS
 XSS_NAME = '<img src=x onerror="window.__jtXss=1">'
 
 SEED_RUNS = f"""
@@ -68,9 +70,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (config / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_tracker.lab": True}}}), encoding="utf-8")
     store = tmp_path / "store"
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB_", "JUPYTER_TRACKER_"))}
-    environment.update({"WANDB_DIR": str(store), "WANDB_MODE": "offline", "WANDB_SILENT": "true",
-                        "JUPYTER_TRACKER_HOME": str(tmp_path / "home")})
+    environment = isolated_environment({"WANDB_DIR": str(store), "WANDB_MODE": "offline", "WANDB_SILENT": "true",
+                                        "JUPYTER_TRACKER_HOME": str(tmp_path / "home")})
     subprocess.run([sys.executable, "-c", SEED_RUNS], env=environment, cwd=tmp_path, check=True, timeout=120)
     work = tmp_path / "lab"
     work.mkdir()
@@ -116,16 +117,6 @@ def show_runs_sidebar(page: Any) -> None:
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "labextension_sidebar_failure.png"))
         raise
-
-
-def read_chart(page: Any, metric: str) -> dict[str, Any] | None:
-    return page.evaluate("""(metric) => {
-      const plot = document.querySelector(`.jt-run-page .jt-chart[data-metric="${metric}"] .jt-chart-plot`);
-      const chart = plot && plot.__jtChart;
-      if (!chart) return null;
-      return {raw: Array.from(chart.data[1]), smoothed: Array.from(chart.data[2]), x: Array.from(chart.data[0]),
-              canvases: plot.querySelectorAll('canvas').length, width: chart.width};
-    }""", metric)
 
 
 def test_sidebar_lists_the_store_and_the_run_page_smooths_in_the_browser(lab: dict[str, Any], page: Any) -> None:

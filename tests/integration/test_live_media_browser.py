@@ -1,31 +1,17 @@
 """The live panel's media row in a real browser: image steps under a slider and a histogram heatmap.
 
-JupyterLab on loopback (the fixture of ``test_live_panel_browser``) runs a small notebook that logs
+JupyterLab on loopback (the ``jupyterlab`` fixture of the browser tests) runs a small notebook that logs
 a list of images and a histogram each step; Chromium then shows the latest images, the slider
 goes back to an earlier step in the browser alone, and the histogram keys draw as heatmaps.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.integration.lab_helpers import ARTIFACTS, BROWSER_MARKS, lab_url, launch, open_and_run_all, write_notebook
 
-from tests.integration import test_live_panel_browser as panel_browser
-from tests.integration.test_live_panel_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER
-
-#: JupyterLab on loopback with a random token (the panel's browser test's fixture)
-jupyterlab = panel_browser.jupyterlab
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER,
-        reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 CELLS = [
     """\
@@ -47,36 +33,18 @@ IMAGES = '.jt-live-media-card[data-media="samples"]'
 HEATMAP = '.jt-live-media-card[data-media="weights"] .jt-live-plot'
 
 
-def _write_notebook(path: Path) -> None:
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
 def test_media_row_shows_images_with_a_step_slider_and_histogram_heatmaps(jupyterlab: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    _write_notebook(jupyterlab["work"] / "media.ipynb")
+    write_notebook(jupyterlab["work"] / "media.ipynb", CELLS)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             console_errors: list[str] = []
             page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-            page.goto(f"{jupyterlab['base']}/lab/tree/media.ipynb?token={jupyterlab['token']}")
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                timeout=90_000,
-            )
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            open_and_run_all(page, lab_url(jupyterlab, "media.ipynb"), timeout=90_000)
             page.wait_for_function(
                 "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
                 timeout=90_000,

@@ -14,116 +14,27 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
 from jupyter_tracker.smoothing import tensorboard_ema
+from tests.integration.lab_helpers import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    ROOT,
+    contrast,
+    launch,
+    luminance,
+    open_notebook,
+    start_jupyterlab,
+    wait_until,
+    write_notebook,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-REQUIRE_BROWSER = os.environ.get("JT_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER,
-        reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
-    ),
-]
-
-
-def _require_tools() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"JT_REQUIRE_BROWSER=1 but {CHROMIUM} does not exist: install Debian's chromium package")
-    for module in ("playwright", "jupyterlab"):
-        try:
-            __import__(module)
-        except ImportError:
-            pytest.fail(f"the browser test needs {module!r} (pip install -e '.[test]')")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, message: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s: {message}")
-
-
-def start_jupyterlab(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """JupyterLab on 127.0.0.1 with a random token, serving ``tmp_path / "lab"``; stopped when the generator closes."""
-    _require_tools()
-    work = tmp_path / "lab"
-    work.mkdir(exist_ok=True)
-    port = _free_port()
-    token = secrets.token_hex(16)
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB_", "JUPYTER_TRACKER_"))}
-    environment.update({
-        "WANDB_DIR": str(tmp_path / "store"),
-        "WANDB_MODE": "offline",
-        "JUPYTER_TRACKER_HOME": str(tmp_path / "home"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-    })
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # CI containers run as root
-    log_path = tmp_path / "jupyterlab.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=work, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if server.poll() is not None:
-            raise AssertionError(f"JupyterLab exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(ready, 60, "JupyterLab did not start", interval=0.3)
-        yield {"base": base, "token": token, "work": work, "log": log_path, "store": tmp_path / "store"}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -140,15 +51,6 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     yield from start_jupyterlab(tmp_path)
 
 
-def write_notebook(path: Path, cells: list[str]) -> None:
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
 CHART = '.jt-live-chart[data-metric="train/loss"] .jt-live-plot'
 VAL_CHART = '.jt-live-chart[data-metric="val/acc"] .jt-live-plot'
 
@@ -163,39 +65,8 @@ READ_CHART = """(selector) => {
           stroke: chart.series[2]._stroke || null};
 }"""
 
-
-def open_notebook(page: Any, jupyterlab: dict[str, Any], name: str, before_run: str | None = None) -> None:
-    """Opens ``name`` in JupyterLab, waits for its idle kernel and runs every cell (``before_run``: JS to run first)."""
-    page.goto(f"{jupyterlab['base']}/lab/tree/{name}?token={jupyterlab['token']}")
-    page.wait_for_function(
-        "(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-        " return w && w.context && w.context.path === name && w.sessionContext.session"
-        " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'; }",
-        arg=name, timeout=90_000,
-    )
-    if before_run:
-        page.evaluate(before_run)
-    page.evaluate("""() => {
-      // what each kernel status message answers: the panel's comm messages must publish none
-      window.__jtStatusParents = [];
-      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-      kernel.iopubMessage.connect((_, message) => {
-        if (message.header.msg_type === 'status') window.__jtStatusParents.push(message.parent_header.msg_type);
-      });
-      window.jupyterapp.commands.execute('notebook:run-all-cells');
-    }""")
-    # run-all leaves the last cell in view; the panel draws only the charts on screen
-    page.wait_for_selector(".jt-live", timeout=90_000)
-    page.wait_for_timeout(300)
-    page.evaluate("() => document.querySelector('.jt-live').scrollIntoView({block: 'start'})")
-
-
 # JupyterLab may scroll to the running cell after the panel was shown: bring the panel back in view
 SHOW_PANEL = "document.querySelector('.jt-live') && document.querySelector('.jt-live').scrollIntoView({block: 'start'});"
-
-
-def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
 
 TRAINING_RUNNING = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -394,18 +265,6 @@ COLOURS = """() => {
 }"""
 
 
-def _luminance(colour: str) -> float:
-    channels = [float(part) / 255 for part in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two CSS ``rgb(...)`` colours."""
-    first, second = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (first + 0.05) / (second + 0.05)
-
-
 def _charts_fit(page: Any, what: str) -> list[dict[str, Any]]:
     def fitting() -> list[dict[str, Any]] | None:
         boxes = page.evaluate(CHART_BOXES)
@@ -493,7 +352,7 @@ def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterla
             colours = page.evaluate(COLOURS)
             assert contrast(colours["title"], colours["paper"]) >= 4.5, colours
             assert contrast(colours["ink"], colours["paper"]) >= 4.5, colours
-            assert _luminance(colours["paper"]) < 0.1, f"the plot background follows the dark theme: {colours}"
+            assert luminance(colours["paper"]) < 0.1, f"the plot background follows the dark theme: {colours}"
             _charts_fit(page, "charts after the theme change")
             page.screenshot(path=str(ARTIFACTS / "live_panel_dark.png"), full_page=False)
             # and its high-contrast variant

@@ -16,24 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_live_panel_browser import (
+from tests.integration.lab_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    REQUIRE_BROWSER,
+    BROWSER_MARKS,
     launch,
     open_notebook,
     start_jupyterlab,
     write_notebook,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER,
-        reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 METRICS = 10_050
 STEPS = 1_000

@@ -14,19 +14,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_live_panel_browser import write_notebook
-from tests.integration.test_saved_notebook_browser import (  # noqa: F401  (the browser fixture)
+from tests.integration.lab_helpers import (
     ARTIFACTS,
+    BROWSER_MARKS,
     CELL_PROMPTS,
     PLOTLY,
     WIDGET,
     Lab,
-    browser,
     dismiss_kernel_dialog,
     open_and_run_all,
-    pytestmark,
     wait_until,
+    write_notebook,
 )
+
+pytestmark = BROWSER_MARKS
 
 SETUP = """\
 import math, time
@@ -52,7 +53,7 @@ def _panel_outputs(path: Path) -> list[dict[str, Any]]:
             for output in cell.get("outputs", []) if "jupyter_tracker" in output.get("metadata", {})]
 
 
-def test_a_notebook_saved_mid_run_keeps_the_charts_as_of_its_last_step(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_a_notebook_saved_mid_run_keeps_the_charts_as_of_its_last_step(browser: Any, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     name = "midrun.ipynb"
@@ -61,7 +62,7 @@ def test_a_notebook_saved_mid_run_keeps_the_charts_as_of_its_last_step(browser: 
     lab = Lab(work, tmp_path)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        open_and_run_all(page, lab, name)
+        open_and_run_all(page, lab.url(name))
         page.wait_for_selector(".jt-live-state", timeout=90_000)
         wait_until(lambda: "[*]" in page.evaluate(CELL_PROMPTS)[1], 30, "the training cell did not start")
         time.sleep(3.0)  # a few hundred steps into the run

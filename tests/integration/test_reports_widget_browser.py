@@ -10,21 +10,17 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_live_panel_browser import (
-    CHROMIUM,
-    REQUIRE_BROWSER,
+from tests.integration.lab_helpers import (
+    BROWSER_MARKS,
+    KERNEL_IDLE,
+    lab_url,
     launch,
     start_jupyterlab,
     wait_until,
     write_notebook,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRE_BROWSER,
-                       reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1)"),
-]
+pytestmark = BROWSER_MARKS
 
 BUILD = """
 import jupyter_tracker as jt
@@ -79,11 +75,8 @@ def test_report_widget_edits_round_trip_between_browser_and_python(jupyterlab: d
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-            page.goto(f"{jupyterlab['base']}/lab/tree/report.ipynb?token={jupyterlab['token']}")
-            page.wait_for_function(
-                "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-                " && w.sessionContext.session.kernel.status === 'idle'; }", timeout=90_000)
+            page.goto(lab_url(jupyterlab, "report.ipynb"))
+            page.wait_for_function(KERNEL_IDLE, timeout=90_000)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_selector(".jt-report-widget .jt-line-plot canvas", timeout=90_000)
             assert "4 of 4 runs" in page.inner_text(".jt-report-widget")

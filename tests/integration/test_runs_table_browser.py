@@ -10,27 +10,11 @@ comparison chart turn dark). The 12,000-metric run shows its limit box once. Scr
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Any
 
-import pytest
+from tests.integration.lab_helpers import ARTIFACTS, BROWSER_MARKS, contrast, launch, luminance, write_notebook
 
-from tests.integration.test_live_panel_browser import (  # noqa: F401  (jupyterlab is a fixture)
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    jupyterlab,
-)
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and os.environ.get("JT_REQUIRE_BROWSER") != "1",
-        reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 CONFIG_KEYS = 190
 SETUP = f"""import os
@@ -92,45 +76,13 @@ COLOURS = """() => {
 }"""
 
 
-def _rgb(colour: str) -> tuple[float, float, float]:
-    if colour.startswith("#"):
-        digits = colour[1:]
-        if len(digits) == 3:
-            digits = "".join(digit * 2 for digit in digits)
-        return tuple(int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-    numbers = [float(part) for part in re.findall(r"[\d.]+", colour)[:3]]
-    return tuple(number / 255 for number in numbers)  # type: ignore[return-value]
-
-
-def _luminance(colour: str) -> float:
-    def channel(value: float) -> float:
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (channel(value) for value in _rgb(colour))
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def _contrast(first: str, second: str) -> float:
-    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def _write_notebook(path: Any) -> None:
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(SHOW)]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
-def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(jupyterlab: dict[str, Any]) -> None:  # noqa: F811
+def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(jupyterlab: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    _write_notebook(jupyterlab["work"] / "runs_table.ipynb")
+    write_notebook(jupyterlab["work"] / "runs_table.ipynb", [SETUP, SHOW])
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             console_errors: list[str] = []
@@ -217,7 +169,7 @@ def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(j
             )
             assert page.evaluate("() => document.querySelector('.jt-runs-table .js-plotly-plot').data.length") == 2
             light = page.evaluate(COLOURS)
-            assert _luminance(light["background"]) > 0.5, light
+            assert luminance(light["background"]) > 0.5, light
             page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
             page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
             page.wait_for_function(
@@ -227,9 +179,9 @@ def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(j
                 timeout=30_000,
             )
             dark = page.evaluate(COLOURS)
-            assert _luminance(dark["background"]) < 0.1, dark
-            assert _contrast(dark["text"], dark["background"]) >= 4.5, dark
-            assert _luminance(dark["paper"]) < 0.1 and _contrast(dark["font"], dark["paper"]) >= 4.5, dark
+            assert luminance(dark["background"]) < 0.1, dark
+            assert contrast(dark["text"], dark["background"]) >= 4.5, dark
+            assert luminance(dark["paper"]) < 0.1 and contrast(dark["font"], dark["paper"]) >= 4.5, dark
             page.eval_on_selector(f"{TABLE} .js-plotly-plot", "(node) => node.scrollIntoView({block: 'end'})")
             page.screenshot(path=str(ARTIFACTS / "runs_table_dark.png"), full_page=False)
             errors = [text for text in console_errors if "jt-runs" in text or "runs_table" in text]

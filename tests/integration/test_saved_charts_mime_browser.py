@@ -20,23 +20,23 @@ import pytest
 from jupyter_tracker.downsample import SmoothingSummary
 from jupyter_tracker.lab.charts_mime import CHARTS_MIMETYPE
 from jupyter_tracker.smoothing import smooth_summary
-from tests.integration.test_labextension_browser import LABEXTENSION, read_chart
-from tests.integration.test_live_panel_browser import pytestmark as browser_marks
-from tests.integration.test_live_panel_browser import write_notebook
-from tests.integration.test_saved_notebook_browser import (  # noqa: F401  (browser is a fixture)
+from tests.integration.lab_helpers import (
     ARTIFACTS,
+    BROWSER_MARKS,
     CELL_PROMPTS,
-    KERNEL_IDLE,
+    LABEXTENSION,
     PLOTLY,
     WIDGET,
     Lab,
-    browser,
     dismiss_kernel_dialog,
+    open_and_run_all,
+    read_chart,
     wait_for_all_cells,
     wait_until,
+    write_notebook,
 )
 
-pytestmark = browser_marks
+pytestmark = BROWSER_MARKS
 
 INIT_CELL = """
 import jupyter_tracker as jt
@@ -68,7 +68,7 @@ def _panel_output(path: Path) -> dict[str, Any]:
 
 
 def test_a_saved_notebook_reopened_without_a_kernel_is_drawn_by_the_extension_and_its_slider_smooths(
-        browser: Any, tmp_path: Path) -> None:  # noqa: F811
+        browser: Any, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     path = work / "train.ipynb"
@@ -77,9 +77,7 @@ def test_a_saved_notebook_reopened_without_a_kernel_is_drawn_by_the_extension_an
     lab = Lab(work, tmp_path)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(lab.url(path.name))
-        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        open_and_run_all(page, lab.url(path.name))
         wait_for_all_cells(page, 180)
         page.wait_for_function(
             "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",

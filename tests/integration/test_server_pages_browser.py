@@ -14,18 +14,12 @@ import pytest
 import jupyter_tracker as jt
 import jupyter_tracker.reports as wr
 from jupyter_tracker.api import Api
+from tests.integration.lab_helpers import ARTIFACTS, BROWSER_MARKS, launch
 from tests.integration.server_fixtures import ServerProcess, start_server
-from tests.integration.test_live_panel_browser import CHROMIUM, REQUIRE_BROWSER, launch
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRE_BROWSER,
-                       reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1)"),
-]
+pytestmark = BROWSER_MARKS
 
 ATTACK = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def log_run(server: ServerProcess, key: str, directory: Path, project: str, name: str, lr: float,

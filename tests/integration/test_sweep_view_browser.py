@@ -9,20 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_live_panel_browser import (  # the JupyterLab and Chromium set-up of the browser tests
+from tests.integration.lab_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    REQUIRE_BROWSER,
+    BROWSER_MARKS,
+    lab_url,
     launch,
+    open_and_run_all,
     start_jupyterlab,
     write_notebook,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRE_BROWSER, reason="needs Debian's Chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 SETUP = """%env JUPYTER_TRACKER_LIVE=off
 %env WANDB_SILENT=true
@@ -74,12 +71,7 @@ def test_the_sweep_view_follows_the_agent_in_jupyterlab(jupyterlab: dict[str, An
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             errors: list[str] = []
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.goto(f"{jupyterlab['base']}/lab/tree/sweep.ipynb?token={jupyterlab['token']}")
-            page.wait_for_function(
-                "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-                " && w.sessionContext.session.kernel.status === 'idle'; }", timeout=90_000)
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            open_and_run_all(page, lab_url(jupyterlab, "sweep.ipynb"), timeout=90_000)
             page.wait_for_selector(".jt-sweep-progress", timeout=90_000)
             # the view moves on while the agent's cell is still running (the kernel is busy with trials)
             try:
