@@ -346,11 +346,11 @@ class LocalBackend:
                 continue
             if not every_row and not any(key in values for key in wanted):
                 continue
-            row = dict(values)
-            row["_step"] = step
-            row["_timestamp"] = timestamp
-            row["_runtime"] = runtime
-            yield row
+            # each values dict was decoded for this row alone and nothing else holds it: no copy
+            values["_step"] = step
+            values["_timestamp"] = timestamp
+            values["_runtime"] = runtime
+            yield values
 
     @_index_errors_as_api_errors
     def sampled_history(

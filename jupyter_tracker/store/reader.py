@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_tracker import console
-from jupyter_tracker.store import records
+from jupyter_tracker.store import record_spans, records
 from jupyter_tracker.store.run_dir import run_log_path
 
 
@@ -73,29 +73,36 @@ def sampled_history_records(
 ) -> list[records.Record] | None:
     """The history records at the positions ``choose(count)`` picks out of the log's ``count`` history records.
 
-    Without ``keys`` only the chosen rows are decoded (``history()`` of a 100,000-row run decodes
-    500); with ``keys``, only the rows holding at least one of them count, and every frame is
-    decoded (the collector paused) but no record is built for the rows left out. None when the log
-    is not intact from end to end (damage, a torn tail, a live run's unfinished frame): the caller
-    then reads it with :func:`iter_log`, which skips what it must and says so.
+    ``choose`` returns increasing positions (:func:`~jupyter_tracker.api.sampling.sample_indices`).
+    Records are located without decoding them (:mod:`record_spans`) and only the chosen ones are
+    decoded: ``history()`` of a 100,000-row run decodes 500. With ``keys``, only the rows holding
+    at least one of them count, and only records whose bytes hold a key's bytes are decoded. None
+    when the log is not intact from end to end (damage, a torn tail, a live run's unfinished
+    frame) or holds a layout the walker does not know: the caller then reads it with
+    :func:`iter_log`, which skips what it must and says so.
     """
     payloads = records.intact_payloads(run_log_path(run_dir).read_bytes())
     if payloads is None:
         return None
     try:
-        if not keys:
-            locations = records.history_locations(payloads)
-            return records.records_at(payloads, [locations[index] for index in choose(len(locations))])
-        matched: list[tuple[int, list[Any]]] = []
-        history = records.HISTORY
-        for payload in payloads:
-            first_seq, decoded = records.decode_payload(payload)
-            for index, record in enumerate(decoded):
-                if record[0] == history and any(key in record[4] for key in keys):
-                    matched.append((first_seq + index, record))
-        return [records.Record(seq, record[0], tuple(record[1:]))
-                for seq, record in (matched[index] for index in choose(len(matched)))]
-    except Exception:  # an intact CRC over a payload that does not decode: the full reader reports it
+        if keys:
+            matched = [pair for payload in payloads for pair in record_spans.history_with_keys(payload, keys)]
+            return [record_spans.as_record(*matched[index]) for index in choose(len(matched))]
+        spans = [record_spans.payload_spans(payload) for payload in payloads]
+        located = [record_spans.history_indices(item) for item in spans]
+        chosen = choose(sum(len(indices) for indices in located))
+        found: list[records.Record] = []
+        position, first = 0, 0
+        for item, indices in zip(spans, located, strict=True):
+            end = first + len(indices)
+            picked = []
+            while position < len(chosen) and chosen[position] < end:
+                picked.append(indices[chosen[position] - first])
+                position += 1
+            found += record_spans.decode_records(item, picked)
+            first = end
+        return found
+    except Exception:  # an intact CRC over a payload that does not walk or decode: the full reader reports it
         return None
 
 
