@@ -4,6 +4,8 @@ tensorboardX, on the same workloads in the same invocation.
     .venv-bench/bin/python bench/bench_log.py            # everything (see bench/README.md)
     python bench/bench_log.py --libs jupyter_tracker     # ours only
     python bench/bench_log.py --scale 0.1                # a quick smoke run (targets not judged)
+    git archive HEAD jupyter_tracker | tar -x -C /tmp/base
+    python bench/bench_log.py --baseline /tmp/base       # before/after: HEAD's version in the same rounds
 
 Each (library, workload) pair runs in a fresh child process (its own imports, its own peak RSS);
 ``import`` time is measured in fresh processes too, best of 5. The table goes to stdout and
@@ -30,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from common import LIBRARIES, OURS, PEER_WORKLOADS, RSS_WORKLOADS, WORKLOADS  # noqa: E402
+from common import BASELINE, LIBRARIES, OURS, PEER_WORKLOADS, RSS_WORKLOADS, WORKLOADS  # noqa: E402
 
 #: target for jupyter_tracker: (label, workload or "import", field, comparison, bound, unit)
 TARGETS = (
@@ -282,44 +284,58 @@ def report(results: dict[str, dict[str, dict[str, Any]]], imports: dict[str, dic
             rows.append([library, f"{info['import_best_ms']:.1f}", ", ".join(f"{t * 1000:.0f}" for t in info["import_times_s"]), note])
         out.append(table(["library", "best ms", "all ms", "note"], rows))
     out.append("\n== jupyter_tracker targets (issues 2 and 14)" + ("  [SCALED RUN: not judged]" if scale != 1 else ""))
+    judged = [OURS] + ([BASELINE] if any(BASELINE in by_lib for by_lib in results.values()) else [])
     rows = []
     for label, workload_name, key, op, bound, unit in TARGETS:
-        source = imports.get(OURS, {}) if workload_name == "import" else results.get(workload_name, {}).get(OURS, {})
-        value = source.get(key)
-        if value is None or source.get("status") != "ok":
-            verdict = "NOT RUN" if not source else f"FAIL ({source.get('status', 'no figure')})"
-        elif scale != 1 and workload_name != "import":
-            verdict = "(scaled)"
-        else:
-            verdict = "PASS" if (value <= bound if op == "<=" else value >= bound) else "FAIL"
-        rows.append([label, fmt_num(value, unit) + f" {unit}" if value is not None else "-", f"{op} {fmt_num(bound, unit)} {unit}", verdict])
+        row = [label]
+        for library in judged:
+            source = imports.get(library, {}) if workload_name == "import" else results.get(workload_name, {}).get(library, {})
+            value = source.get(key)
+            if value is None or source.get("status") != "ok":
+                verdict = "NOT RUN" if not source else f"FAIL ({source.get('status', 'no figure')})"
+            elif scale != 1 and workload_name != "import":
+                verdict = "(scaled)"
+            else:
+                verdict = "PASS" if (value <= bound if op == "<=" else value >= bound) else "FAIL"
+            row += [fmt_num(value, unit) + f" {unit}" if value is not None else "-", verdict]
+        rows.append(row[:2] + [f"{op} {fmt_num(bound, unit)} {unit}"] + row[2:])
     for label, workload_name, reference, share in RAW_TARGETS:
-        ours_run = results.get(workload_name, {}).get(OURS, {})
-        ref_run = results.get(workload_name, {}).get(reference, {})
-        if ours_run.get("status") != "ok" or ref_run.get("status") != "ok":
-            rows.append([label, "-", f">= {share:.0%}", "NOT RUN"])
-            continue
-        measured = ours_run["points_per_s"] / ref_run["points_per_s"]
-        verdict = "(scaled)" if scale != 1 else ("PASS" if measured >= share else "FAIL")
-        rows.append([label, f"{measured:.0%} of {ref_run['points_per_s']:,.0f}", f">= {share:.0%}", verdict])
+        row = [label]
+        for library in judged:
+            ours_run = results.get(workload_name, {}).get(library, {})
+            ref_run = results.get(workload_name, {}).get(reference, {})
+            if ours_run.get("status") != "ok" or ref_run.get("status") != "ok":
+                row += ["-", "NOT RUN"]
+                continue
+            measured = ours_run["points_per_s"] / ref_run["points_per_s"]
+            verdict = "(scaled)" if scale != 1 else ("PASS" if measured >= share else "FAIL")
+            row += [f"{measured:.0%} of {ref_run['points_per_s']:,.0f}", verdict]
+        rows.append(row[:2] + [f">= {share:.0%}"] + row[2:])
     for workload_name in ("scalars10", "scalar1"):
-        ours_run = results.get(workload_name, {}).get(OURS, {})
-        if ours_run.get("status") != "ok":
-            continue
-        measured = ours_run["log_mean_us"] / ours_run["log_p50_us"]
-        verdict = "(scaled)" if scale != 1 else ("PASS" if measured <= MEAN_OVER_P50 else "FAIL")
-        rows.append([f"log() mean / p50, {WORKLOADS[workload_name].title}",
-                     f"{measured:.2f} ({ours_run['log_mean_us']:.2f} / {ours_run['log_p50_us']:.2f} us)",
-                     f"<= {MEAN_OVER_P50:.1f}", verdict])
+        row = [f"log() mean / p50, {WORKLOADS[workload_name].title}"]
+        for library in judged:
+            ours_run = results.get(workload_name, {}).get(library, {})
+            if ours_run.get("status") != "ok":
+                row += ["-", "NOT RUN"]
+                continue
+            measured = ours_run["log_mean_us"] / ours_run["log_p50_us"]
+            verdict = "(scaled)" if scale != 1 else ("PASS" if measured <= MEAN_OVER_P50 else "FAIL")
+            row += [f"{measured:.2f} ({ours_run['log_mean_us']:.2f} / {ours_run['log_p50_us']:.2f} us)", verdict]
+        rows.append(row[:2] + [f"<= {MEAN_OVER_P50:.1f}"] + row[2:])
     for label, workload_name, key, unit in INFO:
-        source = results.get(workload_name, {}).get(OURS, {})
-        if source.get("status") != "ok":
-            continue
-        value = fmt_num(source.get(key), unit) + f" {unit}"
-        if key == "log_p50_us":
-            value = f"{source['log_p50_us']:.1f} / {source['log_p99_us']:.1f} us"
-        rows.append([label, value, "(no target)", "info"])
-    out.append(table(["target", "measured", "bound", "verdict"], rows))
+        row = [label]
+        for library in judged:
+            source = results.get(workload_name, {}).get(library, {})
+            if source.get("status") != "ok":
+                row += ["-", "info"]
+                continue
+            value = fmt_num(source.get(key), unit) + f" {unit}"
+            if key == "log_p50_us":
+                value = f"{source['log_p50_us']:.1f} / {source['log_p99_us']:.1f} us"
+            row += [value, "info"]
+        rows.append(row[:2] + ["(no target)"] + row[2:])
+    headers = ["target", "measured", "bound", "verdict"] + ([f"{BASELINE}", "verdict"] if len(judged) > 1 else [])
+    out.append(table(headers, rows))
     return "\n".join(out)
 
 
@@ -361,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")),
                         help="multiply every step count (smoke runs; targets are not judged)")
     parser.add_argument("--import-repeats", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="a directory holding another version's jupyter_tracker package (git archive REF "
+                             f"jupyter_tracker | tar -x -C DIR): measured as {BASELINE} on our workloads, in the "
+                             "same interleaved rounds, with the same targets shown for it")
     parser.add_argument("--keep", action="store_true", help="keep each child's temp dir (run data) for inspection")
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     parser.add_argument("--child", nargs=4, metavar=("LIB", "WORKLOAD", "RESULT", "WORKDIR"), help=argparse.SUPPRESS)
@@ -376,9 +396,15 @@ def main(argv: list[str] | None = None) -> int:
     python = args.python or default_python()
     plan: list[tuple[str, str]] = []
     workloads = args.workloads or list(PEER_WORKLOADS) + list(RSS_WORKLOADS)
+    libraries = list(args.libs)
+    if args.baseline is not None:
+        if not (args.baseline / "jupyter_tracker" / "__init__.py").exists():
+            parser.error(f"--baseline {args.baseline}: no jupyter_tracker package there")
+        os.environ["BENCH_BASELINE_DIR"] = str(args.baseline.resolve())  # inherited by the children
+        libraries.insert(libraries.index(OURS) + 1 if OURS in libraries else 0, BASELINE)
     for workload in workloads:
-        for library in args.libs:
-            if workload in RSS_WORKLOADS and library != OURS and not (args.rss_all or args.workloads):
+        for library in libraries:
+            if workload in RSS_WORKLOADS and library not in (OURS, BASELINE) and not (args.rss_all or args.workloads):
                 continue
             plan.append((library, workload))
     print(f"python {python} ({platform.python_version()} here), {os.cpu_count()} CPUs, {platform.platform()}")
@@ -416,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
             highest_load = max(highest_load, run.get("loadavg_start", 0), run.get("loadavg_end", 0))
 
     imports: dict[str, dict[str, Any]] = {}
-    for library in args.libs:
-        imports[library] = measure_import(python, library, args.import_repeats if library == OURS else min(3, args.import_repeats))
+    for library in libraries:
+        ours_or_base = library in (OURS, BASELINE)
+        imports[library] = measure_import(python, library, args.import_repeats if ours_or_base else min(3, args.import_repeats))
 
     text = report(results, imports, args.scale, args.budget)
     cpus = os.cpu_count() or 1

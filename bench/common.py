@@ -46,6 +46,9 @@ LIBRARIES = {
     "tensorboardX": "tensorboardx_adapter",
 }
 OURS = "jupyter_tracker"
+#: another version of jupyter_tracker (``bench_log.py --baseline DIR``): run only when asked for
+BASELINE = "jupyter_tracker@base"
+ON_REQUEST = {BASELINE: "jupyter_tracker_base_adapter"}
 #: references rather than libraries: they are measured in every run, like the peers
 RAW_REFERENCES = ("raw-struct", "raw-msgpack")
 
@@ -86,7 +89,7 @@ RSS_WORKLOADS = ("rss10", "rss1")
 
 def load_adapter(library: str) -> Any:
     sys.path.insert(0, str(BENCH_DIR))
-    return importlib.import_module(f"peers.{LIBRARIES[library]}")
+    return importlib.import_module(f"peers.{LIBRARIES.get(library) or ON_REQUEST[library]}")
 
 
 def row_maker(keys: tuple[str, ...]) -> Callable[[int], dict[str, float]]:

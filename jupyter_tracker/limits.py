@@ -89,6 +89,10 @@ class LimitChecker:
     :attr:`scalar_points` are brought up to date only when the key set changes or when they are
     read. The step at which the busiest name of the set crosses its bound is known in advance, so
     the warning comes on exactly that row.
+
+    The run's hot path, which has already compared the row's names with :attr:`run_keys`, does
+    what :meth:`count_row` does for a row with the same names inline: ``run_rows += 1``, and
+    :meth:`check_points` once ``run_rows > run_limit``.
     """
 
     def __init__(self) -> None:
@@ -98,12 +102,12 @@ class LimitChecker:
         self.histogram_points: Counter[str] = Counter()
         self.rows = 0
         self._raised: set[str] = set()
-        #: the key set of the current run of rows, its length so far, and the length at which its
-        #: busiest name crosses the scalar-points bound
+        #: the key set of the current run of rows (and its names in row order), its length so far, and
+        #: the length at which its busiest name crosses the scalar-points bound
         self._keys: frozenset[str] = frozenset()
-        self._key_order: tuple[str, ...] = ()
-        self._run = 0
-        self._run_limit = LIMITS["scalar_points"].bound
+        self.run_keys: tuple[str, ...] = ()
+        self.run_rows = 0
+        self.run_limit = LIMITS["scalar_points"].bound
 
     def _raise(self, kind: str, observed: int, subject: str | None = None) -> list[LimitWarning]:
         if kind in self._raised:
@@ -117,22 +121,22 @@ class LimitChecker:
         The same keys as the previous row (the usual case) cost one key-set comparison and an
         addition; new names are in :attr:`scalar_points` as soon as this returns.
         """
-        if tuple(row) != self._key_order:  # a tuple compares interned names by identity: cheaper than a set
+        if tuple(row) != self.run_keys:  # a tuple compares interned names by identity: cheaper than a set
             self._start_run(row)
-        self._run += 1
-        if self._run > self._run_limit:
+        self.run_rows += 1
+        if self.run_rows > self.run_limit:
             return self.check_points()
         return None
 
     def _fold_run(self) -> None:
         """Adds the current run's rows to the per-name counts and starts the run again from zero."""
-        run = self._run
+        run = self.run_rows
         if run:
             counts = self.scalar_points
             for key in self._keys:
                 counts[key] += run
             self.rows += run
-            self._run = 0
+            self.run_rows = 0
 
     def _start_run(self, row: Mapping[str, Any]) -> None:
         self._fold_run()
@@ -141,9 +145,9 @@ class LimitChecker:
         for key in keys:
             counts[key] += 0  # a new name is known (distinct names) before its first point is folded in
         self._keys = keys
-        self._key_order = tuple(row)  # the same names in another order only start a new run: still exact
+        self.run_keys = tuple(row)  # the same names in another order only start a new run: still exact
         busiest = max((counts[key] for key in keys), default=0)
-        self._run_limit = max(0, LIMITS["scalar_points"].bound - busiest) if keys else _NEVER
+        self.run_limit = max(0, LIMITS["scalar_points"].bound - busiest) if keys else _NEVER
 
     def points(self) -> Counter[str]:
         """Points per scalar name, the current run of rows included."""
@@ -164,15 +168,15 @@ class LimitChecker:
         points = self.points()
         bound = LIMITS["scalar_points"].bound
         if "scalar_points" in self._raised:
-            self._run_limit = _NEVER
+            self.run_limit = _NEVER
             return []
-        self._run_limit = max(0, bound - max((points[key] for key in self._keys), default=0))
+        self.run_limit = max(0, bound - max((points[key] for key in self._keys), default=0))
         if self.rows <= bound:
             return []
         busiest = points.most_common(1)
         key, most = busiest[0] if busiest else ("", 0)
         if most > bound:
-            self._run_limit = _NEVER
+            self.run_limit = _NEVER
             return self._raise("scalar_points", most, key)
         return []
 

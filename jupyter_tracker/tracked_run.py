@@ -28,10 +28,12 @@ from jupyter_tracker.store import records
 from jupyter_tracker.store.reader import RunState
 from jupyter_tracker.store.run_dir import SYNC_STATE_NAME
 from jupyter_tracker.store.writer import RunLogWriter, UnwrittenRecordsWarning
-from jupyter_tracker.values import fast_copy, normalise_row
+from jupyter_tracker.values import PLAIN_TYPES, fast_copy, normalise_row
 
 _HISTORY = records.HISTORY
 _time = time.time
+#: True when every type of an iterable is one the store keeps as it is (one C call)
+_plain_types_only = PLAIN_TYPES.issuperset
 
 
 #: steps are stored as signed 64-bit integers by the server and every reader
@@ -99,6 +101,9 @@ class Run:
         self._last_values: dict[str, Any] = {}
         self._aggregated: set[str] = set()
         self._known_key_count = 0
+        #: the names of the last committed row, in its order (checked): a row with the same names and
+        #: plain values takes log()'s fast path
+        self._row_keys: tuple[str, ...] | None = None
         self._pending: dict[str, Any] = {}
         self._step = 0
         self._finished = False
@@ -280,6 +285,35 @@ class Run:
         """
         if self._finished:
             raise RunFinishedError(f"run {self.id} is finished; call jupyter_tracker.init() to start a new one")
+        if type(data) is dict and step is None and commit is None and not self._pending:
+            keys = tuple(data)
+            if keys == self._row_keys and _plain_types_only(map(type, data.values())):
+                # The common case: the names of the last committed row (already checked: strings,
+                # not empty) with plain values. The same row written by the general path below,
+                # with the limits' "same names" counting done here, and the same interrupt-safe order.
+                row = data.copy()
+                now = _time()
+                step = self._step
+                self._step = step + 1
+                self._append((_HISTORY, step, now, now - self._t0, row))
+                if not step & 1023 and self._writer is not None:
+                    self._writer.catch_up()  # packs the queued rows here, in one call; waits if the writer falls behind
+                limits = self._limits
+                limits.run_rows += 1
+                if self._aggregated:
+                    aggregated = self._aggregated.intersection(row)
+                    if aggregated:
+                        self.summary.add_values(row, aggregated)
+                self._last_values.update(row)
+                if limits.run_rows > limits.run_limit:
+                    found = limits.check_points()
+                    if found:
+                        self._emit_limit_warnings(found)
+                return
+        self._log_row(data, step, commit)
+
+    def _log_row(self, data: Mapping[str, Any], step: int | None, commit: bool | None) -> None:
+        """``log`` for every row but a flat dict of plain values with the last row's names."""
         row = fast_copy(data) if type(data) is dict else None
         if row is None:
             row = self._check_slow(data)
@@ -304,9 +338,10 @@ class Run:
         self._step = step + 1
         self._append((_HISTORY, step, now, now - self._t0, row))
         if not step & 1023 and self._writer is not None:
-            self._writer.wait_for_backlog()  # bounded memory when the loop outpaces the writer
+            self._writer.catch_up()
         limits = self._limits
         found = limits.count_row(row)
+        self._row_keys = limits.run_keys  # the names of this row, checked: the next call may take the fast path
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:

@@ -2,24 +2,16 @@
 
 One thread packs each row as msgpack ``[step, unix time, runtime, {name: value}]`` (what a
 jupyter_tracker history record holds) and appends it to a buffered file; ``finish`` flushes and
-fsyncs once. Nothing is checked, counted or summarised.
+fsyncs once (``raw_rows``). Nothing is checked, counted or summarised.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Any
 
-STEP_ARG = False  # counts steps itself, as jupyter_tracker.log does
-
-
-class Handle:
-    def __init__(self, path: Path) -> None:
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by finish()
-        self.step = 0
-        self.t0 = time.time()
+import peers.raw_rows as raw_rows
+from peers.raw_rows import STEP_ARG, Handle, finish  # noqa: F401 - the adapter's interface
 
 
 def load() -> Any:
@@ -29,26 +21,11 @@ def load() -> Any:
 
 
 def start(lib: Any, workdir: Path, project: str, name: str) -> Handle:
-    return Handle(workdir / f"{name}.msgpack")
+    return raw_rows.start(workdir, name, ".msgpack")
 
 
 def logger(handle: Handle) -> Any:
     import msgpack
 
-    write = handle.file.write
     pack = msgpack.Packer(use_bin_type=True).pack
-    clock = time.time
-    t0 = handle.t0
-
-    def log(row: dict[str, float]) -> None:
-        now = clock()
-        write(pack((handle.step, now, now - t0, row)))
-        handle.step += 1
-
-    return log
-
-
-def finish(handle: Handle) -> None:
-    handle.file.flush()
-    os.fsync(handle.file.fileno())
-    handle.file.close()
+    return raw_rows.logger(handle, pack)

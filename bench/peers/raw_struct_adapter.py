@@ -1,26 +1,19 @@
 """Reference, not a library: the least work that stores a row durably with a fixed layout.
 
 One thread packs each row (step, unix time, runtime, then the values as doubles) with ``struct``
-and appends it to a buffered file; ``finish`` flushes and fsyncs once. No names are stored (the
-layout is fixed by the first row), nothing is checked: the physical limit the tracker is compared with.
+and appends it to a buffered file; ``finish`` flushes and fsyncs once (``raw_rows``). No names are
+stored (the layout is fixed by the row's length), nothing is checked.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 from pathlib import Path
 from typing import Any
 
-STEP_ARG = False  # counts steps itself, as jupyter_tracker.log does
-
-
-class Handle:
-    def __init__(self, path: Path) -> None:
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by finish()
-        self.step = 0
-        self.t0 = time.time()
+import peers.raw_rows as raw_rows
+from peers.raw_rows import STEP_ARG, Handle, finish  # noqa: F401 - the adapter's interface
 
 
 def load() -> Any:
@@ -28,10 +21,12 @@ def load() -> Any:
 
 
 def start(lib: Any, workdir: Path, project: str, name: str) -> Handle:
-    return Handle(workdir / f"{name}.bin")
+    return raw_rows.start(workdir, name, ".bin")
 
 
 def logger(handle: Handle) -> Any:
+    # its own loop body rather than raw_rows.logger: struct takes the values as arguments, and a
+    # Python encode function between them would add a call to every row
     write = handle.file.write
     clock = time.time
     t0 = handle.t0
@@ -46,9 +41,3 @@ def logger(handle: Handle) -> Any:
         handle.step += 1
 
     return log
-
-
-def finish(handle: Handle) -> None:
-    handle.file.flush()
-    os.fsync(handle.file.fileno())
-    handle.file.close()

@@ -78,6 +78,37 @@ def make_packer(default: Callable[[Any], Any] | None = None) -> Callable[[Any], 
     return packer.pack
 
 
+def make_plain_packer() -> Callable[[Any], bytes]:
+    """A packer for msgpack's own types only: anything else raises ``TypeError`` (no ``default``).
+
+    Gives the same bytes as :func:`make_packer` for what it accepts; the logging thread packs
+    batches ahead with it and leaves a batch it refuses (media, numpy) to the writer thread.
+    """
+    return msgpack.Packer(use_bin_type=True, strict_types=False).pack
+
+
+def _array_header(count: int) -> bytes:
+    if count < 16:
+        return bytes((0x90 | count,))
+    if count < 0x10000:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def join_packed(packed_lists: list[bytes], count: int) -> bytes:
+    """One packed list of ``count`` records from several packed lists (``pack(records)``) that hold them.
+
+    The bytes are those ``pack`` gives for the concatenated list: each list's array header is
+    dropped and one for the whole is written, the records themselves are copied as they are.
+    """
+    parts: list[bytes | memoryview] = [_array_header(count)]
+    for packed in packed_lists:
+        first = packed[0]
+        skip = 1 if 0x90 <= first <= 0x9F else 3 if first == 0xDC else 5
+        parts.append(memoryview(packed)[skip:])
+    return b"".join(parts)
+
+
 _INT_RANGE = (-(2**63), 2**64 - 1)
 
 

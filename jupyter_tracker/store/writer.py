@@ -1,11 +1,20 @@
 """The one writer of a run log: a daemon thread that encodes queued records and appends frames.
 
 ``append`` is a bare ``deque.append`` (atomic, lock-free, a fraction of a microsecond), so the
-training loop never waits on disk. The thread wakes every ``flush_interval`` seconds (at most
-:data:`MAX_WAKE_INTERVAL` while records arrive, which bounds the memory queued records take, and
-:data:`IDLE_WAKE_INTERVAL` while none do), writes what is queued
-in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
+training loop never waits on disk. The thread wakes every ``flush_interval`` seconds, writes what is
+queued in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
 drains everything and fsyncs.
+
+Who encodes: a fast training loop calls :meth:`RunLogWriter.catch_up` every 1,024 rows, which packs
+what is queued in one msgpack call on the loop's own thread and leaves the bytes for the writer
+thread. On a 2-core machine this is cheaper for the loop than leaving the encoding to the writer
+thread: the work is the same, but the writer thread then needs the GIL only for a moment every
+interval instead of taking it for milliseconds many times a second (each hand-over of the GIL
+between two threads can stall the loop for a scheduler tick when the machine is busy). What the loop
+does not pack (media, numpy arrays, values msgpack refuses, or a loop that never calls
+``catch_up``) the writer thread encodes as before, waking at most every :data:`MAX_WAKE_INTERVAL`
+while it finds records to encode (which bounds the memory queued records take) and every
+:data:`IDLE_WAKE_INTERVAL` while none arrive.
 
 When the disk refuses a write (full, or gone), encoded frames wait in memory and are written again
 frame by frame on every wake-up, so any space that frees up is used. The backlog is bounded by
@@ -21,6 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import islice, repeat, starmap
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +38,13 @@ from jupyter_tracker.store import records
 
 #: records per frame: bounds the time the thread holds the GIL in one encode call
 FRAME_RECORDS = 2048
+#: records packed ahead by the logging thread are merged into frames of up to this many
+MERGED_FRAME_RECORDS = 4096
+#: catch_up packs the queue only once this many records wait (fewer: left to the writer thread)
+ENCODE_AHEAD_MIN = 256
+#: bytes packed ahead by the logging thread and not yet taken by the writer thread past which the
+#: loop waits for the writer (a writer that blocks on a stuck disk)
+MAX_READY_BYTES = 32 << 20
 #: the thread wakes at least this often (seconds), also when ``flush_interval`` is longer: queued
 #: records are Python objects (~450 bytes each) until encoded (~30), so a loop logging 700,000
 #: rows/s would otherwise hold ``flush_interval`` worth of them (~60 MB at 0.2 s); at 0.02 s that
@@ -78,6 +95,11 @@ def _lock(handle: Any) -> bool:
     return True
 
 
+def _drop_left(queue: deque[Any], count: int) -> None:
+    """Takes ``count`` items off the left of ``queue`` in one C call (no interrupt can split it)."""
+    deque(starmap(queue.popleft, repeat((), count)), maxlen=0)
+
+
 def _write_all(handle: Any, data: bytes) -> None:
     """Writes every byte: an unbuffered file may accept only part of a write."""
     view = memoryview(data)
@@ -115,6 +137,14 @@ class RunLogWriter:
         self._queue: deque[Any] = deque()
         self.append: Callable[[Any], None] = self._queue.append
         self._pack = records.make_packer(encode_default)
+        #: the logging thread's packer: plain msgpack types only (anything else is left to the writer thread)
+        self._pack_ahead = records.make_plain_packer()
+        #: held while records move from the queue to encoded bytes, so that batches keep their order
+        self._encode_lock = threading.Lock()
+        #: batches the logging thread packed, oldest first: (how many records, their packed bytes, the
+        #: records themselves when an observer wants them, the first record)
+        self._ready: deque[tuple[int, bytes, list[Any] | None, Any]] = deque()
+        self._ready_bytes = 0
         self._on_error = on_error
         self._wake = threading.Event()
         self._stopping = False
@@ -210,8 +240,15 @@ class RunLogWriter:
             self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stopping
-            interval = busy if self._queue else idle
-            self._write_pending()
+            queued = bool(self._queue)
+            encoded_here = self._write_pending()
+            if encoded_here >= ENCODE_AHEAD_MIN or (queued and self._observers):
+                # records wait here as Python objects (or an observer holds them): wake often
+                interval = busy
+            elif queued or self._ready:
+                interval = self.flush_interval  # the logging thread packs them: bytes can wait an interval
+            else:
+                interval = idle
             if stopping:
                 return
 
@@ -222,30 +259,135 @@ class RunLogWriter:
             except Exception:
                 pass
 
-    def _write_pending(self) -> None:
+    def _write_pending(self) -> int:
+        """Encodes and writes everything queued; returns how many records this thread encoded itself."""
         queue = self._queue
         popleft = queue.popleft
-        waiters = self._waiters
-        while queue:
-            # a C-level loop: records are not looked at one by one unless a flush() marker may be among them
-            batch = [popleft() for _ in range(min(len(queue), FRAME_RECORDS))]
-            if self._flush_markers:
-                markers = [item for item in batch if type(item) is threading.Event]
-                if markers:
-                    batch = [item for item in batch if type(item) is not threading.Event]
-                    for marker in markers:
-                        waiters.append(marker)
-                        self._flush_markers.remove(marker)
-            if batch:
-                self._encode(batch)
-                if self._failing_since is None:
-                    self._write_frames()  # frame by frame as encoded: memory stays one frame deep
+        encoded_here = 0
+        while True:
+            with self._encode_lock:
+                # what the logging thread packed came out of the queue before what is still in it
+                took_ready = self._take_ready()
+                batch = [popleft() for _ in range(min(len(queue), FRAME_RECORDS))] if queue else []
+                if batch:
+                    batch = self._without_markers(batch)
+                    if batch:
+                        self._encode(batch)
+                        encoded_here += len(batch)
+            if not took_ready and not batch and not queue:
+                break
+            if self._failing_since is None:
+                self._write_frames()  # as encoded: memory stays a few frames deep
         self._write_frames()
         if self._unwritten:  # the write failed: flush() callers wait for the retry to succeed
-            return
+            return encoded_here
+        waiters = self._waiters
         for waiter in waiters:
             waiter.set()
         waiters.clear()
+        return encoded_here
+
+    def _without_markers(self, batch: list[Any]) -> list[Any]:
+        """The batch less any flush() marker, each moved to the waiters released once the batch is written."""
+        # a C-level loop: records are not looked at one by one unless a flush() marker may be among them
+        if not self._flush_markers:
+            return batch
+        markers = [item for item in batch if type(item) is threading.Event]
+        if not markers:
+            return batch
+        for marker in markers:
+            self._waiters.append(marker)
+            self._flush_markers.remove(marker)
+        return [item for item in batch if type(item) is not threading.Event]
+
+    def _take_ready(self) -> bool:
+        """Moves the batches the logging thread packed to the frames to write (under the encode lock)."""
+        ready = self._ready
+        if not ready:
+            return False
+        queue = self._queue
+        merged: list[bytes] = []
+        merged_count = 0
+        while ready:
+            count, packed, batch, first = ready.popleft()
+            self._ready_bytes -= len(packed)
+            if queue and queue[0] is first:
+                # the logging thread was interrupted (KeyboardInterrupt) between packing and dropping
+                _drop_left(queue, count)
+            if merged and merged_count + count > MERGED_FRAME_RECORDS:
+                self._keep_merged(merged, merged_count)
+                merged, merged_count = [], 0
+            merged.append(packed)
+            merged_count += count
+            self._encoded_seq += count
+            self.records_written += count
+            if batch is not None:
+                self._notify(self._encoded_seq - count, batch)
+        if merged:
+            self._keep_merged(merged, merged_count)
+        return True
+
+    def _keep_merged(self, packed_batches: list[bytes], count: int) -> None:
+        self._keep(packed_batches[0] if len(packed_batches) == 1 else records.join_packed(packed_batches, count), count)
+
+    def _notify(self, first_seq: int, batch: list[Any]) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(first_seq, batch)
+            except Exception as error:
+                self._report("a record observer failed", error)
+
+    def catch_up(self) -> None:
+        """Called by the logging thread every 1,024 rows: packs what is queued, and waits if the writer is far behind.
+
+        The packing is one msgpack call per :data:`FRAME_RECORDS` records on this thread (a fraction
+        of a millisecond), which spares the writer thread most of its work and the GIL hand-overs it
+        costs (see the module docstring). A batch msgpack cannot pack on its own (media, numpy
+        arrays, a ``flush()`` marker) stays queued for the writer thread.
+
+        A ``KeyboardInterrupt`` may land between any two steps here: the records are copied and
+        packed while still queued, the packed batch is handed over, and only then are they taken
+        out of the queue in one C call; a hand-over whose records are still at the head of the
+        queue (interrupted before that call) is noticed by the writer thread, which takes them out
+        itself. Nothing is lost or written twice.
+        """
+        queue = self._queue
+        if len(queue) >= ENCODE_AHEAD_MIN and not self._flush_markers and self._encode_lock.acquire(blocking=False):
+            try:
+                pack = self._pack_ahead
+                ready = self._ready
+                keep_records = bool(self._observers)
+                if ready and queue[0] is ready[-1][3]:  # the last call was interrupted before it took them off
+                    _drop_left(queue, ready[-1][0])
+                while len(queue) >= ENCODE_AHEAD_MIN:
+                    count = min(len(queue), FRAME_RECORDS)
+                    batch = list(islice(queue, count))
+                    try:
+                        packed = pack(batch)
+                    except Exception:  # media, numpy, a flush() marker, a value msgpack refuses
+                        break
+                    ready.append((count, packed, batch if keep_records else None, batch[0]))
+                    _drop_left(queue, count)
+                    self._ready_bytes += len(packed)
+            finally:
+                self._encode_lock.release()
+            if self._ready_bytes > MAX_READY_BYTES:
+                self._wait_for_ready()
+        self.wait_for_backlog()
+
+    def _wait_for_ready(self) -> None:
+        """The writer has not taken MAX_READY_BYTES of packed records: let it catch up (a stuck disk: once)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        now = time.monotonic()
+        if now < self._backlog_wait_off_until:
+            return
+        self._wake.set()
+        deadline = now + MAX_BACKLOG_WAIT
+        while self._ready_bytes > MAX_READY_BYTES // 2 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        if self._ready_bytes > MAX_READY_BYTES // 2:
+            self._backlog_wait_off_until = time.monotonic() + BACKLOG_WAIT_PAUSE
 
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self._encoded_seq
@@ -262,11 +404,7 @@ class RunLogWriter:
                     self.records_written += 1
                 except Exception as single_error:
                     self._encode_coerced(record, single_error)
-        for observer in list(self._observers):
-            try:
-                observer(first_seq, batch)
-            except Exception as error:
-                self._report("a record observer failed", error)
+        self._notify(first_seq, batch)
 
     def _encode_coerced(self, record: Any, error: BaseException) -> None:
         coerced, changed = records.coerce_unencodable(record)
@@ -298,8 +436,14 @@ class RunLogWriter:
                 self.records_dropped += dropped_count
 
     def _write_frames(self) -> None:
-        """Writes waiting frames one by one, so that freed space smaller than the backlog is still used."""
+        """Writes waiting frames: all in one system call while writes succeed, else one by one.
+
+        One call spares the writer thread a GIL hand-over per frame; once a write has failed, frames
+        go one by one, so that freed space smaller than the backlog is still used.
+        """
         unwritten = self._unwritten
+        if len(unwritten) > 1 and self._failing_since is None and self._write_together():
+            return
         while unwritten:
             packed, count = unwritten[0]
             frame = records.frame_from_encoded(self._write_seq, packed)
@@ -326,6 +470,31 @@ class RunLogWriter:
             self._report(f"the run log {self.path} is being written again after {failed_for:.0f} s"
                          + (f"; {self.records_dropped:,} records were dropped meanwhile" if self.records_dropped else
                             "; nothing was lost"), None)
+
+    def _write_together(self) -> bool:
+        """Writes every waiting frame in one call; False (the file cut back to its last whole frame) if it failed."""
+        unwritten = self._unwritten
+        seq = self._write_seq
+        frames = []
+        for packed, count in unwritten:
+            frames.append(records.frame_from_encoded(seq, packed))
+            seq += count
+        data = b"".join(frames)
+        try:
+            _write_all(self._file, data)
+        except (OSError, ValueError):
+            try:
+                self._file.truncate(self._good_end)
+                self._file.seek(self._good_end)
+            except (OSError, ValueError):
+                pass
+            return False
+        unwritten.clear()
+        self._unwritten_bytes = 0
+        self._write_seq = seq
+        self._good_end += len(data)
+        self.bytes_written += len(data)
+        return True
 
     def _note_failure(self, error: BaseException) -> None:
         self.last_write_error = error

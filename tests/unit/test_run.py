@@ -667,3 +667,25 @@ def test_the_index_lists_the_run(root):
     (row,) = RunIndex(root).runs("p")
     assert row["id"] == run.id and row["state"] == "finished" and row["config"] == {"lr": 0.1}
     assert row["summary"] == {"acc": 0.5}
+
+
+def test_rows_with_the_last_rows_names_are_checked_like_any_other(root):
+    """log()'s fast path (the last row's names, plain values) hands anything else to the full checks."""
+    run = jt.init()
+    for step in range(3):
+        run.log({"loss": step * 0.5, "acc": True})
+    run.log({"loss": "nan?", "acc": None})  # same names, a string: checked and kept
+    run.log({"loss": np.float32(2.5), "acc": 1})  # same names, a numpy scalar: converted
+    with pytest.raises(TypeError, match="'loss'"):
+        run.log({"loss": object(), "acc": 1})  # same names, a bad value: refused, nothing written
+    run.log({"acc": 2, "loss": 3.0})  # the same names in another order
+    run.log({"loss": 4.0, "acc": 5})
+    run.log({"loss": 6.0, "acc": 7}, commit=False)
+    run.log({"loss": 8.0, "acc": 9})  # merged with the pending step
+    run.log({"loss": {"inner": 1.0}, "acc": 10})  # same top-level names, nested: flattened
+    run.finish()
+    rows = history_of(run)
+    assert [row["_step"] for row in rows] == list(range(9))
+    assert [row.get("loss") for row in rows] == [0.0, 0.5, 1.0, "nan?", 2.5, 3.0, 4.0, 8.0, None]
+    assert rows[-1]["loss.inner"] == 1.0 and rows[-1]["acc"] == 10
+    assert run.summary["loss"] == 8.0 and run.summary["acc"] == 10

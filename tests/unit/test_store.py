@@ -588,3 +588,63 @@ def test_a_stuck_writer_slows_the_loop_once_not_at_every_check(tmp_path: Path, m
     assert first >= 0.04 and time.monotonic() - started < 0.04
     release.set()
     writer.close(timeout=5)
+
+
+# packing ahead on the logging thread (issue 14) ---------------------------------------------------
+def test_joined_packed_lists_are_the_bytes_of_one_packed_list():
+    for sizes in [(1, 2), (10, 10), (3000, 2000), (70_000, 1)]:
+        lists = [[history(step, {"a": float(step)}) for step in range(count)] for count in sizes]
+        assert records.join_packed([pack(items) for items in lists], sum(sizes)) == pack([r for items in lists for r in items])
+
+
+def test_rows_packed_ahead_by_the_loop_are_written_once_in_order_beside_those_it_cannot_pack(tmp_path: Path):
+    path = tmp_path / RUN_LOG_NAME
+    seen: list[tuple[int, int]] = []
+    writer = RunLogWriter(path, flush_interval=0.05)
+    writer.add_observer(lambda first_seq, batch: seen.extend((first_seq + i, r[1]) for i, r in enumerate(batch)))
+    writer.start()
+    expected = []
+    for step in range(20_000):
+        # numpy rows (left to the writer thread), a flush() now and then, and plain rows packed ahead
+        values = {"w": np.arange(3)} if step % 5000 == 17 else {"loss": step * 0.5}
+        writer.append(history(step, values))
+        expected.append(step)
+        if step % 7000 == 3:
+            assert writer.flush(timeout=10)
+        if not step & 1023:
+            writer.catch_up()
+    writer.close()
+    found = scan(path.read_bytes())[0]
+    assert [r.fields[0] for r in found] == expected
+    assert [r.seq for r in found] == list(range(1, 20_001))
+    assert sorted(seen) == [(seq, seq - 1) for seq in range(1, 20_001)]  # observers saw each record once
+    assert isinstance(found[17].fields[3]["w"], np.ndarray) and found[18].fields[3] == {"loss": 9.0}
+
+
+def test_an_interrupt_while_the_loop_packs_ahead_loses_and_repeats_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from jupyter_tracker.store import writer as writer_module
+
+    path = tmp_path / RUN_LOG_NAME
+    writer = RunLogWriter(path, flush_interval=10.0)  # the thread stays asleep until close
+    writer.start()
+    real_drop = writer_module._drop_left
+    calls = []
+
+    def interrupted_once(queue, count):
+        calls.append(count)
+        if len(calls) == 1:  # the batch was handed over, the records not yet taken off the queue
+            raise KeyboardInterrupt
+        real_drop(queue, count)
+
+    monkeypatch.setattr(writer_module, "_drop_left", interrupted_once)
+    for step in range(1000):
+        writer.append(history(step, {"loss": 1.0}))
+    with pytest.raises(KeyboardInterrupt):
+        writer.catch_up()
+    for step in range(1000, 3000):
+        writer.append(history(step, {"loss": 1.0}))
+    writer.catch_up()  # packs records 0-999 again (still queued) and the rest
+    writer.close()
+    found = scan(path.read_bytes())[0]
+    assert [r.fields[0] for r in found] == list(range(3000))
+    assert [r.seq for r in found] == list(range(1, 3001))
