@@ -1,6 +1,6 @@
 """Full history rows kept as one packed block per applied batch, and the reading of them.
 
-A batch of history records becomes one database row: the msgpack of each full row (with
+A batch of history records becomes one database row (one per :data:`BLOCK_ROWS` rows): the msgpack of each full row (with
 ``_step``, ``_timestamp`` and ``_runtime``) laid end to end, and beside it the rows' sequence
 numbers, steps and end offsets as little-endian int64 arrays. Writing a batch is then one
 insert whatever its size, and a reader decodes only the rows it picks (the offsets say where
@@ -19,6 +19,8 @@ import numpy as np
 from jupyter_tracker.store import records
 
 _INT64 = np.dtype("<i8")
+#: the most rows in one block: a large batch becomes several, so reading a page of rows decodes little
+BLOCK_ROWS = 2048
 
 
 def pack_block(

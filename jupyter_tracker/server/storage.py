@@ -764,8 +764,22 @@ class Storage:
                     last_logged.update(logged)
                 doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
                 doc.changed.add("last_values")
-                block = history_blocks.pack_block(pack, history_seqs, steps, times, runtimes, logged_rows)
-                self._bulk_insert(connection, t.history_blocks, [{"run_pk": pk, **block}])
+                blocks = [
+                    {
+                        "run_pk": pk,
+                        **history_blocks.pack_block(
+                            pack,
+                            history_seqs[cut:end],
+                            steps[cut:end],
+                            times[cut:end],
+                            runtimes[cut:end],
+                            logged_rows[cut:end],
+                        ),
+                    }
+                    for cut in range(0, len(history), history_blocks.BLOCK_ROWS)
+                    for end in (cut + history_blocks.BLOCK_ROWS,)
+                ]
+                self._bulk_insert(connection, t.history_blocks, blocks)
                 self._append_points(connection, pk, history_series.numeric_points(steps, times, runtimes, logged_rows))
                 doc.columns["history_rows"] = int(row.history_rows) + len(history)
             if system:
@@ -958,9 +972,11 @@ class Storage:
             ).all()
             candidates: list[tuple[int, int, history_blocks.Block, int]] = []
             index = 0
+            group_size = 1  # doubling: a page usually lies in the first block or two
             while index < len(spans):
-                group = spans[index : index + 8]
+                group = spans[index : index + group_size]
                 index += len(group)
+                group_size = min(group_size * 2, 16)
                 for block in self._blocks(connection, pk, [first for first, _ in group]):
                     for position in np.flatnonzero(block.steps >= min_step).tolist():
                         candidates.append((int(block.steps[position]), int(block.seqs[position]), block, position))
