@@ -101,9 +101,11 @@ class Run:
         self._last_values: dict[str, Any] = {}
         self._aggregated: set[str] = set()
         self._known_key_count = 0
-        #: the names of the last committed row, in its order (checked): a row with the same names and
-        #: plain values takes log()'s fast path
+        #: the names of the last committed row, in its order (checked), and the types of its values
+        #: when all are plain: a row with the same names and types takes log()'s fast path. None while
+        #: a step is pending and once the run is finished.
         self._row_keys: tuple[str, ...] | None = None
+        self._row_types: tuple[type, ...] = ()
         self._pending: dict[str, Any] = {}
         self._step = 0
         self._finished = False
@@ -283,37 +285,37 @@ class Run:
         step than the current one warns and drops the row). Invalid values raise ``TypeError``
         naming the key, and nothing of the call is recorded.
         """
-        if self._finished:
-            raise RunFinishedError(f"run {self.id} is finished; call jupyter_tracker.init() to start a new one")
-        if type(data) is dict and step is None and commit is None and not self._pending:
-            keys = tuple(data)
-            if keys == self._row_keys and _plain_types_only(map(type, data.values())):
-                # The common case: the names of the last committed row (already checked: strings,
-                # not empty) with plain values. The same row written by the general path below,
-                # with the limits' "same names" counting done here, and the same interrupt-safe order.
-                row = data.copy()
-                now = _time()
-                step = self._step
-                self._step = step + 1
-                self._append((_HISTORY, step, now, now - self._t0, row))
-                if not step & 1023 and self._writer is not None:
-                    self._writer.catch_up()  # packs the queued rows here, in one call; waits if the writer falls behind
-                limits = self._limits
-                limits.run_rows += 1
-                if self._aggregated:
-                    aggregated = self._aggregated.intersection(row)
-                    if aggregated:
-                        self.summary.add_values(row, aggregated)
-                self._last_values.update(row)
-                if limits.run_rows > limits.run_limit:
-                    found = limits.check_points()
-                    if found:
-                        self._emit_limit_warnings(found)
-                return
+        if (type(data) is dict and step is None and commit is None and tuple(data) == self._row_keys
+                and tuple(map(type, data.values())) == self._row_types):
+            # The common case: the names of the last committed row (already checked: strings, not
+            # empty) with the same plain value types, no pending step, a live run (_row_keys is None
+            # otherwise). The same row the general path writes, with the limits' "same names"
+            # counting done here, and the same interrupt-safe order.
+            row = data.copy()
+            now = _time()
+            step = self._step
+            self._step = step + 1
+            self._append((_HISTORY, step, now, now - self._t0, row))
+            if not step & 1023 and self._writer is not None:
+                self._writer.catch_up()  # packs the queued rows here, in one call; waits if the writer falls behind
+            limits = self._limits
+            limits.run_rows += 1
+            if self._aggregated:
+                aggregated = self._aggregated.intersection(row)
+                if aggregated:
+                    self.summary.add_values(row, aggregated)
+            self._last_values.update(row)
+            if limits.run_rows > limits.run_limit:
+                found = limits.check_points()
+                if found:
+                    self._emit_limit_warnings(found)
+            return
         self._log_row(data, step, commit)
 
     def _log_row(self, data: Mapping[str, Any], step: int | None, commit: bool | None) -> None:
-        """``log`` for every row but a flat dict of plain values with the last row's names."""
+        """``log`` for every row but a flat dict of plain values with the last row's names and types."""
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is finished; call jupyter_tracker.init() to start a new one")
         row = fast_copy(data) if type(data) is dict else None
         if row is None:
             row = self._check_slow(data)
@@ -323,6 +325,7 @@ class Run:
             if commit is None:
                 commit = False
         if commit is False:
+            self._row_keys = None  # the next committing call merges the pending step: not the fast path
             self._pending.update(row)
             return
         # A KeyboardInterrupt (the notebook's stop button) can land after any C call. So every call
@@ -341,7 +344,11 @@ class Run:
             self._writer.catch_up()
         limits = self._limits
         found = limits.count_row(row)
-        self._row_keys = limits.run_keys  # the names of this row, checked: the next call may take the fast path
+        types = tuple(map(type, row.values()))
+        if _plain_types_only(types):  # the next row with these names and types may take the fast path
+            self._row_keys, self._row_types = limits.run_keys, types
+        else:
+            self._row_keys = None
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:
@@ -455,6 +462,7 @@ class Run:
             try:
                 self._finish(exit_code)
             finally:
+                self._row_keys = None  # log() takes the general path, which refuses a finished run
                 self._finished = True
         for callback in self._finish_callbacks:
             try:
