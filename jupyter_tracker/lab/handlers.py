@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -92,6 +94,88 @@ class RunHandler(_ViewHandler):
         await self._answer(build)
 
 
+class _RunHandler(_ViewHandler):
+    """A handler about one run: ``?id=`` and optionally ``?project=`` (found from the id otherwise)."""
+
+    def run_answer(self, view: Callable[[Any, str, str], Any]) -> Any:
+        run_id = self.get_query_argument("id")
+        project = self.get_query_argument("project", None)
+
+        def build(backend: Any) -> Any:
+            found = project or backend.get_run(None, None, run_id)["project"]
+            return view(backend, found, run_id)
+
+        return self._answer(build)
+
+
+class MediaHandler(_RunHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.run_answer(run_views.run_media)
+
+
+class FilesHandler(_RunHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.run_answer(run_views.run_files)
+
+
+class CompareHandler(_ViewHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        project = self.get_query_argument("project")
+        ids = [part for part in self.get_query_argument("ids").split(",") if part]
+        try:
+            await self._answer(lambda backend: run_views.compare_runs(backend, project, ids))
+        except ValueError as error:
+            raise tornado.web.HTTPError(400, reason=str(error)) from error
+
+
+def read_run_file(backend: Any, project: str, run_id: str, name: str) -> bytes:
+    """The bytes of one of the run's files, found by its listed name only (never a path built from input).
+
+    A local run's file is looked up in the run directory's own listing; another backend's is
+    checked against the run's file list, then downloaded into a temporary folder.
+    """
+    from jupyter_tracker.store.run_dir import stored_files
+
+    record = backend.get_run(None, project, run_id)
+    if record.get("dir"):
+        source = stored_files(Path(record["dir"])).get(name)
+        if source is None:
+            raise RunNotFoundError(f"run {run_id!r} has no file {name!r}")
+        return source.read_bytes()
+    if name not in {item["name"] for item in backend.files(None, project, run_id)}:
+        raise RunNotFoundError(f"run {run_id!r} has no file {name!r}")
+    with tempfile.TemporaryDirectory() as folder:
+        return backend.download_file(None, project, run_id, name, Path(folder)).read_bytes()
+
+
+class FileHandler(_ViewHandler):
+    """One of a run's files: an image inline (for the media browser), anything else as a download."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        run_id = self.get_query_argument("id")
+        project = self.get_query_argument("project")
+        name = self.get_query_argument("name")
+        download = self.get_query_argument("download", "") == "1"
+        try:
+            data = await asyncio.get_running_loop().run_in_executor(
+                self.source.reader, lambda: read_run_file(self.source.backend(), project, run_id, name))
+        except RunNotFoundError as error:
+            raise tornado.web.HTTPError(404, reason=str(error)) from error
+        except ApiError as error:
+            raise tornado.web.HTTPError(502, reason=str(error)) from error
+        image = run_views.inline_type(name)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        if download or not image:
+            self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(Path(name).name)}")
+        # APIHandler.finish sets the type it is given (JSON by default)
+        self.finish(data, set_content_type=image if image and not download else "application/octet-stream")
+
+
 class ActiveHandler(_ViewHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -107,6 +191,10 @@ def setup_handlers(web_app: Any, root_dir: Path) -> None:
         ("runs", RunsHandler),
         ("run", RunHandler),
         ("active", ActiveHandler),
+        ("media", MediaHandler),
+        ("files", FilesHandler),
+        ("file", FileHandler),
+        ("compare", CompareHandler),
     ]
     web_app.add_handlers(".*$", [
         (url_path_join(base_url, ROUTE_PREFIX, name), handler, {"source": source}) for name, handler in routes

@@ -25,6 +25,15 @@ POINTS_PER_LINE = 1500
 SUMMARY_VALUES_PER_RUN = 4
 #: x-axes a run page offers besides a metric's own step metric
 ROW_AXES = ("_step", "_runtime", "_timestamp")
+#: logged steps of one media key a run page's media browser offers (evenly spaced, the last one kept)
+MEDIA_STEPS_PER_KEY = 500
+#: histograms of one key sent to the browser (each carries its bins and counts)
+HISTOGRAMS_PER_KEY = 100
+#: runs one compare view overlays
+COMPARE_MAX_RUNS = 10
+#: file types a browser may show inline (an image tag); every other file is only ever downloaded
+INLINE_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+                      ".webp": "image/webp"}
 
 
 def json_number(value: Any) -> Any:
@@ -110,9 +119,8 @@ def _series_payload(x: np.ndarray, y: np.ndarray, extra_axes: Mapping[str, np.nd
     }
 
 
-def run_page(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
-    """Everything a run page draws: the run, its config and summary, and each scalar metric's chart data."""
-    record = backend.get_run(entity, project, run_id)
+def _metric_columns(backend: Any, project: str, run_id: str, entity: str | None) -> dict[str, Any]:
+    """Each scalar metric's chart data, read from the run's whole history."""
     columns: dict[str, dict[str, list[float]]] = {}
     for row in backend.history_rows(entity, project, run_id):
         step = row.get("_step")
@@ -133,14 +141,148 @@ def run_page(backend: Any, project: str, run_id: str, entity: str | None = None)
             np.asarray(column["_step"]), np.asarray(column["y"]),
             {"_runtime": np.asarray(column["_runtime"]), "_timestamp": np.asarray(column["_timestamp"])},
         )
+    return metrics
+
+
+def system_metrics(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """The run's system metrics (``system/...``: CPU, memory, GPU when sampled), charted against time.
+
+    System rows have no step: ``_step`` holds the window's index so the series shape is a metric's.
+    A backend that keeps no system rows (the v1 HTTP API) gives none.
+    """
+    reader = getattr(backend, "system_rows", None)
+    rows = reader(entity, project, run_id) if reader is not None else []
+    columns: dict[str, dict[str, list[float]]] = {}
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            if key.startswith("_") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            column = columns.setdefault(key, {"_step": [], "_runtime": [], "_timestamp": [], "y": []})
+            column["_step"].append(float(index))
+            column["_runtime"].append(float(row.get("_runtime") if row.get("_runtime") is not None else math.nan))
+            column["_timestamp"].append(float(row.get("_timestamp") if row.get("_timestamp") is not None else math.nan))
+            column["y"].append(float(value))
+    return {
+        key: _series_payload(np.asarray(column["_step"]), np.asarray(column["y"]),
+                             {"_runtime": np.asarray(column["_runtime"]), "_timestamp": np.asarray(column["_timestamp"])})
+        for key, column in sorted(columns.items())
+    }
+
+
+def run_page(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """Everything a run page draws: the run, its config and summary, each scalar metric's chart data and its system metrics."""
+    record = backend.get_run(entity, project, run_id)
     return {
         "run": run_row(record),
         "config": _plain(record.get("config") or {}),
         "summary": _plain({k: v for k, v in (record.get("summary") or {}).items() if not k.startswith("_")}),
         "notes": record.get("notes"),
-        "metrics": metrics,
+        "metrics": _metric_columns(backend, project, run_id, entity),
+        "system": system_metrics(backend, project, run_id, entity),
         "axes": list(ROW_AXES),
     }
+
+
+def _spread(items: list[Any], limit: int) -> list[Any]:
+    """At most ``limit`` of ``items``, evenly spaced, the first and the last kept."""
+    if len(items) <= limit:
+        return items
+    picks = sorted({round(i * (len(items) - 1) / (limit - 1)) for i in range(limit)})
+    return [items[i] for i in picks]
+
+
+def _image_entry(ref: Mapping[str, Any]) -> dict[str, Any] | None:
+    path = ref.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    caption = ref.get("caption")
+    return {"file": path, "caption": caption if isinstance(caption, str) else None,
+            "width": ref.get("width") if isinstance(ref.get("width"), int) else None,
+            "height": ref.get("height") if isinstance(ref.get("height"), int) else None}
+
+
+def _images(value: Any) -> list[dict[str, Any]] | None:
+    """The images of a logged value (one Image or a list of them); None when it holds none."""
+    refs = value if isinstance(value, list) else [value]
+    if not refs or not all(isinstance(ref, Mapping) and ref.get("_type") == "image-file" for ref in refs):
+        return None
+    entries = [entry for entry in (_image_entry(ref) for ref in refs) if entry is not None]
+    return entries or None
+
+
+def _histogram(value: Any) -> dict[str, Any] | None:
+    if not (isinstance(value, Mapping) and value.get("_type") == "histogram"):
+        return None
+    bins, counts = value.get("bins"), value.get("values")
+    if not isinstance(bins, list) or not isinstance(counts, list) or len(bins) != len(counts) + 1:
+        return None
+    return {"bins": [json_number(edge) for edge in bins], "values": [json_number(count) for count in counts]}
+
+
+def run_media(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """The run's images and histograms per key, step by step, for the run page's media browser.
+
+    ``{"media": {key: {"kind": "images"|"histogram", "logged": n, "steps": [{"step", "images"|"bins"+"values"}]}}}``:
+    images name their file (fetched through the host's authenticated file route) and caption;
+    at most :data:`MEDIA_STEPS_PER_KEY` steps (:data:`HISTOGRAMS_PER_KEY` histograms) per key.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for row in backend.history_rows(entity, project, run_id):
+        step = row.get("_step")
+        for key, value in row.items():
+            if key.startswith("_") or not isinstance(value, (Mapping, list)):
+                continue
+            images = _images(value)
+            if images is not None:
+                entry: dict[str, Any] = {"step": step, "images": images}
+                kind = "images"
+            else:
+                histogram = _histogram(value)
+                if histogram is None:
+                    continue
+                entry = {"step": step, **histogram}
+                kind = "histogram"
+            media = found.setdefault(key, {"kind": kind, "steps": []})
+            if media["kind"] == kind:
+                media["steps"].append(entry)
+    answer = {}
+    for key in sorted(found):
+        media = found[key]
+        limit = MEDIA_STEPS_PER_KEY if media["kind"] == "images" else HISTOGRAMS_PER_KEY
+        answer[key] = {"kind": media["kind"], "logged": len(media["steps"]), "steps": _spread(media["steps"], limit)}
+    return {"media": answer}
+
+
+def run_files(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """The run's files (saved files, media, ``output.log``): name, size and time, sorted by name."""
+    listed = backend.files(entity, project, run_id)
+    return {"files": sorted(({"name": str(item["name"]), "size": int(item.get("size") or 0),
+                              "updated": item.get("updated")} for item in listed), key=lambda item: item["name"])}
+
+
+def inline_type(name: str) -> str | None:
+    """The image type a browser may show inline for a file name; None: the file is only downloaded."""
+    return INLINE_IMAGE_TYPES.get(Path(name).suffix.lower())
+
+
+def compare_runs(backend: Any, project: str, run_ids: Sequence[str], entity: str | None = None) -> dict[str, Any]:
+    """Selected runs side by side: each run's row, config and summary, and every metric's series per run."""
+    ids = list(dict.fromkeys(run_ids))
+    if not ids:
+        raise ValueError("name at least one run to compare")
+    if len(ids) > COMPARE_MAX_RUNS:
+        raise ValueError(f"a compare view overlays at most {COMPARE_MAX_RUNS} runs, got {len(ids)}")
+    runs, configs, summaries = [], {}, {}
+    metrics: dict[str, dict[str, Any]] = {}
+    for run_id in ids:
+        page = run_page(backend, project, run_id, entity)
+        runs.append(page["run"])
+        configs[run_id] = page["config"]
+        summaries[run_id] = page["summary"]
+        for key, series in page["metrics"].items():
+            metrics.setdefault(key, {})[run_id] = series
+    return {"runs": runs, "config": configs, "summary": summaries,
+            "metrics": {key: metrics[key] for key in sorted(metrics)}, "axes": list(ROW_AXES)}
 
 
 def sync_state(run_dir: Path | None) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from jupyter_tracker.server.storage import (
 )
 from jupyter_tracker.server.sweep_routes import sweep_router
 from jupyter_tracker.server.web_pages import web_router
+from jupyter_tracker.server.web_run_sections import run_sections_router
 from jupyter_tracker.store import records
 
 API = "/api/v1"
@@ -559,6 +560,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         pk = storage.run_pk(entity, project, run_id)
         return file_store.list(pk)
 
+    app.include_router(run_sections_router(config, storage))  # the run page's sections and compare, signed in
     app.include_router(web_router(config, storage, authenticate))  # last: its page paths are catch-alls
     return app
 

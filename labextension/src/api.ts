@@ -2,8 +2,10 @@
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { RunMedia } from './media_model';
+import { FileEntry } from './sections';
 import { RunRow } from './table_model';
-import { ProjectInfo, RunPageData, ViewHost } from './views';
+import { CompareData, ProjectInfo, RunPageData, ViewHost } from './views';
 import { SyncInfo } from './format';
 
 /** How long a view waits for one answer before trying again at its next refresh. */
@@ -26,13 +28,31 @@ export interface ActiveRun extends RunRow {
   sync: SyncInfo;
 }
 
+/**
+ * The URL of a run's file on the Jupyter server (an <img> or a download link cannot send the
+ * Authorization header, so the token, when the page has one, rides in the query as JupyterLab's
+ * own download links do; a cookie login needs none).
+ */
+export function fileUrl(project: string, id: string, name: string, download: boolean): string {
+  const settings = ServerConnection.makeSettings();
+  const params: Record<string, string> = { project, id, name };
+  if (download) params.download = '1';
+  if (settings.token) params.token = settings.token;
+  return URLExt.join(settings.baseUrl, 'jupyter-tracker', 'file') + `?${new URLSearchParams(params).toString()}`;
+}
+
 /** The views' data read through the Jupyter server (authenticated by Jupyter's own token or login). */
-export function labHost(openRun: (row: RunRow) => void): ViewHost {
+export function labHost(openRun: (row: RunRow) => void, openCompare: (project: string, ids: string[]) => void): ViewHost {
   return {
     projects: async () => (await requestAPI<{ projects: ProjectInfo[] }>('projects')).projects,
     runs: async (project) => (await requestAPI<{ runs: RunRow[] }>('runs', { project: project.name })).runs,
     run: (project, id) => requestAPI<RunPageData>('run', { project, id }),
-    openRun
+    openRun,
+    media: (project, id) => requestAPI<RunMedia>('media', { project, id }),
+    files: async (project, id) => (await requestAPI<{ files: FileEntry[] }>('files', { project, id })).files,
+    fileUrl: (project, id, name, download) => fileUrl(project, id, name, download),
+    compare: (project, ids) => requestAPI<CompareData>('compare', { project, ids: ids.join(',') }),
+    openCompare
   };
 }
 

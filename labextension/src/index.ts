@@ -5,6 +5,8 @@ import { Clipboard, ICommandPalette, InputDialog, MainAreaWidget, WidgetTracker 
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 import { labHost } from './api';
+import { CompareView } from './compare';
+import { parseRunIds } from './compare_model';
 import { ActiveRunStatus } from './status';
 import { RunRow } from './table_model';
 import { RunPageView, RunsListView } from './views';
@@ -12,8 +14,21 @@ import { RunPageView, RunsListView } from './views';
 const COMMANDS = {
   openRuns: 'jupyter-tracker:open-runs',
   openRun: 'jupyter-tracker:open-run',
+  compareRuns: 'jupyter-tracker:compare-runs',
   copyHistoryCode: 'jupyter-tracker:copy-history-code'
 };
+
+class CompareWidget extends Widget {
+  constructor(readonly view: CompareView) {
+    super({ node: view.node });
+    this.addClass('jt-run-page-widget');
+  }
+
+  dispose(): void {
+    this.view.dispose();
+    super.dispose();
+  }
+}
 
 class RunPageWidget extends Widget {
   constructor(readonly view: RunPageView) {
@@ -64,7 +79,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         widget.title.label = view.node.querySelector('.jt-run-title')?.textContent || `Run ${id}`;
       });
     };
-    const host = labHost((row: RunRow) => openRun(row.project, row.id));
+    let compared = 0;
+    const openCompare = (project: string, ids: string[]): void => {
+      const view = new CompareView(host, project, ids);
+      const widget = new MainAreaWidget({ content: new CompareWidget(view) });
+      widget.id = `jt-compare-${++compared}`;
+      widget.title.label = `Compare ${ids.length} runs`;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+      void view.refresh();
+    };
+    const host = labHost((row: RunRow) => openRun(row.project, row.id), openCompare);
 
     const runs = new RunsListView(host);
     const sidebar = new Widget({ node: runs.node });
@@ -92,6 +118,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const id = parts[parts.length - 1];
         const project = parts.length > 1 ? parts[parts.length - 2] : (await host.run('', id).catch(() => null))?.run.project;
         if (project) openRun(project, id);
+      }
+    });
+    app.commands.addCommand(COMMANDS.compareRuns, {
+      label: 'Tracker: Compare Runs…',
+      execute: async (args) => {
+        let project = (args.project as string | undefined) ?? '';
+        let ids = Array.isArray(args.ids) ? (args.ids as string[]) : parseRunIds(args.ids as string | undefined);
+        if (!project || ids.length === 0) {
+          const answer = await InputDialog.getText({ title: 'Compare runs', label: 'project/id,id,…' });
+          if (!answer.button.accept || !answer.value) return;
+          const [named, list] = answer.value.trim().split('/');
+          project = named;
+          ids = parseRunIds(list);
+        }
+        if (project && ids.length) openCompare(project, ids);
       }
     });
     app.commands.addCommand(COMMANDS.copyHistoryCode, {

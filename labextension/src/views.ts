@@ -2,8 +2,14 @@
 // run name, tag or config value is always text, never markup. A host supplies the data and navigation.
 
 import { AXIS_LABELS, ChartOptions, MetricChart, SeriesPayload } from './chart';
+import { flattenValues, mediaLabel } from './compare_model';
+import { element } from './dom';
 import { formatAge, formatDuration, formatValue } from './format';
+import { RunMedia } from './media_model';
+import { FileEntry, FilesSection, MediaSection, SystemSection } from './sections';
 import { RunRow, RunsTableModel } from './table_model';
+
+export { element };
 
 export interface ProjectInfo {
   name: string;
@@ -19,6 +25,17 @@ export interface RunPageData {
   summary: Record<string, unknown>;
   notes?: string | null;
   metrics: Record<string, SeriesPayload>;
+  /** system metrics (``system/...``), charted against wall time; absent in older saved charts */
+  system?: Record<string, SeriesPayload>;
+  axes: string[];
+}
+
+/** Selected runs side by side (jupyter_tracker.lab.run_views.compare_runs). */
+export interface CompareData {
+  runs: RunRow[];
+  config: Record<string, Record<string, unknown>>;
+  summary: Record<string, Record<string, unknown>>;
+  metrics: Record<string, Record<string, SeriesPayload>>;
   axes: string[];
 }
 
@@ -28,14 +45,15 @@ export interface ViewHost {
   runs(project: ProjectInfo): Promise<RunRow[]>;
   run(project: string, id: string, entity?: string | null): Promise<RunPageData>;
   openRun(row: RunRow): void;
+  /** The sections below a run's charts; a host without them (a saved notebook's output) shows charts only. */
+  media?(project: string, id: string, entity?: string | null): Promise<RunMedia>;
+  files?(project: string, id: string, entity?: string | null): Promise<FileEntry[]>;
+  /** The authenticated URL of one of a run's files: inline (an image) or as a download. */
+  fileUrl?(project: string, id: string, name: string, download: boolean, entity?: string | null): string;
+  compare?(project: string, ids: string[], entity?: string | null): Promise<CompareData>;
+  openCompare?(project: string, ids: string[]): void;
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Refresh period while something runs, and otherwise (new runs still show up). */
 export const LIVE_REFRESH_MS = 2000;
@@ -47,6 +65,8 @@ export class RunsListView {
   private search = element('input', 'jt-runs-search');
   private body = element('div', 'jt-runs-body');
   private open = new Set<string>();
+  /** runs ticked for a compare view, per project */
+  private selected = new Map<string, Set<string>>();
   private models = new Map<string, RunsTableModel>();
   private projectsShown: ProjectInfo[] = [];
   private timer: number | null = null;
@@ -103,6 +123,12 @@ export class RunsListView {
         void this.refresh();
       });
       section.append(header);
+      const chosen = this.selected.get(project.name);
+      if (opened && chosen && chosen.size >= 2 && this.host.openCompare) {
+        const compare = element('button', 'jt-compare-button', `Compare ${chosen.size} runs`);
+        compare.addEventListener('click', () => this.host.openCompare!(project.name, Array.from(chosen)));
+        section.append(compare);
+      }
       const model = this.models.get(project.name);
       if (opened && model) {
         model.setSearch(this.search.value);
@@ -122,6 +148,22 @@ export class RunsListView {
     item.dataset.runId = row.id;
     item.tabIndex = 0;
     const top = element('div', 'jt-run-top');
+    if (this.host.openCompare) {
+      const chosen = this.selected.get(row.project) ?? new Set<string>();
+      const pick = element('input', 'jt-run-select');
+      pick.type = 'checkbox';
+      pick.checked = chosen.has(row.id);
+      pick.title = 'Select for a compare view';
+      pick.setAttribute('aria-label', `select ${row.name} to compare`);
+      pick.addEventListener('click', (event) => event.stopPropagation());
+      pick.addEventListener('change', () => {
+        if (pick.checked) chosen.add(row.id);
+        else chosen.delete(row.id);
+        this.selected.set(row.project, chosen);
+        this.render();
+      });
+      top.append(pick);
+    }
     top.append(
       element('span', 'jt-run-dot'),
       element('span', 'jt-run-name', row.name),
@@ -148,25 +190,16 @@ export class RunsListView {
   }
 }
 
-/** A run: its header, chart controls (smoothing slider, x-axis, log scale, metric filter), charts, summary and config. */
-export class RunPageView {
-  readonly node = element('div', 'jt-run-page');
-  private header = element('div', 'jt-run-header');
-  private controls = element('div', 'jt-run-controls');
-  private grid = element('div', 'jt-chart-grid');
-  private tables = element('div', 'jt-run-tables');
-  private slider = element('input', 'jt-smoothing');
-  private sliderValue = element('span', 'jt-smoothing-value');
-  private axis = element('select', 'jt-x-axis');
-  private log = element('input', 'jt-log-scale');
-  private filter = element('input', 'jt-metric-filter');
-  private charts = new Map<string, MetricChart>();
-  private data: RunPageData | null = null;
-  private timer: number | null = null;
-  private disposed = false;
-  private initialAxis = '_step';
+/** The controls every chart page shares: smoothing slider, x-axis, log scale and a metric filter. */
+export class ChartControls {
+  readonly node = element('div', 'jt-run-controls');
+  readonly slider = element('input', 'jt-smoothing');
+  readonly sliderValue = element('span', 'jt-smoothing-value');
+  readonly axis = element('select', 'jt-x-axis');
+  readonly log = element('input', 'jt-log-scale');
+  readonly filter = element('input', 'jt-metric-filter');
 
-  constructor(private host: ViewHost, readonly project: string, readonly runId: string, private entity?: string | null) {
+  constructor(onDraw: () => void, onFilter: () => void) {
     this.slider.type = 'range';
     this.slider.min = '0';
     this.slider.max = '0.99';
@@ -182,17 +215,70 @@ export class RunPageView {
     axisLabel.append(this.axis);
     const logLabel = element('label', 'jt-control');
     logLabel.append(this.log, document.createTextNode(' log scale'));
-    this.controls.append(smoothingLabel, axisLabel, logLabel, this.filter);
-    for (const control of [this.slider, this.axis, this.log]) control.addEventListener('input', () => this.drawCharts());
-    this.axis.addEventListener('change', () => this.drawCharts());
-    this.log.addEventListener('change', () => this.drawCharts());
-    this.filter.addEventListener('input', () => this.layoutCharts());
-    this.node.append(this.header, this.controls, this.grid, this.tables);
+    this.node.append(smoothingLabel, axisLabel, logLabel, this.filter);
+    for (const control of [this.slider, this.axis, this.log]) control.addEventListener('input', onDraw);
+    this.axis.addEventListener('change', onDraw);
+    this.log.addEventListener('change', onDraw);
+    this.filter.addEventListener('input', onFilter);
+  }
+
+  /** Fills the x-axis choice once (the first answer names the axes). */
+  setAxes(axes: string[], initial: string): void {
+    if (this.axis.options.length) return;
+    for (const name of axes) {
+      const option = element('option', undefined, AXIS_LABELS[name] ?? name);
+      option.value = name;
+      this.axis.append(option);
+    }
+    if (axes.includes(initial)) this.axis.value = initial;
+  }
+
+  matches(metric: string): boolean {
+    const filter = this.filter.value.trim().toLowerCase();
+    return !filter || metric.toLowerCase().includes(filter);
+  }
+
+  options(gridWidth: number): ChartOptions {
+    this.sliderValue.textContent = Number(this.slider.value).toFixed(2);
+    const width = Math.max(240, Math.min(560, Math.floor((gridWidth || 900) / 2) - 16));
+    return { weight: Number(this.slider.value), xAxis: this.axis.value || '_step', log: this.log.checked, width, height: 220 };
+  }
+}
+
+/** A run: its header, chart controls, charts, system metrics, media, files, summary and config. */
+export class RunPageView {
+  readonly node = element('div', 'jt-run-page');
+  private header = element('div', 'jt-run-header');
+  private controls: ChartControls;
+  private grid = element('div', 'jt-chart-grid');
+  private system = new SystemSection();
+  private media: MediaSection | null = null;
+  private files: FilesSection | null = null;
+  private tables = element('div', 'jt-run-tables');
+  private charts = new Map<string, MetricChart>();
+  private data: RunPageData | null = null;
+  private timer: number | null = null;
+  private disposed = false;
+  private initialAxis = '_step';
+
+  constructor(private host: ViewHost, readonly project: string, readonly runId: string, private entity?: string | null) {
+    this.controls = new ChartControls(() => this.drawCharts(), () => this.layoutCharts());
+    this.node.append(this.header, this.controls.node, this.grid, this.system.node);
+    if (host.media && host.fileUrl) {
+      const url = (name: string) => host.fileUrl!(project, runId, name, false, entity);
+      this.media = new MediaSection(url);
+      this.node.append(this.media.node);
+    }
+    if (host.files && host.fileUrl) {
+      this.files = new FilesSection((name) => host.fileUrl!(project, runId, name, true, entity));
+      this.node.append(this.files.node);
+    }
+    this.node.append(this.tables);
   }
 
   /** The smoothing weight and x-axis to start with (a saved figure keeps the ones chosen when it was made). */
   setInitial(weight?: number, xAxis?: string): void {
-    if (weight !== undefined && weight >= 0 && weight < 1) this.slider.value = String(weight);
+    if (weight !== undefined && weight >= 0 && weight < 1) this.controls.slider.value = String(weight);
     if (xAxis) this.initialAxis = xAxis;
   }
 
@@ -204,14 +290,32 @@ export class RunPageView {
     } catch (error) {
       this.header.replaceChildren(element('div', 'jt-runs-message', `Could not read run ${this.runId}: ${String(error)}`));
     }
+    await Promise.all([this.refreshMedia(), this.refreshFiles()]);
     if (!this.disposed && this.data && this.data.run.state === 'running') {
       this.timer = window.setTimeout(() => void this.refresh(), LIVE_REFRESH_MS);
     }
   }
 
+  private async refreshMedia(): Promise<void> {
+    if (!this.media || !this.host.media) return;
+    try {
+      this.media.update((await this.host.media(this.project, this.runId, this.entity)).media);
+    } catch (error) {
+      this.media.fail(String(error));
+    }
+  }
+
+  private async refreshFiles(): Promise<void> {
+    if (!this.files || !this.host.files) return;
+    try {
+      this.files.update(await this.host.files(this.project, this.runId, this.entity));
+    } catch (error) {
+      this.files.fail(String(error));
+    }
+  }
+
   options(): ChartOptions {
-    const width = Math.max(240, Math.min(560, Math.floor((this.grid.clientWidth || 900) / 2) - 16));
-    return { weight: Number(this.slider.value), xAxis: this.axis.value || '_step', log: this.log.checked, width, height: 220 };
+    return this.controls.options(this.grid.clientWidth);
   }
 
   private render(): void {
@@ -233,51 +337,38 @@ export class RunPageView {
     if (run.runtime) fact('runtime', formatDuration(run.runtime));
     this.header.replaceChildren(title, facts);
     this.header.dataset.state = run.state;
-    if (this.axis.options.length === 0) {
-      for (const name of data.axes) {
-        const option = element('option', undefined, AXIS_LABELS[name] ?? name);
-        option.value = name;
-        this.axis.append(option);
-      }
-      if (data.axes.includes(this.initialAxis)) this.axis.value = this.initialAxis;
-    }
+    this.controls.setAxes(data.axes, this.initialAxis);
     for (const [metric, series] of Object.entries(data.metrics)) {
       const chart = this.charts.get(metric);
       if (chart) chart.update(series, this.options());
       else this.charts.set(metric, new MetricChart(metric, series));
     }
+    this.system.update(data.system ?? {});
     this.layoutCharts();
     this.tables.replaceChildren(valuesTable('Summary', data.summary), valuesTable('Config', data.config));
   }
 
   private layoutCharts(): void {
-    const filter = this.filter.value.trim().toLowerCase();
-    const shown = Array.from(this.charts.values()).filter((chart) => !filter || chart.metric.toLowerCase().includes(filter));
+    const shown = Array.from(this.charts.values()).filter((chart) => this.controls.matches(chart.metric));
     this.grid.replaceChildren(...shown.map((chart) => chart.node));
     if (this.charts.size === 0) this.grid.append(element('div', 'jt-runs-message', 'This run has logged no scalar metrics yet.'));
+    this.system.layout((metric) => this.controls.matches(metric));
     this.drawCharts();
   }
 
   private drawCharts(): void {
-    this.sliderValue.textContent = Number(this.slider.value).toFixed(2);
     const options = this.options();
     for (const chart of this.charts.values()) if (chart.node.isConnected) chart.draw(options);
+    this.system.draw(options);
   }
 
   dispose(): void {
     this.disposed = true;
     if (this.timer !== null) window.clearTimeout(this.timer);
     for (const chart of this.charts.values()) chart.dispose();
+    this.system.dispose();
+    this.media?.dispose();
   }
-}
-
-function flatten(values: Record<string, unknown>, prefix = '', into: Array<[string, unknown]> = []): Array<[string, unknown]> {
-  for (const [key, value] of Object.entries(values)) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (value && typeof value === 'object' && !Array.isArray(value)) flatten(value as Record<string, unknown>, name, into);
-    else into.push([name, value]);
-  }
-  return into;
 }
 
 /** A two-column table of names and values (nested dicts flattened to dotted names). */
@@ -285,7 +376,7 @@ export function valuesTable(caption: string, values: Record<string, unknown>): H
   const table = element('table', 'jt-values');
   table.dataset.section = caption.toLowerCase();
   table.append(element('caption', undefined, caption));
-  const rows = flatten(values);
+  const rows = flattenValues(values);
   if (rows.length === 0) {
     const row = element('tr');
     row.append(element('td', 'jt-empty', 'none'));
@@ -293,8 +384,16 @@ export function valuesTable(caption: string, values: Record<string, unknown>): H
   }
   for (const [name, value] of rows) {
     const row = element('tr');
-    row.append(element('th', undefined, name), element('td', undefined, Array.isArray(value) ? JSON.stringify(value) : formatValue(value)));
+    row.append(element('th', undefined, name), element('td', undefined, cellText(value)));
     table.append(row);
   }
   return table;
+}
+
+/** A config or summary value as table text (lists and dicts as JSON, numbers formatted). */
+export function cellText(value: unknown): string {
+  const media = mediaLabel(value);
+  if (media !== null) return media;
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return formatValue(value);
 }

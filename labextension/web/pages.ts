@@ -6,9 +6,13 @@
 import 'uplot/dist/uPlot.min.css';
 import '../style/base.css';
 import './pages.css';
+import { CompareView } from '../src/compare';
+import { parseRunIds } from '../src/compare_model';
 import { formatAge, formatDuration, formatValue } from '../src/format';
+import { RunMedia } from '../src/media_model';
+import { FileEntry } from '../src/sections';
 import { RunRow, RunsTableModel, SortKey } from '../src/table_model';
-import { ProjectInfo, RunPageData, RunPageView, ViewHost } from '../src/views';
+import { CompareData, ProjectInfo, RunPageData, RunPageView, ViewHost } from '../src/views';
 
 interface WebProject extends ProjectInfo {
   entity: string;
@@ -35,12 +39,28 @@ async function getJSON<T>(path: string): Promise<T> {
 
 const runUrl = (entity: string, project: string, id: string) => `/${part(entity)}/${part(project)}/runs/${part(id)}`;
 
+const compareUrl = (entity: string, project: string, ids: string[]) =>
+  `/${part(entity)}/${part(project)}?compare=${ids.map(part).join(',')}`;
+
 function webHost(entity: string): ViewHost {
+  const runPath = (project: string, id: string) => `${part(entity)}/${part(project)}/${part(id)}`;
   return {
     projects: async () => (await getJSON<{ projects: WebProject[] }>('/_pages/api/projects')).projects,
     runs: async (project) => (await getJSON<{ runs: RunRow[] }>(`/_pages/api/runs/${part(entity)}/${part(project.name)}`)).runs,
-    run: (project, id) => getJSON<RunPageData>(`/_pages/api/run/${part(entity)}/${part(project)}/${part(id)}`),
-    openRun: (row) => window.location.assign(runUrl(entity, row.project, row.id))
+    run: async (project, id) => {
+      const [page, system] = await Promise.all([
+        getJSON<RunPageData>(`/_pages/api/run/${runPath(project, id)}`),
+        getJSON<{ system: RunPageData['system'] }>(`/_pages/api/system/${runPath(project, id)}`)
+      ]);
+      return { ...page, system: system.system };
+    },
+    openRun: (row) => window.location.assign(runUrl(entity, row.project, row.id)),
+    media: (project, id) => getJSON<RunMedia>(`/_pages/api/media/${runPath(project, id)}`),
+    files: async (project, id) => (await getJSON<{ files: FileEntry[] }>(`/_pages/api/files/${runPath(project, id)}`)).files,
+    fileUrl: (project, id, name, download) =>
+      `/_pages/api/file/${runPath(project, id)}/${name.split('/').map(part).join('/')}${download ? '?download=1' : ''}`,
+    compare: (project, ids) => getJSON<CompareData>(`/_pages/api/compare/${part(entity)}/${part(project)}?runs=${ids.map(part).join(',')}`),
+    openCompare: (project, ids) => window.location.assign(compareUrl(entity, project, ids))
   };
 }
 
@@ -74,8 +94,16 @@ async function showRuns(main: HTMLElement, entity: string, project: string): Pro
   search.type = 'search';
   search.placeholder = 'Search runs (name, tag, state:running, loss:0.1)';
   const count = element('span', 'jt-runs-count');
+  const compare = element('a', 'jt-compare-button', 'Compare selected');
   const table = element('table', 'jt-runs-table');
-  main.append(heading, search, count, table);
+  main.append(heading, search, count, compare, table);
+  const selected = new Set<string>();
+  const showCompare = () => {
+    compare.textContent = `Compare ${selected.size} selected`;
+    compare.hidden = selected.size < 2;
+    compare.href = compareUrl(entity, project, Array.from(selected));
+  };
+  showCompare();
 
   const render = () => {
     model.setSearch(search.value);
@@ -83,6 +111,7 @@ async function showRuns(main: HTMLElement, entity: string, project: string): Pro
     const keys = model.summaryKeys(6);
     count.textContent = `${rows.length.toLocaleString('en-US')} of ${model.total.toLocaleString('en-US')} runs`;
     const head = element('tr');
+    head.append(element('th', 'jt-select-column', ''));
     const columns: Array<[SortKey, string]> = [...COLUMNS, ...keys.map((key): [SortKey, string] => [`summary.${key}`, key])];
     for (const [key, label] of columns) {
       const sorted = model.sort.key === key;
@@ -99,6 +128,18 @@ async function showRuns(main: HTMLElement, entity: string, project: string): Pro
     for (const row of rows.slice(0, SHOWN_ROWS)) {
       const line = element('tr', `jt-state-${row.state.replace(/[^a-z]/g, '')}`);
       line.dataset.runId = row.id;
+      const pickCell = element('td', 'jt-select-column');
+      const pick = element('input', 'jt-run-select');
+      pick.type = 'checkbox';
+      pick.checked = selected.has(row.id);
+      pick.setAttribute('aria-label', `select ${row.name} to compare`);
+      pick.addEventListener('change', () => {
+        if (pick.checked) selected.add(row.id);
+        else selected.delete(row.id);
+        showCompare();
+      });
+      pickCell.append(pick);
+      line.append(pickCell);
       const name = element('td');
       const link = element('a', 'jt-run-link', row.name);
       link.href = runUrl(entity, project, row.id);
@@ -123,7 +164,14 @@ async function main(): Promise<void> {
   const data = document.body.dataset;
   try {
     if (data.view === 'projects') await showProjects(main);
-    else if (data.view === 'runs') await showRuns(main, data.entity!, data.project!);
+    else if (data.view === 'runs' && new URLSearchParams(window.location.search).has('compare')) {
+      const ids = parseRunIds(new URLSearchParams(window.location.search).get('compare'));
+      const back = element('a', 'jt-back', `${data.entity}/${data.project}`);
+      back.href = `/${part(data.entity!)}/${part(data.project!)}`;
+      const view = new CompareView(webHost(data.entity!), data.project!, ids, data.entity);
+      main.append(back, view.node);
+      await view.refresh();
+    } else if (data.view === 'runs') await showRuns(main, data.entity!, data.project!);
     else if (data.view === 'run') {
       const back = element('a', 'jt-back', `${data.entity}/${data.project}`);
       back.href = `/${part(data.entity!)}/${part(data.project!)}`;

@@ -1,0 +1,221 @@
+// The run page's sections below its charts: system metrics against wall time, the media browser
+// (images per key with a step slider, histograms) and the run's files with download links. Every
+// name, caption and file name is text (textContent, attribute values), never markup; files are
+// reached only through the host's authenticated URL for a listed name.
+
+import { ChartOptions, HistogramChart, MetricChart, SeriesPayload } from './chart';
+import { element } from './dom';
+import { formatAge, formatBytes, toNumber } from './format';
+import { entryAtStep, MediaKey, MediaStep } from './media_model';
+
+function section(name: string, title: string): { node: HTMLElement; body: HTMLElement; heading: HTMLElement } {
+  const node = element('section', 'jt-section');
+  node.dataset.section = name;
+  const heading = element('h3', 'jt-section-title', title);
+  const body = element('div', 'jt-section-body');
+  node.append(heading, body);
+  return { node, body, heading };
+}
+
+/** CPU, memory, GPU… (the run's `system/` metrics), each charted against wall time like the live panel's system group. */
+export class SystemSection {
+  readonly node: HTMLElement;
+  private grid = element('div', 'jt-chart-grid jt-system-grid');
+  private charts = new Map<string, MetricChart>();
+  private lastOptions: ChartOptions | null = null;
+
+  constructor() {
+    const parts = section('system', 'System');
+    this.node = parts.node;
+    parts.body.append(this.grid);
+    this.node.hidden = true;
+  }
+
+  update(system: Record<string, SeriesPayload>): void {
+    for (const [metric, series] of Object.entries(system)) {
+      const chart = this.charts.get(metric);
+      if (chart && this.lastOptions) chart.update(series, this.systemOptions(this.lastOptions));
+      else if (!chart) this.charts.set(metric, new MetricChart(metric, series));
+    }
+    this.node.hidden = this.charts.size === 0;
+  }
+
+  layout(matches: (metric: string) => boolean): void {
+    this.grid.replaceChildren(...Array.from(this.charts.values()).filter((chart) => matches(chart.metric)).map((chart) => chart.node));
+  }
+
+  private systemOptions(options: ChartOptions): ChartOptions {
+    // system metrics have no step: they follow wall time whatever the page's axis; percentages stay linear
+    return { ...options, xAxis: '_timestamp', log: false };
+  }
+
+  draw(options: ChartOptions): void {
+    this.lastOptions = options;
+    for (const chart of this.charts.values()) if (chart.node.isConnected) chart.draw(this.systemOptions(options));
+  }
+
+  dispose(): void {
+    for (const chart of this.charts.values()) chart.dispose();
+  }
+}
+
+/** One media key: a step slider and what was logged at the chosen step. */
+class MediaCard {
+  readonly node = element('div', 'jt-media');
+  private slider = element('input', 'jt-media-step');
+  private label = element('span', 'jt-media-step-label');
+  private shown = element('div', 'jt-media-shown');
+  private histogram: HistogramChart | null = null;
+  private steps: MediaStep[] = [];
+  private following = true;
+
+  constructor(readonly key: string, private fileUrl: (name: string) => string) {
+    this.node.dataset.key = key;
+    this.slider.type = 'range';
+    this.slider.min = '0';
+    this.slider.step = '1';
+    this.slider.setAttribute('aria-label', `step of ${key}`);
+    this.slider.addEventListener('input', () => {
+      this.following = Number(this.slider.value) === this.steps.length - 1;
+      this.show();
+    });
+    const controls = element('div', 'jt-media-controls');
+    controls.append(this.slider, this.label);
+    this.node.append(element('div', 'jt-chart-title', key), controls, this.shown);
+  }
+
+  update(media: MediaKey): void {
+    const before = this.steps[Number(this.slider.value)]?.step;
+    this.steps = media.steps;
+    this.slider.max = String(Math.max(0, media.steps.length - 1));
+    this.slider.disabled = media.steps.length < 2;
+    let index = media.steps.length - 1;
+    if (!this.following && typeof before === 'number') index = entryAtStep(media.steps, before);
+    this.slider.value = String(index);
+    this.node.title = media.logged > media.steps.length ? `${media.logged} steps logged, ${media.steps.length} of them offered` : '';
+    this.show();
+  }
+
+  private show(): void {
+    const index = Number(this.slider.value);
+    const entry = this.steps[index];
+    if (!entry) return;
+    this.label.textContent = `step ${entry.step ?? '?'} (${index + 1} of ${this.steps.length})`;
+    this.node.dataset.step = String(entry.step);
+    if (entry.images) {
+      const figures = entry.images.map((image) => {
+        const figure = element('figure', 'jt-media-image');
+        const picture = element('img');
+        picture.src = this.fileUrl(image.file);
+        picture.alt = image.caption ?? this.key;
+        if (image.width && image.height) {
+          // large images fit in 256 px; small ones grow by whole factors to about 128 px (drawn pixelated, see base.css)
+          const longest = Math.max(image.width, image.height);
+          const factor = longest > 256 ? 256 / longest : longest < 128 ? Math.floor(128 / longest) : 1;
+          picture.width = Math.max(1, Math.round(image.width * factor));
+          picture.height = Math.max(1, Math.round(image.height * factor));
+        }
+        figure.append(picture);
+        if (image.caption) figure.append(element('figcaption', undefined, image.caption));
+        return figure;
+      });
+      this.shown.replaceChildren(...figures);
+    } else if (entry.bins && entry.values) {
+      if (!this.histogram) {
+        this.histogram = new HistogramChart(320, 180);
+        this.shown.replaceChildren(this.histogram.node);
+      }
+      this.histogram.show(Float64Array.from(entry.bins, toNumber), Float64Array.from(entry.values, toNumber));
+    }
+  }
+
+  dispose(): void {
+    this.histogram?.dispose();
+  }
+}
+
+/** The media browser: one card per image or histogram key, each with its own step slider. */
+export class MediaSection {
+  readonly node: HTMLElement;
+  private body: HTMLElement;
+  private cards = new Map<string, MediaCard>();
+
+  constructor(private fileUrl: (name: string) => string) {
+    const parts = section('media', 'Media');
+    this.node = parts.node;
+    this.body = parts.body;
+    this.body.classList.add('jt-media-grid');
+    this.node.hidden = true;
+  }
+
+  update(media: Record<string, MediaKey>): void {
+    for (const [key, entry] of Object.entries(media)) {
+      let card = this.cards.get(key);
+      if (!card) {
+        card = new MediaCard(key, this.fileUrl);
+        this.cards.set(key, card);
+        this.body.append(card.node);
+      }
+      card.update(entry);
+    }
+    this.node.hidden = this.cards.size === 0;
+  }
+
+  fail(message: string): void {
+    this.node.hidden = false;
+    this.body.replaceChildren(element('div', 'jt-runs-message', `Could not read the run's media: ${message}`));
+    this.cards.clear();
+  }
+
+  dispose(): void {
+    for (const card of this.cards.values()) card.dispose();
+  }
+}
+
+export interface FileEntry {
+  name: string;
+  size: number;
+  updated?: number | null;
+}
+
+/** The run's files: name (a download link), size and age, with the total. */
+export class FilesSection {
+  readonly node: HTMLElement;
+  private body: HTMLElement;
+  private heading: HTMLElement;
+
+  constructor(private downloadUrl: (name: string) => string) {
+    const parts = section('files', 'Files');
+    this.node = parts.node;
+    this.body = parts.body;
+    this.heading = parts.heading;
+  }
+
+  update(files: FileEntry[]): void {
+    const total = files.reduce((sum, file) => sum + file.size, 0);
+    this.heading.textContent = files.length ? `Files (${files.length}, ${formatBytes(total)})` : 'Files';
+    if (files.length === 0) {
+      this.body.replaceChildren(element('div', 'jt-runs-message', 'This run has no files.'));
+      return;
+    }
+    const table = element('table', 'jt-files');
+    const now = Date.now() / 1000;
+    for (const file of files) {
+      const row = element('tr');
+      row.dataset.file = file.name;
+      const name = element('td', 'jt-file-name');
+      const link = element('a', 'jt-file-link', file.name);
+      link.href = this.downloadUrl(file.name);
+      link.download = file.name.split('/').pop() || 'file';
+      link.rel = 'noopener';
+      name.append(link);
+      row.append(name, element('td', 'jt-number', formatBytes(file.size)), element('td', 'jt-file-age', formatAge(file.updated, now)));
+      table.append(row);
+    }
+    this.body.replaceChildren(table);
+  }
+
+  fail(message: string): void {
+    this.body.replaceChildren(element('div', 'jt-runs-message', `Could not list the run's files: ${message}`));
+  }
+}
