@@ -234,9 +234,7 @@ def require_postgres_or_step_aside() -> None:
 
 
 #: backends the server tests run on: PostgreSQL where scripts/test.sh started one (or CI requires it)
-BACKENDS = ["sqlite"] + (
-    ["postgresql"] if postgres_available() or os.environ.get("JT_REQUIRE_POSTGRES") == "1" else []
-)
+BACKENDS = ["sqlite"] + (["postgresql"] if postgres_available() or os.environ.get("JT_REQUIRE_POSTGRES") == "1" else [])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -275,6 +273,42 @@ def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         require_postgres_or_step_aside()
     with start_server(tmp_path_factory.mktemp(f"shared-{request.param}"), backend=str(request.param)) as running:
         yield running
+
+
+#: variables of the machine running the tests that must not reach a client talking to a test server
+CLIENT_ENVIRONMENT = (
+    "WANDB_BASE_URL",
+    "WANDB_API_KEY",
+    "WANDB_MODE",
+    "WANDB_SILENT",
+    "WANDB_DIR",
+    "WANDB_PROJECT",
+    "WANDB_ENTITY",
+    "WANDB_RUN_ID",
+    "WANDB_CONSOLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No login file, server or mode from the machine running the tests leaks in (autouse where imported)."""
+    monkeypatch.setenv("JUPYTER_TRACKER_HOME", str(tmp_path / "home"))
+    for name in CLIENT_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
+def online(server: ServerProcess, **extra: Any) -> dict[str, Any]:
+    """``init(settings=...)`` of a run that syncs to ``server`` quickly and quietly; ``extra`` overrides."""
+    values: dict[str, Any] = {
+        "base_url": server.base_url,
+        "api_key": server.api_key,
+        "sync_interval": 0.2,
+        "sync_timeout": 60,
+        "console": "off",
+        "sync_unsynced_on_init": False,
+    }
+    values.update(extra)
+    return values
 
 
 # building request bodies ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ from jupyter_tracker.sync.transport import TrackerClient
 from jupyter_tracker.sync.uploader import OutageReporter, RunUpload, make_retrier
 from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
     ServerProcess,
+    isolated_environment,
+    online,
     server,
     server_backend,
     server_factory,
@@ -52,37 +54,6 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: fl
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No login file, server or mode from the machine running the tests leaks in."""
-    monkeypatch.setenv("JUPYTER_TRACKER_HOME", str(tmp_path / "home"))
-    for name in (
-        "WANDB_BASE_URL",
-        "WANDB_API_KEY",
-        "WANDB_MODE",
-        "WANDB_SILENT",
-        "WANDB_DIR",
-        "WANDB_PROJECT",
-        "WANDB_ENTITY",
-        "WANDB_RUN_ID",
-        "WANDB_CONSOLE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-def online(server: ServerProcess, **extra: Any) -> dict[str, Any]:
-    values = {
-        "base_url": server.base_url,
-        "api_key": server.api_key,
-        "sync_interval": 0.2,
-        "sync_timeout": 60,
-        "console": "off",
-        "sync_unsynced_on_init": False,
-    }
-    values.update(extra)
-    return values
 
 
 # reading the server's copy (waiting out the rate limit where a test set a low one) -----------------------

@@ -18,19 +18,14 @@ from jupyter_tracker.api.remote import RemoteBackend
 from jupyter_tracker.sync.login import LoginError, login
 from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
     ServerProcess,
+    isolated_environment,
+    online,
     server,
     server_backend,
     server_factory,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUPYTER_TRACKER_HOME", str(tmp_path / "home"))
-    for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_SILENT", "WANDB_DIR", "WANDB_ENTITY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def log_runs(server: ServerProcess, tmp_path: Path) -> list[jt.Run]:
@@ -42,13 +37,7 @@ def log_runs(server: ServerProcess, tmp_path: Path) -> list[jt.Run]:
             group="sweep" if index else "base",
             tags=["t"] if index else [],
             config={"lr": lr, "opt": {"name": "adam"}},
-            settings={
-                "base_url": server.base_url,
-                "api_key": server.api_key,
-                "sync_interval": 0.2,
-                "console": "off",
-                "sync_unsynced_on_init": False,
-            },
+            settings=online(server),
         )
         for step in range(3000):
             run.log(

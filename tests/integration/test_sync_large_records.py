@@ -20,6 +20,8 @@ from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
     MSGPACK_HEADERS,
     ServerProcess,
     history_record,
+    isolated_environment,
+    online,
     pack_batch,
     server,
     server_backend,
@@ -29,26 +31,12 @@ from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUPYTER_TRACKER_HOME", str(tmp_path / "home"))
-    for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_SILENT", "WANDB_DIR", "WANDB_ENTITY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def log_with_a_large_value(server: ServerProcess, tmp_path: Path, project: str) -> jt.Run:
     """100 rows, one 20 MB array, 100 rows; finished."""
     run = jt.init(
         project=project,
         dir=tmp_path,
-        settings={
-            "base_url": server.base_url,
-            "api_key": server.api_key,
-            "sync_interval": 0.2,
-            "sync_timeout": 120,
-            "console": "off",
-            "sync_unsynced_on_init": False,
-        },
+        settings=online(server, sync_timeout=120),
     )
     for step in range(100):
         run.log({"loss": 1.0 / (step + 1)})
