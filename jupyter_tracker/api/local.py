@@ -339,12 +339,12 @@ class LocalBackend:
         run_dir = self._require_dir(entity, project, run_id)
         wanted = [key for key in keys or () if key not in ROW_FIELDS]
         every_row = not keys or len(wanted) < len(keys)
-        for step, timestamp, runtime, values in iter_history_fields(run_dir, warn=run_dir not in self._live_dirs):
+        # rows holding none of the keys are left out by the reader, most of them without being decoded
+        history = iter_history_fields(run_dir, warn=run_dir not in self._live_dirs, keys=None if every_row else wanted)
+        for step, timestamp, runtime, values in history:
             if min_step is not None and step < min_step:
                 continue
             if max_step is not None and step >= max_step:
-                continue
-            if not every_row and not any(key in values for key in wanted):
                 continue
             # each values dict was decoded for this row alone and nothing else holds it: no copy
             values["_step"] = step

@@ -20,7 +20,13 @@ import jupyter_tracker
 from jupyter_tracker.api import Api
 from jupyter_tracker.api.sampling import sample_indices, sampled_history
 from jupyter_tracker.store import record_spans, records
-from jupyter_tracker.store.reader import history_row, iter_log, sampled_history_records
+from jupyter_tracker.store.reader import (
+    RunLogWarning,
+    history_row,
+    iter_history_fields,
+    iter_log,
+    sampled_history_records,
+)
 from jupyter_tracker.store.run_dir import RUN_LOG_NAME
 
 STEPS = 2_600
@@ -110,6 +116,35 @@ def test_scan_history_rows_are_the_full_read(mixed_run: jupyter_tracker.Run, sto
     assert comparable(rows) == comparable(reference_rows(run_dir))
     rows[0]["loss"] = "changed"  # rows are the caller's own: a second scan is unaffected
     assert next(iter(Api().run(f"readback/{mixed_run.id}").scan_history()))["loss"] == 1.0
+
+
+def test_scan_history_with_keys_is_the_full_read_filtered(mixed_run: jupyter_tracker.Run, store_root: Path) -> None:
+    run_dir = run_dir_of(store_root, mixed_run)
+    every_row = reference_rows(run_dir)
+    run = Api().run(f"readback/{mixed_run.id}")
+    for keys in (["val/acc"], ["loss"], ["val/acc", "weights"], ["weights", "_runtime"], ["nothing"]):
+        expected = [{key: row[key] for key in keys} for row in every_row if all(key in row for key in keys)]
+        assert comparable(list(run.scan_history(keys=keys))) == comparable(expected), keys
+    in_range = [row["val/acc"] for row in run.scan_history(keys=["val/acc"], min_step=100, max_step=500)]
+    assert in_range == [step / STEPS for step in (194, 291, 388, 485)]
+
+
+def test_iter_history_fields_with_keys_over_a_damaged_log_keeps_the_rest(tmp_path: Path) -> None:
+    pack = records.make_packer()
+    good = [(records.HISTORY, step, 1.0, 0.0, {"a": 1.0, **({"b": 2.0} if step % 3 == 0 else {})}) for step in range(9)]
+    write_payloads(tmp_path, [pack([1, good[:5]]), pack([6, good[5:]])])
+    log = tmp_path / RUN_LOG_NAME
+    data = bytearray(log.read_bytes())
+    data[len(records.MAGIC) + 12] ^= 0xFF  # inside the first frame: its CRC fails, the second frame is kept
+    log.write_bytes(bytes(data))
+    with pytest.warns(RunLogWarning):
+        assert [fields[0] for fields in iter_history_fields(tmp_path, keys=["b"])] == [6]
+    # a kind framed as str8 among records without the key: the walker gives up, the payload is decoded whole
+    odd = b"\x92\x01\xdc\x00\x0b" + b"".join(history_bytes(step, {"a": 1.0}) for step in range(10))
+    write_payloads(tmp_path, [odd + history_bytes(10, {"b": 1.0}, kind=b"\xd9\x01h")])
+    with pytest.raises(record_spans.UnexpectedLayout):
+        record_spans.history_with_keys((tmp_path / RUN_LOG_NAME).read_bytes()[len(records.MAGIC) + 8 :], ["b"])
+    assert [fields[:1] + fields[3:] for fields in iter_history_fields(tmp_path, keys=["b"])] == [(10, {"b": 1.0})]
 
 
 # hand-made logs: layouts the walker must not guess about ---------------------------------------------
