@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -131,11 +132,11 @@ class CompareHandler(_ViewHandler):
             raise tornado.web.HTTPError(400, reason=str(error)) from error
 
 
-def read_run_file(backend: Any, project: str, run_id: str, name: str) -> bytes:
-    """The bytes of one of the run's files, found by its listed name only (never a path built from input).
+def run_file_path(backend: Any, project: str, run_id: str, name: str, folder: Path) -> Path:
+    """Where one of the run's files can be read, found by its listed name only (never a path built from input).
 
     A local run's file is looked up in the run directory's own listing; another backend's is
-    checked against the run's file list, then downloaded into a temporary folder.
+    checked against the run's file list, then downloaded into ``folder``.
     """
     from jupyter_tracker.store.run_dir import stored_files
 
@@ -144,11 +145,14 @@ def read_run_file(backend: Any, project: str, run_id: str, name: str) -> bytes:
         source = stored_files(Path(record["dir"])).get(name)
         if source is None:
             raise RunNotFoundError(f"run {run_id!r} has no file {name!r}")
-        return source.read_bytes()
+        return source
     if name not in {item["name"] for item in backend.files(None, project, run_id)}:
         raise RunNotFoundError(f"run {run_id!r} has no file {name!r}")
-    with tempfile.TemporaryDirectory() as folder:
-        return backend.download_file(None, project, run_id, name, Path(folder)).read_bytes()
+    return Path(backend.download_file(None, project, run_id, name, folder))
+
+
+#: a file is sent in pieces of this size, so a checkpoint of gigabytes never sits in the server's memory
+FILE_CHUNK_BYTES = 1 << 20
 
 
 class FileHandler(_ViewHandler):
@@ -160,20 +164,29 @@ class FileHandler(_ViewHandler):
         project = self.get_query_argument("project")
         name = self.get_query_argument("name")
         download = self.get_query_argument("download", "") == "1"
-        try:
-            data = await asyncio.get_running_loop().run_in_executor(
-                self.source.reader, lambda: read_run_file(self.source.backend(), project, run_id, name))
-        except RunNotFoundError as error:
-            raise tornado.web.HTTPError(404, reason=str(error)) from error
-        except ApiError as error:
-            raise tornado.web.HTTPError(502, reason=str(error)) from error
-        image = run_views.inline_type(name)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
-        if download or not image:
-            self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(Path(name).name)}")
+        loop = asyncio.get_running_loop()
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = await loop.run_in_executor(
+                    self.source.reader, lambda: run_file_path(self.source.backend(), project, run_id, name, Path(folder)))
+            except RunNotFoundError as error:
+                raise tornado.web.HTTPError(404, reason=str(error)) from error
+            except ApiError as error:
+                raise tornado.web.HTTPError(502, reason=str(error)) from error
+            image = run_views.inline_type(name)
+            content_type = image if image and not download else "application/octet-stream"
+            self.set_header("Content-Type", content_type)
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+            if download or not image:
+                self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(Path(name).name)}")
+            with path.open("rb") as handle:
+                self.set_header("Content-Length", str(os.fstat(handle.fileno()).st_size))
+                while chunk := await loop.run_in_executor(None, handle.read, FILE_CHUNK_BYTES):
+                    self.write(chunk)
+                    await self.flush()
         # APIHandler.finish sets the type it is given (JSON by default)
-        self.finish(data, set_content_type=image if image and not download else "application/octet-stream")
+        self.finish(set_content_type=content_type)
 
 
 class ActiveHandler(_ViewHandler):

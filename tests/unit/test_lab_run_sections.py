@@ -17,7 +17,7 @@ import jupyter_tracker as jt
 from jupyter_tracker.api.backend import RunNotFoundError
 from jupyter_tracker.api.local import LocalBackend
 from jupyter_tracker.lab import run_views
-from jupyter_tracker.lab.handlers import read_run_file
+from jupyter_tracker.lab.handlers import run_file_path
 
 CAPTION = '<img src=x onerror="alert(1)">'
 
@@ -81,12 +81,12 @@ def test_a_file_is_read_only_by_its_listed_name(store_root: Path) -> None:
     run = _media_run()
     backend = LocalBackend(store_root)
     image = run_views.run_media(backend, "p", run.id)["media"]["examples"]["steps"][0]["images"][0]["file"]
-    assert read_run_file(backend, "p", run.id, image)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_file_path(backend, "p", run.id, image, store_root).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (store_root.parent / "secret.txt").write_text("secret", encoding="utf-8")
     for name in ("../secret.txt", "media/../../secret.txt", "/etc/passwd", "media/images/../../../secret.txt",
                  "files/../run.log", ""):
         with pytest.raises(RunNotFoundError, match="has no file"):
-            read_run_file(backend, "p", run.id, name)
+            run_file_path(backend, "p", run.id, name, store_root)
     assert run_views.inline_type(image) == "image/png"
     assert run_views.inline_type("files/page.html") is None and run_views.inline_type("x.svg") is None, \
         "only raster images are ever shown inline"
