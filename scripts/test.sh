@@ -11,14 +11,14 @@ fi
 # torch tensors are a supported value type: test them when this machine carries a CPU wheel
 if ls /opt/wheels/torch-*cpu*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q "torch==$(ls /opt/wheels/torch-*cpu*.whl | head -n 1 | sed -E 's/.*torch-([0-9.]+)\+cpu.*/\1/')" \
-    || echo "torch could not be installed: its value tests will be reported as not run"
+    || echo "torch could not be installed: its tests will be reported as not run (as failed under JT_REQUIRE_FRAMEWORKS=1)"
   # the frameworks whose wandb integrations the tests run, on top of that CPU torch
   .venv/bin/python -m pip install -q -e ".[frameworks]" \
-    || echo "the frameworks could not be installed: their tests will be reported as not run"
+    || echo "the frameworks could not be installed: their tests will be reported as not run (as failed under JT_REQUIRE_FRAMEWORKS=1)"
 fi
 # tf.summary programs whose summaries the TensorBoard tests bring into runs
 .venv/bin/python -m pip install -q -e ".[tensorflow]" \
-  || echo "tensorflow-cpu could not be installed: the tf.summary tests will be reported as not run"
+  || echo "tensorflow-cpu could not be installed: the tf.summary tests will be reported as not run (as failed under JT_REQUIRE_TENSORFLOW=1)"
 # The editable install also places the built JupyterLab extension and its server extension in
 # .venv; the browser tests load them explicitly where they test them (from the source tree) and
 # test the other hosts (plain JupyterLab, Notebook 7) without them, so the venv keeps neither.

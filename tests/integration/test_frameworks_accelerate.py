@@ -6,18 +6,17 @@ launcher to both worker processes, and the main process's tracker records one ru
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.extras import FRAMEWORKS, missing_module_mark
 from tests.integration.framework_runs import only_run, run_script
 
-if importlib.util.find_spec("accelerate") is None:  # looked up, not imported: the script imports it
-    pytest.skip("accelerate is not installed (pip install -e '.[frameworks]')", allow_module_level=True)
-pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+# looked up, not imported: the tests' scripts import accelerate
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("accelerate", "frameworks", FRAMEWORKS)]
 
 TRAIN = """
     import torch

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from tests.extras import FRAMEWORKS, missing_module_mark
 from tests.integration.framework_runs import only_run, run_script
 
-if importlib.util.find_spec("keras") is None:  # looked up, not imported: the script imports it
-    pytest.skip("keras is not installed (pip install -e '.[frameworks]')", allow_module_level=True)
-pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+# looked up, not imported: the tests' scripts import keras
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("keras", "frameworks", FRAMEWORKS)]
 
 TRAIN = """
     import numpy as np

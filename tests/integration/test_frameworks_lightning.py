@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 import jupyter_tracker
+from tests.extras import FRAMEWORKS, missing_module_mark
 from tests.integration.framework_runs import only_run, run_script
 
-if importlib.util.find_spec("lightning") is None:  # looked up, not imported: the script imports it
-    pytest.skip("lightning is not installed (pip install -e '.[frameworks]')", allow_module_level=True)
-pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+# looked up, not imported: the tests' scripts import lightning
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("lightning", "frameworks", FRAMEWORKS)]
 
 TRAIN = """
     import torch, lightning as L

@@ -5,17 +5,16 @@ The model is a tiny BERT built from a config in code: nothing is downloaded (``H
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 import jupyter_tracker
+from tests.extras import FRAMEWORKS, missing_module_mark
 from tests.integration.framework_runs import only_run, run_script
 
-if importlib.util.find_spec("transformers") is None:  # looked up, not imported: the script imports it
-    pytest.skip("transformers is not installed (pip install -e '.[frameworks]')", allow_module_level=True)
-pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+# looked up, not imported: the tests' scripts import transformers
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("transformers", "frameworks", FRAMEWORKS)]
 
 TRAIN = """
     import torch

@@ -12,19 +12,20 @@ import jupyter_tracker as jt
 from jupyter_tracker.api.backend import ApiError
 from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.store.writer import UnwrittenRecordsWarning
+from tests.extras import SYSTEM, skip_or_fail
 from tests.helpers import wait_until
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 5 MB tmpfs mounted for the test (needs root or CAP_SYS_ADMIN; skipped otherwise)."""
+    """A 5 MB tmpfs mounted for the test (needs root or CAP_SYS_ADMIN; skipped otherwise, failed under JT_REQUIRE_SYSTEM=1)."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(mount_point)],
                              capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a 5 MB tmpfs here ({mounted.stderr.strip() or 'mount failed'}); "
-                    "the writer's unit tests cover full-disk handling with an injected file")
+        skip_or_fail(f"cannot mount a 5 MB tmpfs here ({mounted.stderr.strip() or 'mount failed'}); "
+                     "the writer's unit tests cover full-disk handling with an injected file", SYSTEM)
     try:
         yield mount_point
     finally:

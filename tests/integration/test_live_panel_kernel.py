@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import SYSTEM, skip_or_fail
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
@@ -147,7 +149,7 @@ def test_the_browser_is_heard_while_the_training_cell_runs(tmp_path: Path) -> No
     pytest.importorskip("anywidget")
     ipykernel = pytest.importorskip("ipykernel")
     if int(ipykernel.__version__.split(".")[0]) < 7:
-        pytest.skip("kernel subshells (which let the browser reach a busy kernel) came with ipykernel 7")
+        skip_or_fail("kernel subshells (which let the browser reach a busy kernel) came with ipykernel 7", SYSTEM)
     from jupyter_client.manager import start_new_kernel
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB_", "JUPYTER_TRACKER_"))}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -15,11 +14,11 @@ from click.testing import CliRunner
 
 import jupyter_tracker
 from jupyter_tracker.cli import main
+from tests.extras import TENSORFLOW, missing_module_mark
 from tests.integration.framework_runs import clean_environment
 
-if importlib.util.find_spec("tensorflow") is None:  # looked up, not imported: the program imports it
-    pytest.skip("tensorflow is not installed (pip install -e '.[tensorflow]')", allow_module_level=True)
-pytestmark = [pytest.mark.frameworks, pytest.mark.integration]
+# looked up, not imported: the tests' scripts import tensorflow
+pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("tensorflow", "tensorflow", TENSORFLOW)]
 
 #: the program pauses after its first flush (``flushed`` appears) until the test writes ``go on``, then writes two
 #: steps without flushing (TensorFlow writes each to the file itself: ``max_queue=1``) and waits for ``finish``

@@ -19,6 +19,7 @@ import jupyter_tracker
 from jupyter_tracker import sdk
 from jupyter_tracker.compat import WANDB_VERSION, as_wandb, is_wandb, stop_being_wandb
 from jupyter_tracker.compat.finder import TREE
+from tests.extras import FRAMEWORKS, import_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,7 @@ def test_importing_wandb_and_its_framework_modules_stays_light(tmp_path):
 
 
 def test_lightning_requirement_cache_accepts_the_version(as_wandb_on):
-    pytest.importorskip("lightning_utilities")
+    import_or_skip("lightning_utilities", "frameworks", FRAMEWORKS)
     from lightning_utilities.core.imports import RequirementCache
 
     assert RequirementCache("wandb>=0.12.10")

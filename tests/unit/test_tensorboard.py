@@ -11,6 +11,7 @@ from click.testing import CliRunner
 import jupyter_tracker as jt
 from jupyter_tracker.cli import main
 from jupyter_tracker.tensorboard import patch, unpatch
+from tests.extras import FRAMEWORKS, import_or_skip
 
 tensorboardX = pytest.importorskip("tensorboardX")
 
@@ -26,7 +27,7 @@ def rows_of(run_id: str, keys: list[str]) -> list[dict]:
 
 
 def test_torch_summary_writer_scalars_histograms_and_images_reach_the_run(tmp_path: Path) -> None:
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
+    tensorboard = import_or_skip("torch.utils.tensorboard", "frameworks", FRAMEWORKS)
     run = jt.init(mode="offline", sync_tensorboard=True)
     writer = tensorboard.SummaryWriter(log_dir=str(tmp_path / "tb"))
     for step in range(5):

@@ -11,6 +11,7 @@ import pytest
 
 from jupyter_tracker import values
 from jupyter_tracker.values import MediaValue, fast_copy, flatten, normalise, normalise_mapping, normalise_row
+from tests.extras import FRAMEWORKS, import_or_skip
 
 
 class Colour(enum.IntEnum):
@@ -211,7 +212,7 @@ def test_values_never_import_torch(monkeypatch):
 
 
 def test_torch_tensors_when_torch_is_importable():
-    torch = pytest.importorskip("torch")
+    torch = import_or_skip("torch", "frameworks", FRAMEWORKS)
     value, _ = normalise(torch.tensor(2.5), "t")
     assert value == 2.5 and type(value) is float
     array, _ = normalise(torch.ones(2, 3), "t")

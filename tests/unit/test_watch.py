@@ -9,8 +9,9 @@ import pytest
 
 import jupyter_tracker
 from jupyter_tracker import UsageError
+from tests.extras import FRAMEWORKS, import_or_skip
 
-torch = pytest.importorskip("torch")
+torch = import_or_skip("torch", "frameworks", FRAMEWORKS)
 
 
 def _model() -> torch.nn.Module:
