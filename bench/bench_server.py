@@ -7,7 +7,12 @@
   allows (targets: <= 200 ms, issue 14's <= 100 ms on both backends);
 * ingest targets (issue 14): >= 500k points/s on SQLite and >= 1M on PostgreSQL with 15 clients.
 
-Run: ``.venv/bin/python bench/bench_server.py [--quick] [--postgres-dsn URL]``. PostgreSQL runs
+Each ingest figure also gives the CPU seconds the server's processes used (``server_cpu_s``,
+from /proc) and the points per server CPU second: on a shared machine the wall-clock rate
+follows the load, the work per point much less. ``--workers N`` runs N uvicorn workers
+(rate limits and caches are then per process; the buckets live in the database).
+
+Run: ``.venv/bin/python bench/bench_server.py [--quick] [--workers N] [--postgres-dsn URL]``. PostgreSQL runs
 when ``--postgres-dsn`` or ``JT_TEST_POSTGRES_DSN`` names a cluster (a database is created and
 dropped). Results are printed and written to ``bench/out/bench_server.json``.
 """
@@ -54,12 +59,32 @@ def _timed(function: Callable[[], Any], repeats: int) -> list[float]:
 
 
 @contextlib.contextmanager
-def _server(directory: Path, backend: str, dsn: str | None) -> Iterator[ServerProcess]:
+def _server(directory: Path, backend: str, dsn: str | None, workers: int = 1) -> Iterator[ServerProcess]:
     if backend == "postgresql":
         assert dsn
         os.environ["JT_TEST_POSTGRES_DSN"] = dsn
-    with start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT) as server:
+    extra = ("--workers", str(workers)) if workers > 1 else ()
+    with start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT, extra_args=extra) as server:
         yield server
+
+
+def _server_cpu_seconds(server: ServerProcess) -> float | None:
+    """User + system CPU seconds of the server's process group (its uvicorn workers too); None off Linux."""
+    if server.process is None or not Path("/proc").is_dir():
+        return None
+    group = os.getpgid(server.process.pid)
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # fields[2] is the process group; [11], [12] user and system time
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def bench_ingest(server: ServerProcess, clients: int, batches_per_client: int) -> dict[str, Any]:
@@ -95,15 +120,18 @@ def bench_ingest(server: ServerProcess, clients: int, batches_per_client: int) -
     threads = [threading.Thread(target=run, args=(index,)) for index in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = _server_cpu_seconds(server)
     barrier.wait()
     start = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
+    cpu_after = _server_cpu_seconds(server)
     if errors:
         raise RuntimeError(f"ingest failed: {errors[:3]}")
     rows = clients * batches_per_client * RECORDS_PER_BATCH
     points = rows * (METRICS_PER_ROW + 2)  # + _timestamp and _runtime, stored as series too
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return {
         "clients": clients,
         "rows": rows,
@@ -112,6 +140,9 @@ def bench_ingest(server: ServerProcess, clients: int, batches_per_client: int) -
         "rows_per_s": round(rows / elapsed),
         "points_per_s": round(points / elapsed),
         "batches_per_s": round(clients * batches_per_client / elapsed, 1),
+        "server_cpu_s": None if cpu is None else round(cpu, 2),
+        "points_per_server_cpu_s": None if not cpu else round(points / cpu),
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -245,19 +276,30 @@ def bench_runs_query(server: ServerProcess, count: int = 10_000) -> dict[str, An
     }
 
 
+def _median_of(runs: list[dict[str, Any]], name: str) -> float | None:
+    values = [run[name] for run in runs if run.get(name) is not None]
+    return round(statistics.median(values)) if values else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller ingest volumes (a smoke run)")
     parser.add_argument("--postgres-dsn", default=os.environ.get("JT_TEST_POSTGRES_DSN"))
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of each server")
     parser.add_argument("--output", default=str(ROOT / "bench" / "out" / "bench_server.json"))
     options = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if options.postgres_dsn else [])
     batches_one, batches_many = (5, 1) if options.quick else (20, 3)
-    results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "backends": {}}
+    results: dict[str, Any] = {
+        "machine_cpus": os.cpu_count(),
+        "workers": options.workers,
+        "load_average_before": os.getloadavg(),
+        "backends": {},
+    }
     repetitions = 1 if options.quick else 5
     with tempfile.TemporaryDirectory(prefix="jt-bench-server-") as directory, contextlib.ExitStack() as stack:
         servers = {
-            backend: stack.enter_context(_server(Path(directory), backend, options.postgres_dsn))
+            backend: stack.enter_context(_server(Path(directory), backend, options.postgres_dsn, options.workers))
             for backend in backends
         }
         ingest: dict[str, dict[str, list[dict[str, Any]]]] = {backend: {"1": [], "15": []} for backend in backends}
@@ -269,7 +311,12 @@ def main() -> None:
             found: dict[str, Any] = {}
             for clients, label in (("1", "ingest_1_client"), ("15", "ingest_15_clients")):
                 runs = sorted(ingest[backend][clients], key=lambda result: result["points_per_s"])
-                found[label] = {**runs[len(runs) // 2], "points_per_s_each": [run["points_per_s"] for run in runs]}
+                found[label] = {
+                    **runs[len(runs) // 2],
+                    "points_per_s_each": [run["points_per_s"] for run in runs],
+                    "points_per_server_cpu_s_median": _median_of(runs, "points_per_server_cpu_s"),
+                    "load_average_each": [run["load_average_1min"] for run in runs],
+                }
                 print(backend, f"ingest, {clients} client(s), median of {len(runs)}:", found[label], flush=True)
             found["history_100k_to_1500"] = bench_history(server)
             print(backend, "history 100,000 -> 1,500:", found["history_100k_to_1500"], flush=True)
