@@ -452,23 +452,26 @@ class Report:
 
 
 # (de)serialisation ----------------------------------------------------------------------------------
-BLOCK_TYPES: dict[str, type[Block]] = {
-    kind.kind: kind
-    for kind in (H1, H2, H3, P, MarkdownBlock, CodeBlock, BlockQuote, UnorderedList, OrderedList,
-                 HorizontalRule, Image, TableOfContents, PanelGrid)
-}
-PANEL_TYPES: dict[str, type[Panel]] = {
-    kind.kind: kind
-    for kind in (LinePlot, ScatterPlot, ParallelCoordinatesPlot, BarPlot, ScalarChart, RunComparer, MediaBrowser,
-                 MarkdownPanel, CodeComparer, ParameterImportancePlot)
-}
+def _by_kind(*kinds: type[Any]) -> dict[str, type[Any]]:
+    """The classes a document names in its ``"type"`` field, by that name."""
+    return {kind.kind: kind for kind in kinds}
+
+
+BLOCK_TYPES: dict[str, type[Block]] = _by_kind(
+    H1, H2, H3, P, MarkdownBlock, CodeBlock, BlockQuote, UnorderedList, OrderedList, HorizontalRule, Image,
+    TableOfContents, PanelGrid)
+PANEL_TYPES: dict[str, type[Panel]] = _by_kind(
+    LinePlot, ScatterPlot, ParallelCoordinatesPlot, BarPlot, ScalarChart, RunComparer, MediaBrowser, MarkdownPanel,
+    CodeComparer, ParameterImportancePlot)
+#: the bases whose subclasses a document stores with a ``"type"`` field, and their subclasses by that name
+TYPED: dict[type, dict[str, Any]] = {Block: BLOCK_TYPES, Panel: PANEL_TYPES}
 
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         encoded: dict[str, Any] = {}
-        if isinstance(value, (Block, Panel)):
-            encoded["type"] = value.kind
+        if isinstance(value, tuple(TYPED)):
+            encoded["type"] = typing.cast("Block | Panel", value).kind
         for item in dataclasses.fields(value):
             encoded[item.name] = _encode(getattr(value, item.name))
         return encoded
@@ -484,8 +487,8 @@ def _hints(cls: type) -> dict[str, Any]:
 def _decode(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ReportFormatError(f"{where}: expected an object, got {type(data).__name__}")
-    if cls in (Block, Panel):
-        registry: dict[str, Any] = BLOCK_TYPES if cls is Block else PANEL_TYPES
+    registry = TYPED.get(cls)
+    if registry is not None:
         name = data.get("type")
         if name not in registry:
             raise ReportFormatError(f"{where}: unknown {cls.__name__.lower()} type {name!r}")
