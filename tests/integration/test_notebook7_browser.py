@@ -1,0 +1,186 @@
+"""Notebook 7 (the ``notebook`` package, version 7) with jupyter_tracker installed from its wheel into a fresh venv.
+
+Notebook 7 loads the same prebuilt labextensions as JupyterLab (``share/jupyter/labextensions``), so
+the wheel alone gives it both parts a notebook user sees: the live panel (an anywidget) under the
+cell that starts a run, drawing and growing while the cell runs, and the extension's MIME renderer
+that draws a saved notebook's charts (``application/vnd.jupyter-tracker.charts+json``) with no
+kernel, its smoothing slider redrawing them in the browser. Real Notebook 7 on loopback (the venv's
+server at ``/notebooks/``), driven by Playwright with Debian's Chromium; the venv is the one of
+``wheel_venv`` (built once per session). Screenshots: ``test-artifacts/notebook7_*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_tracker.lab.charts_mime import CHARTS_MIMETYPE
+from tests.integration.lab_helpers import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    KERNEL_IDLE,
+    WIDGET,
+    dismiss_kernel_dialog,
+    wait_for_all_cells,
+    wait_until,
+    write_notebook,
+)
+from tests.integration.wheel_venv import VenvLab, WheelVenv, fresh_venv
+
+# the first test builds the wheel and the venv when test_wheel_install_browser has not (about a minute)
+pytestmark = [*BROWSER_MARKS, pytest.mark.timeout(600)]
+
+SEEDED = "seeded-run"
+SEED_RUNS = f"""
+import jupyter_tracker as jt
+run = jt.init(project="notebook7", name={SEEDED!r})
+for step in range(2000):
+    run.log({{"train/loss": 1.0 / (step + 1) + (step % 5) * 0.02, "val/acc": step / 2000}})
+run.finish()
+"""
+# the charts output a saved notebook holds, made by the venv's jupyter_tracker from the seeded run
+SAVED_BUNDLE = f"""
+import json, sys
+from jupyter_tracker.api import backend_for
+from jupyter_tracker.settings import resolve
+from jupyter_tracker.lab.charts_mime import charts_bundle
+backend = backend_for(resolve())
+run = backend.list_runs(None, "notebook7", {{"display_name": {SEEDED!r}}}, None, 5).page(1)[0]
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump(charts_bundle(backend, "notebook7", run["id"], smoothing=0.5), out)
+"""
+# trains until the test drops the stop file in the notebook's directory, then finishes the run
+LIVE_CELL = """
+import pathlib, time
+import jupyter_tracker as jt
+run = jt.init(project="notebook7", name="notebook7-run")
+step = 0
+while not pathlib.Path("stop-training").exists() and step < 6000:
+    run.log({"train/loss": 1.0 / (step + 1), "val/acc": step / 6000})
+    step += 1
+    time.sleep(0.05)
+run.finish()
+"""
+LIVE_POINTS = ("() => { const p = document.querySelector('.jt-live-chart[data-metric=\"train/loss\"] .jt-live-plot');"
+               " return p && p.__jtChart && p.__jtChart.data[0].length; }")
+SAVED_CHART = ".jt-charts-output .jt-chart[data-metric=\"train/loss\"] .jt-chart-plot"
+LAST_SMOOTHED = f"() => {{ const p = document.querySelector('{SAVED_CHART}'); const s = p && p.__jtChart && p.__jtChart.data[2];" \
+                " return s && s.length > 100 ? s[s.length - 1] : null; }"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
+    return fresh_venv(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def home(installed: WheelVenv, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("notebook7")
+    installed.run(["python", "-c", SEED_RUNS], home)
+    (home / "work").mkdir()
+    return home
+
+
+def _notebook7s_own(error: Any) -> bool:
+    """An error Notebook 7 raises from its own bundle on every page load, with or without any extension
+    ("Cannot read properties of undefined (reading 'schema')" while loading settings, notebook 7.6)."""
+    frames = [line.strip() for line in (getattr(error, "stack", "") or "").splitlines() if line.strip().startswith("at ")]
+    return bool(frames) and "/static/notebook/" in frames[0] and "jupyter-tracker" not in str(error.stack)
+
+
+def _notebook7_page(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.__jt_errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: None if _notebook7s_own(error) else page.__jt_errors.append(str(error)))  # type: ignore[attr-defined]
+    page.goto(url)
+    page.wait_for_selector("#main-panel .jp-Notebook .jp-Cell", timeout=120_000)
+    assert page.evaluate("() => Boolean(window.jupyterapp && window.jupyterapp.name === 'Jupyter Notebook')"), \
+        "the page is Notebook 7's, not JupyterLab's"
+    return page
+
+
+def test_notebook7_shows_the_live_panel_growing_while_the_cell_runs_and_saves_its_charts(
+        installed: WheelVenv, home: Path, browser: Any) -> None:
+    work = home / "work"
+    path = work / "live.ipynb"
+    write_notebook(path, [LIVE_CELL])
+    lab = VenvLab(installed, work, home)
+    try:
+        page = _notebook7_page(browser, lab.notebook7_url(path.name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # settles when training ends
+        try:
+            first = page.wait_for_function(f"() => {{ const n = ({LIVE_POINTS})(); return n >= 2 && n; }}",
+                                           timeout=90_000).json_value()
+            later = page.wait_for_function(f"() => {{ const n = ({LIVE_POINTS})(); return n > {first} && n; }}",
+                                           timeout=60_000).json_value()
+            assert later > first, "the live panel grows while the cell runs"
+            assert page.inner_text(".jt-live-state") == "running"
+            page.evaluate("() => document.querySelector('.jt-live').scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "notebook7_live_panel.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "notebook7_live_panel_failure.png"))
+            raise
+        finally:
+            (work / "stop-training").touch()
+        wait_for_all_cells(page, 120)
+        page.wait_for_function("() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
+                               timeout=60_000)
+        assert not page.query_selector("text=Error displaying widget")
+        before = path.stat().st_mtime_ns
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+        wait_until(lambda: path.stat().st_mtime_ns != before, 30, "Notebook 7 did not save the notebook")
+        saved = wait_until(lambda: _charts_output(path), 10, "the saved notebook has no charts output")
+        assert WIDGET not in saved and saved[CHARTS_MIMETYPE]["metrics"], sorted(saved)
+        assert not page.__jt_errors, page.__jt_errors  # type: ignore[attr-defined]
+    finally:
+        lab.stop()
+
+
+def test_notebook7_draws_a_saved_notebooks_charts_without_a_kernel_and_its_slider_smooths(
+        installed: WheelVenv, home: Path, browser: Any) -> None:
+    import nbformat
+
+    work = home / "work"
+    installed.run(["python", "-c", SAVED_BUNDLE, str(home / "bundle.json")], home)
+    bundle = json.loads((home / "bundle.json").read_text(encoding="utf-8"))
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("run  # the charts of a finished run")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+    notebook.cells = [cell]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, work / "saved.ipynb")
+
+    # a server with no kernel to give: what shows is drawn from the file by the extension's renderer
+    reader = VenvLab(installed, work, home, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    try:
+        page = _notebook7_page(browser, reader.notebook7_url("saved.ipynb"))
+        dismiss_kernel_dialog(page)
+        before = page.wait_for_function(LAST_SMOOTHED, timeout=60_000).json_value()
+        assert page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
+                             " return Boolean(w.sessionContext.session && w.sessionContext.session.kernel); }") is False
+        assert page.inner_text(".jt-charts-output .jt-run-title") == SEEDED
+        assert page.input_value(".jt-charts-output .jt-smoothing") == "0.5"
+        page.eval_on_selector(".jt-charts-output .jt-smoothing",
+                              "(slider) => { slider.value = '0.95'; slider.dispatchEvent(new Event('input', {bubbles: true})); }")
+        page.wait_for_function(f"(before) => {{ const last = ({LAST_SMOOTHED})(); return last !== null && last !== before; }}",
+                               arg=before, timeout=10_000)
+        page.eval_on_selector(SAVED_CHART, "(plot) => plot.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "notebook7_saved_charts.png"))
+        assert not page.__jt_errors, page.__jt_errors  # type: ignore[attr-defined]
+    finally:
+        reader.stop()
+
+
+def _charts_output(path: Path) -> dict[str, Any] | None:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if CHARTS_MIMETYPE in output.get("data", {}):
+                return dict(output["data"])
+    return None
