@@ -58,6 +58,8 @@ export interface ViewHost {
 /** Refresh period while something runs, and otherwise (new runs still show up). */
 export const LIVE_REFRESH_MS = 2000;
 export const IDLE_REFRESH_MS = 6000;
+/** A live run page reads its media and files at every this-many refreshes (and once the run ends). */
+export const SECTIONS_EVERY = 5;
 
 /** Projects, each opening to its runs (state, age, key summary values), with a search box; refreshes itself. */
 export class RunsListView {
@@ -260,6 +262,7 @@ export class RunPageView {
   private timer: number | null = null;
   private disposed = false;
   private initialAxis = '_step';
+  private refreshes = 0;
 
   constructor(private host: ViewHost, readonly project: string, readonly runId: string, private entity?: string | null) {
     this.controls = new ChartControls(() => this.drawCharts(), () => this.layoutCharts());
@@ -290,7 +293,10 @@ export class RunPageView {
     } catch (error) {
       this.header.replaceChildren(element('div', 'jt-runs-message', `Could not read run ${this.runId}: ${String(error)}`));
     }
-    await Promise.all([this.refreshMedia(), this.refreshFiles()]);
+    // media and files read the whole history: while a run is live they follow it every few refreshes
+    const live = this.data?.run.state === 'running';
+    if (!live || this.refreshes % SECTIONS_EVERY === 0) await Promise.all([this.refreshMedia(), this.refreshFiles()]);
+    this.refreshes += 1;
     if (!this.disposed && this.data && this.data.run.state === 'running') {
       this.timer = window.setTimeout(() => void this.refresh(), LIVE_REFRESH_MS);
     }
