@@ -260,21 +260,28 @@ class RunLogWriter:
                 pass
 
     def _write_pending(self) -> int:
-        """Encodes and writes everything queued; returns how many records this thread encoded itself."""
+        """Encodes and writes everything queued; returns how many records this thread encoded itself.
+
+        The encode lock is held only while records are taken (the logging thread's packed batches,
+        then a batch of what is still queued, in that order): a few C calls, so the logging thread
+        never waits for an encoding here, which may take long (media files).
+        """
         queue = self._queue
         popleft = queue.popleft
         encoded_here = 0
         while True:
             with self._encode_lock:
                 # what the logging thread packed came out of the queue before what is still in it
-                took_ready = self._take_ready()
-                batch = [popleft() for _ in range(min(len(queue), FRAME_RECORDS))] if queue else []
+                taken = self._take_ready()
+                batch = list(starmap(popleft, repeat((), min(len(queue), FRAME_RECORDS))))
+            if taken:
+                self._keep_ready(taken)
+            if batch:
+                batch = self._without_markers(batch)
                 if batch:
-                    batch = self._without_markers(batch)
-                    if batch:
-                        self._encode(batch)
-                        encoded_here += len(batch)
-            if not took_ready and not batch and not queue:
+                    self._encode(batch)
+                    encoded_here += len(batch)
+            elif not taken:
                 break
             if self._failing_since is None:
                 self._write_frames()  # as encoded: memory stays a few frames deep
@@ -300,20 +307,25 @@ class RunLogWriter:
             self._flush_markers.remove(marker)
         return [item for item in batch if type(item) is not threading.Event]
 
-    def _take_ready(self) -> bool:
-        """Moves the batches the logging thread packed to the frames to write (under the encode lock)."""
+    def _take_ready(self) -> list[tuple[int, bytes, list[Any] | None, Any]]:
+        """Takes the batches the logging thread packed (under the encode lock), oldest first."""
         ready = self._ready
         if not ready:
-            return False
+            return []
         queue = self._queue
-        merged: list[bytes] = []
-        merged_count = 0
-        while ready:
-            count, packed, batch, first = ready.popleft()
+        taken = list(starmap(ready.popleft, repeat((), len(ready))))
+        for count, packed, _, first in taken:
             self._ready_bytes -= len(packed)
             if queue and queue[0] is first:
                 # the logging thread was interrupted (KeyboardInterrupt) between packing and dropping
                 _drop_left(queue, count)
+        return taken
+
+    def _keep_ready(self, taken: list[tuple[int, bytes, list[Any] | None, Any]]) -> None:
+        """Numbers the logging thread's packed batches and queues them for writing, merged into larger frames."""
+        merged: list[bytes] = []
+        merged_count = 0
+        for count, packed, batch, _ in taken:
             if merged and merged_count + count > MERGED_FRAME_RECORDS:
                 self._keep_merged(merged, merged_count)
                 merged, merged_count = [], 0
@@ -325,7 +337,6 @@ class RunLogWriter:
                 self._notify(self._encoded_seq - count, batch)
         if merged:
             self._keep_merged(merged, merged_count)
-        return True
 
     def _keep_merged(self, packed_batches: list[bytes], count: int) -> None:
         self._keep(packed_batches[0] if len(packed_batches) == 1 else records.join_packed(packed_batches, count), count)
@@ -352,8 +363,10 @@ class RunLogWriter:
         itself. Nothing is lost or written twice.
         """
         queue = self._queue
-        if len(queue) >= ENCODE_AHEAD_MIN and not self._flush_markers and self._encode_lock.acquire(blocking=False):
-            try:
+        if len(queue) >= ENCODE_AHEAD_MIN and not self._flush_markers:
+            # a with statement: an interrupt cannot land between taking the lock and the block that
+            # releases it (the writer thread holds it only for a few C calls, never while encoding)
+            with self._encode_lock:
                 pack = self._pack_ahead
                 ready = self._ready
                 keep_records = bool(self._observers)
@@ -369,8 +382,6 @@ class RunLogWriter:
                     ready.append((count, packed, batch if keep_records else None, batch[0]))
                     _drop_left(queue, count)
                     self._ready_bytes += len(packed)
-            finally:
-                self._encode_lock.release()
             if self._ready_bytes > MAX_READY_BYTES:
                 self._wait_for_ready()
         self.wait_for_backlog()

@@ -256,7 +256,11 @@ def test_a_keyboard_interrupt_inside_the_loop_keeps_earlier_data_and_the_run_usa
     assert len(rows) >= interrupted_at >= 5000 and rows[-1] == {**rows[-1], "after": 1.0}
 
 
-def test_interrupts_landing_anywhere_in_log_never_corrupt_the_step_sequence(tmp_path):
+@pytest.mark.parametrize("call", [
+    'run.log({"a": 1.0, "b": "text"}, commit=calls % 3 != 0)',  # the general path, pending steps
+    'run.log({"a": 1.0, "b": 2.0})',  # the fast path, and the rows it packs every 1,024 steps
+])
+def test_interrupts_landing_anywhere_in_log_never_corrupt_the_step_sequence(tmp_path, call):
     stop = tmp_path / "stop"
     # The child turns SIGINT into KeyboardInterrupt only while Run.log (or anything it calls) runs, so
     # the interrupts land at every possible point inside log() and never in the test's own loop.
@@ -280,7 +284,7 @@ def test_interrupts_landing_anywhere_in_log_never_corrupt_the_step_sequence(tmp_
         print("ready", flush=True)
         while not os.path.exists({str(stop)!r}):
             try:
-                run.log({{"a": 1.0, "b": "text"}}, commit=calls % 3 != 0)
+                {call}
             except KeyboardInterrupt:
                 pass
             calls += 1
