@@ -8,8 +8,8 @@ tests that quietly did not run:
 - ``JT_REQUIRE_FRAMEWORKS=1``: torch's CPU wheel and the ``frameworks`` extra (Lightning, transformers,
   accelerate, Keras);
 - ``JT_REQUIRE_TENSORFLOW=1``: the ``tensorflow`` extra (a CPU wheel that not every platform has);
-- ``JT_REQUIRE_SYSTEM=1``: what CI's machine (root, the ``test`` extra) always allows: mounting a tmpfs,
-  ipykernel 7's subshells.
+- ``JT_REQUIRE_SYSTEM=1``: what CI's machine (root, Debian's packages, the ``test`` extra) always allows:
+  mounting a tmpfs, ipykernel 7's subshells, Node (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
