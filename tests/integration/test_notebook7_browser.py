@@ -4,7 +4,7 @@ Notebook 7 loads the same prebuilt labextensions as JupyterLab (``share/jupyter/
 the wheel alone gives it both parts a notebook user sees: the live panel (an anywidget) under the
 cell that starts a run, drawing and growing while the cell runs, and the extension's MIME renderer
 that draws a saved notebook's charts (``application/vnd.jupyter-tracker.charts+json``) with no
-kernel, its smoothing slider redrawing them in the browser. Real Notebook 7 on loopback (the venv's
+kernel, its smoothing slider redrawing them in the browser; the Runs sidebar opens in its left panel. Real Notebook 7 on loopback (the venv's
 server at ``/notebooks/``), driven by Playwright with Debian's Chromium; the venv is the one of
 ``wheel_venv`` (built once per session). Screenshots: ``test-artifacts/notebook7_*.png``.
 """
@@ -172,6 +172,10 @@ def test_notebook7_draws_a_saved_notebooks_charts_without_a_kernel_and_its_slide
         page.eval_on_selector(SAVED_CHART, "(plot) => plot.scrollIntoView({block: 'center'})")
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / "notebook7_saved_charts.png"))
+        # the Runs sidebar opens in Notebook 7's left panel too, listing the local store
+        page.evaluate("() => window.jupyterapp.commands.execute('jupyter-tracker:open-runs')")
+        page.wait_for_function("(name) => Array.from(document.querySelectorAll('#jupyter-tracker-runs .jt-run-name'))"
+                               ".some((n) => n.textContent === name)", arg=SEEDED, timeout=30_000)
         assert not page.__jt_errors, page.__jt_errors  # type: ignore[attr-defined]
     finally:
         reader.stop()
