@@ -123,7 +123,8 @@ def test_the_wheel_carries_the_prebuilt_extension_and_the_venv_lists_it_enabled(
     listed = installed.run(["jupyter", "labextension", "list"], home)
     section = listed.split(f"{installed.venv}/share/jupyter/labextensions", 1)
     assert len(section) == 2, listed
-    assert f"jupyter-tracker v{shipped['version']} enabled OK" in section[1].split("\n\n")[0], listed
+    assert f"jupyter-tracker v{shipped['version']} enabled OK (python, jupyter_tracker)" in section[1].split("\n\n")[0], \
+        "listed as installed by pip (install.json): " + listed
     servers = installed.run(["jupyter", "server", "extension", "list"], home)
     for extension in ("jupyter_tracker.lab", "jupyter_tracker.notebook.saved_notebook"):
         assert f"{extension} enabled" in servers and f"{extension}  OK" in servers, servers
