@@ -167,8 +167,14 @@ def canonical_field(field: str) -> str:
 
 
 # value semantics ----------------------------------------------------------------------------
+#: types whose values are plain already (no ``tolist`` to look for: most values a query meets)
+_PLAIN_TYPES = frozenset({float, int, str, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """numpy arrays and scalars as Python values, so lists and numbers compare as users expect."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         try:
             return value.tolist()
@@ -186,6 +192,9 @@ def _candidates(value: Any) -> list[Any]:
 
 
 def _is_number(value: Any) -> bool:
+    kind = type(value)
+    if kind is float or kind is int:  # the common case, without the ABC check (a sort of 10,000 runs calls this per run)
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
