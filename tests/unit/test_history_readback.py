@@ -29,7 +29,7 @@ from jupyter_tracker.store.reader import (
 )
 from jupyter_tracker.store.run_dir import RUN_LOG_NAME
 
-STEPS = 2_600
+STEPS = 9_000  # more rows than two merged frames (4,096 records) hold: several frames however the writer batches
 
 
 def comparable(value: Any) -> Any:
