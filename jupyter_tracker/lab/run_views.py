@@ -179,6 +179,8 @@ def run_page(backend: Any, project: str, run_id: str, entity: str | None = None)
         "notes": record.get("notes"),
         "metrics": _metric_columns(backend, project, run_id, entity),
         "system": system_metrics(backend, project, run_id, entity),
+        # a local run's upload to the tracking server (a run read from the server has none to show)
+        "sync": sync_state(Path(record["dir"])) if record.get("dir") else None,
         "axes": list(ROW_AXES),
     }
 

@@ -24,7 +24,8 @@ export class ChartsRenderer extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const bundle = model.data[CHARTS_MIMETYPE] as unknown as ChartsBundle;
     if (this.view) this.view.dispose();
-    const saved = { ...bundle, run: { ...bundle.run, state: bundle.run.state === 'running' ? 'saved' : bundle.run.state } };
+    // a saved figure is not live: no sync state of the moment it was saved
+    const saved = { ...bundle, sync: null, run: { ...bundle.run, state: bundle.run.state === 'running' ? 'saved' : bundle.run.state } };
     this.view = new RunPageView(
       { projects: async () => [], runs: async () => [], run: async () => saved, openRun: () => undefined },
       bundle.run.project,

@@ -4,7 +4,7 @@
 import { AXIS_LABELS, ChartOptions, MetricChart, SeriesPayload } from './chart';
 import { flattenValues, mediaLabel } from './compare_model';
 import { element } from './dom';
-import { formatAge, formatDuration, formatValue } from './format';
+import { formatAge, formatDuration, formatSync, formatValue, SyncInfo } from './format';
 import { RunMedia } from './media_model';
 import { FileEntry, FilesSection, MediaSection, SystemSection } from './sections';
 import { RunRow, RunsTableModel } from './table_model';
@@ -27,6 +27,8 @@ export interface RunPageData {
   metrics: Record<string, SeriesPayload>;
   /** system metrics (``system/...``), charted against wall time; absent in older saved charts */
   system?: Record<string, SeriesPayload>;
+  /** a local run's upload to the tracking server; null or absent when there is none to show */
+  sync?: SyncInfo | null;
   axes: string[];
 }
 
@@ -341,6 +343,7 @@ export class RunPageView {
     if (run.tags.length) fact('tags', run.tags.join(', '));
     fact('started', formatAge(run.created, run.now ?? Date.now() / 1000));
     if (run.runtime) fact('runtime', formatDuration(run.runtime));
+    if (data.sync) fact('sync', formatSync(data.sync));
     this.header.replaceChildren(title, facts);
     this.header.dataset.state = run.state;
     this.controls.setAxes(data.axes, this.initialAxis);

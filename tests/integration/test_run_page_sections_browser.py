@@ -233,6 +233,7 @@ def test_jupyterlab_run_page_sections_and_compare_view(lab: dict[str, Any]) -> N
             scope = ".jp-MainAreaWidget:not(.lm-mod-hidden) .jt-run-page"
             seen = check_run_sections(page, scope)
             assert all("/jupyter-tracker/file?" in url for url in seen["links"].values())
+            assert "sync offline" in page.inner_text(f"{scope} .jt-run-facts"), "a local run's sync state"
 
             # a file outside the run's listing is refused, whatever the name says
             statuses = page.evaluate("""async ([id]) => {
@@ -308,6 +309,7 @@ def test_server_run_page_sections_and_compare_view(site: dict[str, Any]) -> None
             page.wait_for_url(run_url)
             seen = check_run_sections(page, ".jt-run-page")
             assert seen["links"]["notes.txt"] == f"{base}/_pages/api/file/{entity}/{PROJECT}/{first}/notes.txt?download=1"
+            assert "sync" not in page.inner_text(".jt-run-facts"), "a run read from the server has no upload to show"
             statuses = page.evaluate("""async (prefix) => {
               const out = [];
               for (const name of ['..%2F..%2Fweb_session.secret', '%2E%2E/%2E%2E/x', 'media/..%2F..%2Fx', 'nope.txt']) {

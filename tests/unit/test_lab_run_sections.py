@@ -62,8 +62,9 @@ def test_media_files_and_system_metrics_of_a_run(store_root: Path) -> None:
     cpu = system["system/cpu_percent"]
     assert cpu["points"] >= 2 and len(cpu["x"]["_timestamp"]) == len(cpu["y"])
     assert cpu["x"]["_timestamp"][0] > 1e9, "system metrics are charted against wall time"
-    assert "loss" in run_views.run_page(backend, "p", run.id)["metrics"] and "system/cpu_percent" not in \
-        run_views.run_page(backend, "p", run.id)["metrics"]
+    page = run_views.run_page(backend, "p", run.id)
+    assert "loss" in page["metrics"] and "system/cpu_percent" not in page["metrics"]
+    assert page["sync"] == {"state": "offline"}, "the run page says where the local run's upload stands"
 
 
 def test_media_keys_offer_at_most_their_budget_of_steps(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
