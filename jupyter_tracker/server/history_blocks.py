@@ -82,13 +82,6 @@ class Block:
         start = int(self.ends[index - 1]) if index else 0
         return unpack_row(self.data[start : int(self.ends[index])])
 
-    def index_of(self, seq: int) -> int | None:
-        """The position of the row with sequence number ``seq``; None when the block lacks it."""
-        position = int(np.searchsorted(self.seqs, seq))
-        if position < len(self.seqs) and int(self.seqs[position]) == seq:
-            return position
-        return None
-
 
 def unpack_row(data: bytes) -> dict[str, Any]:
     return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)  # type: ignore[no-any-return]

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-import msgpack
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -123,10 +122,6 @@ def check_name(value: str, what: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json_values.dumps(value)
-
-
-def _unpack_row(data: bytes) -> dict[str, Any]:
-    return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)
 
 
 @dataclass
@@ -901,7 +896,7 @@ class Storage:
         )
         with self.engine.connect() as connection:
             return [
-                {**_unpack_row(data), "_timestamp": timestamp, "_runtime": runtime}
+                {**history_blocks.unpack_row(data), "_timestamp": timestamp, "_runtime": runtime}
                 for timestamp, runtime, data in connection.execute(query)
             ]
 

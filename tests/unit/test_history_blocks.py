@@ -1,0 +1,74 @@
+"""History blocks and the columnar split of rows into series: the same rows and points as row by row."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from jupyter_tracker.server import history_blocks, history_series
+from jupyter_tracker.store import records
+
+
+def _row_by_row(steps: list[int], times: list[Any], runtimes: list[Any], rows: list[dict[str, Any]]) -> dict:
+    """The rule the server applied one value at a time before blocks: numeric values of the full row."""
+    points: dict[str, tuple[list[int], list[float]]] = {}
+    for step, when, runtime, logged in zip(steps, times, runtimes, rows, strict=True):
+        full = {**logged, "_step": step, "_timestamp": when, "_runtime": runtime}
+        for key, value in full.items():
+            if key != "_step" and history_series.is_numeric(value):
+                found = points.setdefault(key, ([], []))
+                found[0].append(step)
+                found[1].append(float(value))
+    return points
+
+
+def _same_points(columnar: dict, expected: dict) -> None:
+    assert set(columnar) == set(expected)
+    for key, (steps, values) in expected.items():
+        got_steps, got_values = columnar[key]
+        assert got_steps.tolist() == steps, key
+        assert np.array_equal(got_values, np.asarray(values), equal_nan=True), key
+
+
+def test_numeric_points_match_the_row_by_row_rule_for_every_kind_of_value() -> None:
+    rows = [
+        {"f": 1.5, "i": 3, "mixed": 2, "nan": math.nan, "s": "x", "b": True, "none": None, "huge": 2**64 - 1},
+        {"f": 2.5, "i": -4, "mixed": 0.5, "nan": math.inf, "s": "y", "b": False, "none": 1.0, "huge": 7},
+        {"f": -0.0, "i": 2**62, "mixed": "text", "nan": -math.inf, "sparse": 9, "_timestamp": 5.0, "_step": 99},
+        {"f": 1e300, "i": 0, "mixed": True, "nan": 1.0},
+    ]
+    steps = [0, 1, 5, 5]
+    times = [1.7e9, 1.7e9 + 1, 1.7e9 + 2, 1.7e9 + 3]
+    runtimes = [0.0, 1.0, 2.0, 3]
+    _same_points(history_series.numeric_points(steps, times, runtimes, rows), _row_by_row(steps, times, runtimes, rows))
+
+
+def test_numeric_points_of_a_key_with_no_number_give_no_series() -> None:
+    found = history_series.numeric_points([0, 1], [1.0, 2.0], [0.0, 0.1], [{"s": "a"}, {"s": "b", "flag": True}])
+    assert set(found) == {"_timestamp", "_runtime"}
+
+
+def test_a_block_gives_back_each_full_row_by_position_with_its_sequence_number_and_step() -> None:
+    rows = [{"loss": 0.5, "text": "a"}, {"image": {"_type": "image-file", "path": "x.png"}}, {}]
+    values = history_blocks.pack_block(
+        records.make_packer(), [3, 7, 8], [10, 10, 12], [1.0, 2.0, 3.0], [0.1, 0.2, 0.3], rows
+    )
+    assert (values["first_seq"], values["last_seq"], values["min_step"], values["max_step"], values["rows"]) == (
+        3,
+        8,
+        10,
+        12,
+        3,
+    )
+    block = history_blocks.Block.from_columns(values["seqs"], values["steps"], values["ends"], values["block"])
+    assert block.row(1) == {
+        "image": {"_type": "image-file", "path": "x.png"},
+        "_step": 10,
+        "_timestamp": 2.0,
+        "_runtime": 0.2,
+    }
+    assert block.row(2) == {"_step": 12, "_timestamp": 3.0, "_runtime": 0.3}
+    assert block.seqs.tolist() == [3, 7, 8] and block.steps.tolist() == [10, 10, 12]
+    assert block.row(0) == {"loss": 0.5, "text": "a", "_step": 10, "_timestamp": 1.0, "_runtime": 0.1}
