@@ -313,7 +313,7 @@ def main() -> None:
             item.close()
     print(f"\nmedians of {options.rounds} interleaved rounds; load average after: {_load()}")
     labels = [item.label for item in workers]
-    print(f"{'':<72}" + "".join(f"{label + ' wall':>22}{'cpu':>9}" for label in labels) + "  target")
+    print(f"{'':<72}" + "".join(f"{label + ' wall':>22}{'cpu':>11}" for label in labels) + "  target")
     for name in names:
         cells = ""
         note = ""
@@ -322,10 +322,10 @@ def main() -> None:
             wall, cpu = median_of(samples, "wall_ms"), median_of(samples, "cpu_ms")
             if wall is None or cpu is None:
                 error = next((sample["error"] for sample in samples if "error" in sample), "no figure")
-                cells += f"{'n/a':>22}{'':>9}"
+                cells += f"{'n/a':>22}{'':>11}"
                 note += f" [{label}: {error[:80]}]"
             else:
-                cells += f"{wall:>19.1f} ms{cpu:>6.1f} ms"
+                cells += f"{wall:>19.1f} ms{cpu:>8.1f} ms"
                 note = note or next((sample["note"] for sample in samples if "note" in sample), "")
         target = TARGETS.get(name)
         verdict = ""
@@ -338,7 +338,7 @@ def main() -> None:
         print(f"\nthrough the tracking server (SQLite, loopback), this checkout; load average: {_load()}")
         for label, wall, cpu, note in remote_history(work, Path(next(root.glob(f"run-*-{run_id}"))), "long", run_id,
                                                     options.steps, options.rounds):
-            print(f"{label:<72}{wall:>19.1f} ms{cpu:>6.1f} ms  {note}")
+            print(f"{label:<72}{wall:>19.1f} ms{cpu:>8.1f} ms  {note}")
 
     if options.cli:
         cli = Path(sys.executable).with_name("jupyter-tracker")
