@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 #: how long one read keeps retrying transient failures before it raises ``ApiError``
 RETRY_SECONDS = 60.0
+#: system-metrics windows read whole (the server's sample cap); a longer run's come min/max-sampled per key
+SYSTEM_ROWS = 100_000
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -223,8 +225,15 @@ class RemoteBackend:
         return [decode_value(row) for row in answer.get("rows") or []]
 
     def system_rows(self, entity: str | None, project: str, run_id: str) -> list[dict[str, Any]]:
-        # the v1 contract has no system-metrics endpoint yet; the server keeps them with the run's records
-        return []
+        # the history endpoint's system stream: every window up to SYSTEM_ROWS, min/max per key beyond
+        resolved_entity = self._entity(entity)
+        path = self.client.run_path(resolved_entity, project, run_id) + "/history"
+        params = {"stream": "system", "samples": SYSTEM_ROWS, "x_axis": "_timestamp"}
+        answer = self._call(
+            lambda: self.client.request("GET", path, params=params).json(),
+            f"system metrics of {resolved_entity}/{project}/{run_id}",
+        )
+        return [decode_value(row) for row in answer.get("rows") or []]
 
     def files(self, entity: str | None, project: str, run_id: str) -> list[FileRecord]:
         resolved_entity = self._entity(entity)
