@@ -36,20 +36,23 @@ LABEXTENSION = ROOT / "jupyter_tracker" / "labextension"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PLOTLY = "application/vnd.plotly.v1+json"
 
+#: skips a test without Chromium, unless CI says it is installed (``JT_REQUIRE_BROWSER=1``: then the test fails)
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.exists() and not REQUIRE_BROWSER,
+    reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
+)
 #: the marks of every browser test module: ``pytestmark = BROWSER_MARKS``
-BROWSER_MARKS = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER,
-        reason="needs Debian's Chromium at /usr/bin/chromium (set JT_REQUIRE_BROWSER=1 to make its absence a failure)",
-    ),
-]
+BROWSER_MARKS = [pytest.mark.integration, pytest.mark.browser, NEEDS_CHROMIUM]
 
 # the open notebook's kernel is idle (it has started and nothing runs)
 KERNEL_IDLE = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
                " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
                " return k && k.status === 'idle'; }")
+#: JupyterLab's flags for a server with no kernel to give: a reader of a saved notebook sees what the file holds
+NO_KERNEL = ("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",)
+# a saved notebook's charts are drawn: plotly's figures (where its renderer is installed) or the SVG charts
+SAVED_CHARTS_SHOWN = ("() => document.querySelectorAll('.jp-OutputArea .js-plotly-plot .main-svg').length"
+                      " || document.querySelectorAll('.jt-live-static svg').length")
 # the input prompt of each code cell of the open notebook ("[*]:" while it runs)
 CELL_PROMPTS = """() => Array.from(window.jupyterapp.shell.currentWidget.content.widgets)
   .filter((cell) => cell.model.type === 'code')
@@ -228,6 +231,28 @@ def wait_for_all_cells(page: Any, timeout: float) -> None:
         return all(prompt not in ("[ ]:", "[*]:") and "*" not in prompt for prompt in prompts)
 
     wait_until(done, timeout, "the notebook's cells did not all run")
+
+
+def collect_console_errors(page: Any) -> list[str]:
+    """The errors ``page`` logs to its console from now on: a list that fills as they come."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return errors
+
+
+def save_notebook(page: Any, path: Path) -> None:
+    """Saves the open notebook with JupyterLab's save command; returns once the file at ``path`` has changed."""
+    before = path.stat().st_mtime_ns
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+    wait_until(lambda: path.stat().st_mtime_ns != before, 30, "the notebook was not saved")
+    time.sleep(0.5)
+
+
+def open_without_kernel(page: Any, url: str, timeout: float = 120_000) -> None:
+    """Opens a notebook's ``url`` on a server started with ``NO_KERNEL``: waits for its cells, closes the kernel dialog."""
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout)
+    dismiss_kernel_dialog(page)
 
 
 def dismiss_kernel_dialog(page: Any) -> None:
