@@ -44,8 +44,9 @@ STATIC_FILES = {"pages.js": "text/javascript", "pages.css": "text/css"}
 URI_COMPONENT_SAFE = "-_.!~*'()"
 #: first path segments that are never an entity's pages
 RESERVED = {"api", "_pages", "reports", "sign-in", "favicon.ico"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# media-src: a run's logged audio and video play from this server's authenticated file route
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
                     "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
