@@ -341,7 +341,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
             raise ApiError(
                 400, "malformed batch: the body is not a msgpack [first_seq, [records...]] payload"
             ) from None
-        applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
+        applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch, body)
         return {"applied_seq": applied}
 
     @app.post(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/records/parts", tags=["runs"])
@@ -400,7 +400,9 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
                 ) from None
             if payload_seq != first_seq:
                 raise ApiError(400, f"first_seq: the payload starts at {payload_seq!r}, not {first_seq}")
-            applied = await run_in_threadpool(storage.apply_batch, entity, project, run_id, first_seq, batch)
+            applied = await run_in_threadpool(
+                storage.apply_batch, entity, project, run_id, first_seq, batch, payload
+            )
         finally:
             await run_in_threadpool(record_parts.done, pk, first_seq, total)
         return {"applied_seq": applied, "received": total}

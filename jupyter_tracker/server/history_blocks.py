@@ -1,10 +1,15 @@
 """Full history rows kept as one packed block per applied batch, and the reading of them.
 
-A batch of history records becomes one database row (one per :data:`BLOCK_ROWS` rows): the msgpack of each full row (with
-``_step``, ``_timestamp`` and ``_runtime``) laid end to end, and beside it the rows' sequence
-numbers, steps and end offsets as little-endian int64 arrays. Writing a batch is then one
-insert whatever its size, and a reader decodes only the rows it picks (the offsets say where
-each one is). Pure: the storage module does the reading and writing of the database rows.
+A batch of history records becomes one database row (one per :data:`BLOCK_ROWS` rows): the
+msgpack of each row laid end to end, and beside it the rows' sequence numbers, steps and end
+offsets as little-endian int64 arrays. Writing a batch is then one insert whatever its size, and
+a reader decodes only the rows it picks (the offsets say where each one is).
+
+A row's bytes are either the full row (a map with ``_step``, ``_timestamp`` and ``_runtime``) or
+the history record exactly as the client sent it (``["h", step, time, runtime, row]``, an
+array): a batch that arrives as a payload keeps its records' bytes (:func:`record_spans`), so
+applying it copies bytes instead of building and encoding every row again. :meth:`Block.row`
+reads both. Pure: the storage module does the reading and writing of the database rows.
 """
 
 from __future__ import annotations
@@ -40,6 +45,59 @@ def pack_block(
         full["_runtime"] = runtime
         parts.append(pack(full))
     return pack_existing(seqs, steps, parts)
+
+
+def record_spans(payload: bytes, count: int) -> np.ndarray | None:
+    """Where each record of a ``[first_seq, [record, ...]]`` payload begins, and where the last one ends.
+
+    ``count + 1`` offsets into ``payload``; None when the payload is not shaped so (the caller
+    then encodes the rows itself). Skipping a record reads its bytes without building objects.
+    """
+    try:
+        unpacker = msgpack.Unpacker(max_buffer_size=len(payload) + 1)
+        unpacker.feed(payload)
+        if unpacker.read_array_header() != 2:
+            return None
+        unpacker.skip()
+        if unpacker.read_array_header() != count:
+            return None
+        skip, tell = unpacker.skip, unpacker.tell
+        offsets = [tell()]
+        for _ in range(count):
+            skip()
+            offsets.append(tell())
+    except (ValueError, msgpack.UnpackException):  # out of data, or not an array where one belongs
+        return None
+    if offsets[-1] != len(payload):
+        return None
+    return np.asarray(offsets, dtype=_INT64)
+
+
+def block_of_records(
+    seqs: Sequence[int], steps: Sequence[int], payload: bytes, starts: np.ndarray, stops: np.ndarray
+) -> dict[str, Any]:
+    """A block (without ``run_pk``) whose rows are the records at ``payload[starts[i]:stops[i]]``, as sent.
+
+    Records that follow one another in the payload (a batch of history only) are one slice.
+    """
+    if len(starts) > 1 and np.array_equal(starts[1:], stops[:-1]):
+        data = payload[int(starts[0]) : int(stops[-1])]
+        ends = stops - starts[0]
+    else:
+        data = b"".join(payload[int(start) : int(stop)] for start, stop in zip(starts, stops, strict=True))
+        ends = np.cumsum(stops - starts, dtype=np.int64)
+    step_array = np.asarray(steps, dtype=_INT64)
+    return {
+        "first_seq": int(seqs[0]),
+        "last_seq": int(seqs[-1]),
+        "min_step": int(step_array.min()),
+        "max_step": int(step_array.max()),
+        "rows": len(starts),
+        "seqs": np.asarray(seqs, dtype=_INT64).tobytes(),
+        "steps": step_array.tobytes(),
+        "ends": ends.astype(_INT64, copy=False).tobytes(),
+        "block": data,
+    }
 
 
 def pack_existing(seqs: Sequence[int], steps: Sequence[int], packed_rows: Sequence[bytes]) -> dict[str, Any]:
@@ -80,8 +138,19 @@ class Block:
     def row(self, index: int) -> dict[str, Any]:
         """The full row at ``index`` (a position in the block), decoded."""
         start = int(self.ends[index - 1]) if index else 0
-        return unpack_row(self.data[start : int(self.ends[index])])
+        found = _unpack(self.data[start : int(self.ends[index])])
+        if type(found) is list:  # a history record as sent: [h, step, time, runtime, row]
+            full = dict(found[4])
+            full["_step"] = found[1]
+            full["_timestamp"] = found[2]
+            full["_runtime"] = found[3]
+            return full
+        return found  # type: ignore[no-any-return]
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)
 
 
 def unpack_row(data: bytes) -> dict[str, Any]:
-    return msgpack.unpackb(data, raw=False, ext_hook=records._ext_hook, strict_map_key=False)  # type: ignore[no-any-return]
+    return _unpack(data)  # type: ignore[no-any-return]

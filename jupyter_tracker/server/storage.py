@@ -698,14 +698,19 @@ class Storage:
         return (_run_objects(rows, entity, project) if rows else []), total
 
     # -- records ---------------------------------------------------------------------------
-    def apply_batch(self, entity: str, project: str, run_id: str, first_seq: Any, batch: Any) -> int:
+    def apply_batch(
+        self, entity: str, project: str, run_id: str, first_seq: Any, batch: Any, payload: bytes | None = None
+    ) -> int:
         """Applies the records above the run's applied sequence, atomically; returns the new applied_seq.
 
         Records at or below ``applied_seq`` are skipped (a resent batch changes nothing); a batch
         that starts past ``applied_seq + 1`` raises :class:`SequenceGap`; a malformed batch raises
-        :class:`BadRequest` before anything is written.
+        :class:`BadRequest` before anything is written. ``payload``, the msgpack
+        ``[first_seq, batch]`` the batch was decoded from, lets history rows be stored as the
+        bytes sent instead of encoded again.
         """
         checked = _validate_records(first_seq, batch)
+        spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
         with self.write() as connection:
             pk = self._run_pk(connection, entity, project, run_id)
             row = connection.execute(self._lock_run(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == pk))).one()
@@ -763,21 +768,36 @@ class Storage:
                     last_logged.update(logged)
                 doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
                 doc.changed.add("last_values")
-                blocks = [
-                    {
-                        "run_pk": pk,
-                        **history_blocks.pack_block(
-                            pack,
-                            history_seqs[cut:end],
-                            steps[cut:end],
-                            times[cut:end],
-                            runtimes[cut:end],
-                            logged_rows[cut:end],
-                        ),
-                    }
-                    for cut in range(0, len(history), history_blocks.BLOCK_ROWS)
-                    for end in (cut + history_blocks.BLOCK_ROWS,)
-                ]
+                size = history_blocks.BLOCK_ROWS
+                cuts = [(cut, cut + size) for cut in range(0, len(history), size)]
+                if spans is not None and payload is not None:
+                    # each history record's bytes as sent: its position in the batch is its seq - first_seq
+                    where = np.asarray(history_seqs, dtype=np.int64) - first_seq
+                    starts, stops = spans[where], spans[where + 1]
+                    blocks = [
+                        {
+                            "run_pk": pk,
+                            **history_blocks.block_of_records(
+                                history_seqs[cut:end], steps[cut:end], payload, starts[cut:end], stops[cut:end]
+                            ),
+                        }
+                        for cut, end in cuts
+                    ]
+                else:
+                    blocks = [
+                        {
+                            "run_pk": pk,
+                            **history_blocks.pack_block(
+                                pack,
+                                history_seqs[cut:end],
+                                steps[cut:end],
+                                times[cut:end],
+                                runtimes[cut:end],
+                                logged_rows[cut:end],
+                            ),
+                        }
+                        for cut, end in cuts
+                    ]
                 self._bulk_insert(connection, t.history_blocks, blocks)
                 self._append_points(connection, pk, history_series.numeric_points(steps, times, runtimes, logged_rows))
                 doc.columns["history_rows"] = int(row.history_rows) + len(history)

@@ -72,3 +72,43 @@ def test_a_block_gives_back_each_full_row_by_position_with_its_sequence_number_a
     assert block.row(2) == {"_step": 12, "_timestamp": 3.0, "_runtime": 0.3}
     assert block.seqs.tolist() == [3, 7, 8] and block.steps.tolist() == [10, 10, 12]
     assert block.row(0) == {"loss": 0.5, "text": "a", "_step": 10, "_timestamp": 1.0, "_runtime": 0.1}
+
+
+def test_a_block_of_records_as_sent_gives_back_the_same_full_rows_as_a_packed_block() -> None:
+    history = [
+        ["h", 10, 1.0, 0.1, {"loss": 0.5, "text": "a", "_step": 99}],
+        ["h", 10, 2.0, 0.2, {"image": {"_type": "image-file", "path": "x.png"}}],
+        ["h", 12, 3.0, 0.3, {}],
+    ]
+    pack = records.make_packer()
+    for batch in (history, [history[0], ["c", {"lr": 0.1}], history[1], ["s", 1.0, 0.1, {"cpu": 3.0}], history[2]]):
+        payload = pack([5, batch])
+        spans = history_blocks.record_spans(payload, len(batch))
+        assert spans is not None and len(spans) == len(batch) + 1 and spans[-1] == len(payload)
+        where = np.asarray([index for index, record in enumerate(batch) if record[0] == "h"])
+        sent = history_blocks.block_of_records([3, 7, 8], [10, 10, 12], payload, spans[where], spans[where + 1])
+        packed = history_blocks.pack_block(
+            pack, [3, 7, 8], [10, 10, 12], [1.0, 2.0, 3.0], [0.1, 0.2, 0.3], [record[4] for record in history]
+        )
+        assert {name: sent[name] for name in ("first_seq", "last_seq", "min_step", "max_step", "rows", "seqs")} == {
+            name: packed[name] for name in ("first_seq", "last_seq", "min_step", "max_step", "rows", "seqs")
+        }
+        blocks = [
+            history_blocks.Block.from_columns(values["seqs"], values["steps"], values["ends"], values["block"])
+            for values in (sent, packed)
+        ]
+        for position in range(3):
+            assert blocks[0].row(position) == blocks[1].row(position)
+        assert blocks[0].row(0) == {"loss": 0.5, "text": "a", "_step": 10, "_timestamp": 1.0, "_runtime": 0.1}
+
+
+def test_record_spans_of_a_payload_not_shaped_as_a_batch_are_none() -> None:
+    pack = records.make_packer()
+    for payload, count in (
+        (pack({"a": 1}), 1),
+        (pack([1, {"a": 2}]), 1),
+        (pack([1, [1, 2]]) + b"x", 2),
+        (pack([1, [1, 2]])[:-1], 2),
+        (pack([1, [1, 2]]), 3),
+    ):
+        assert history_blocks.record_spans(payload, count) is None
