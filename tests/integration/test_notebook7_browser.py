@@ -12,7 +12,6 @@ server at ``/notebooks/``), driven by Playwright with Debian's Chromium; the ven
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,23 +23,16 @@ from tests.integration.lab_helpers import (
     KERNEL_IDLE,
     WIDGET,
     dismiss_kernel_dialog,
+    save_notebook,
     wait_for_all_cells,
     wait_until,
     write_notebook,
 )
-from tests.integration.wheel_venv import VenvLab, WheelVenv, fresh_venv
+from tests.integration.wheel_venv import SEEDED, VenvHosts, charts_output, venv_hosts
 
-# the first test builds the wheel and the venv when test_wheel_install_browser has not (about a minute)
+# the first browser test of the session builds the wheel and the venv (under a minute with a warm pip cache)
 pytestmark = [*BROWSER_MARKS, pytest.mark.timeout(600)]
 
-SEEDED = "seeded-run"
-SEED_RUNS = f"""
-import jupyter_tracker as jt
-run = jt.init(project="notebook7", name={SEEDED!r})
-for step in range(2000):
-    run.log({{"train/loss": 1.0 / (step + 1) + (step % 5) * 0.02, "val/acc": step / 2000}})
-run.finish()
-"""
 # the charts output a saved notebook holds, made by the venv's jupyter_tracker from the seeded run
 SAVED_BUNDLE = f"""
 import json, sys
@@ -48,17 +40,17 @@ from jupyter_tracker.api import backend_for
 from jupyter_tracker.settings import resolve
 from jupyter_tracker.lab.charts_mime import charts_bundle
 backend = backend_for(resolve())
-run = backend.list_runs(None, "notebook7", {{"display_name": {SEEDED!r}}}, None, 5).page(1)[0]
+run = backend.list_runs(None, "wheel", {{"display_name": {SEEDED!r}}}, None, 5).page(1)[0]
 with open(sys.argv[1], "w", encoding="utf-8") as out:
-    json.dump(charts_bundle(backend, "notebook7", run["id"], smoothing=0.5), out)
+    json.dump(charts_bundle(backend, "wheel", run["id"], smoothing=0.5), out)
 """
 # trains until the test drops the stop file in the notebook's directory, then finishes the run
 LIVE_CELL = """
 import pathlib, time
 import jupyter_tracker as jt
-run = jt.init(project="notebook7", name="notebook7-run")
+run = jt.init(project="wheel", name="notebook7-run")  # the session store's one project: its sidebar opens it
 step = 0
-while not pathlib.Path("stop-training").exists() and step < 6000:
+while not pathlib.Path("stop-notebook7-run").exists() and step < 6000:
     run.log({"train/loss": 1.0 / (step + 1), "val/acc": step / 6000})
     step += 1
     time.sleep(0.05)
@@ -72,16 +64,8 @@ LAST_SMOOTHED = f"() => {{ const p = document.querySelector('{SAVED_CHART}'); co
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
-    return fresh_venv(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def home(installed: WheelVenv, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("notebook7")
-    installed.run(["python", "-c", SEED_RUNS], home)
-    (home / "work").mkdir()
-    return home
+def hosts(request: pytest.FixtureRequest) -> VenvHosts:
+    return venv_hosts(request)
 
 
 def _notebook7s_own(error: Any) -> bool:
@@ -103,13 +87,11 @@ def _notebook7_page(browser: Any, url: str) -> Any:
 
 
 def test_notebook7_shows_the_live_panel_growing_while_the_cell_runs_and_saves_its_charts(
-        installed: WheelVenv, home: Path, browser: Any) -> None:
-    work = home / "work"
-    path = work / "live.ipynb"
+        hosts: VenvHosts, browser: Any) -> None:
+    path = hosts.work / "notebook7-live.ipynb"
     write_notebook(path, [LIVE_CELL])
-    lab = VenvLab(installed, work, home)
+    page = _notebook7_page(browser, hosts.lab().notebook7_url(path.name))
     try:
-        page = _notebook7_page(browser, lab.notebook7_url(path.name))
         page.wait_for_function(KERNEL_IDLE, timeout=120_000)
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # settles when training ends
         try:
@@ -126,39 +108,36 @@ def test_notebook7_shows_the_live_panel_growing_while_the_cell_runs_and_saves_it
             page.screenshot(path=str(ARTIFACTS / "notebook7_live_panel_failure.png"))
             raise
         finally:
-            (work / "stop-training").touch()
+            (hosts.work / "stop-notebook7-run").touch()
         wait_for_all_cells(page, 120)
         page.wait_for_function("() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
                                timeout=60_000)
         assert not page.query_selector("text=Error displaying widget")
-        before = path.stat().st_mtime_ns
-        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-        wait_until(lambda: path.stat().st_mtime_ns != before, 30, "Notebook 7 did not save the notebook")
-        saved = wait_until(lambda: _charts_output(path), 10, "the saved notebook has no charts output")
+        save_notebook(page, path)
+        saved = wait_until(lambda: charts_output(path), 10, "the saved notebook has no charts output")
         assert WIDGET not in saved and saved[CHARTS_MIMETYPE]["metrics"], sorted(saved)
         assert not page.__jt_errors, page.__jt_errors  # type: ignore[attr-defined]
     finally:
-        lab.stop()
+        page.close()
 
 
 def test_notebook7_draws_a_saved_notebooks_charts_without_a_kernel_and_its_slider_smooths(
-        installed: WheelVenv, home: Path, browser: Any) -> None:
+        hosts: VenvHosts, browser: Any) -> None:
     import nbformat
 
-    work = home / "work"
-    installed.run(["python", "-c", SAVED_BUNDLE, str(home / "bundle.json")], home)
-    bundle = json.loads((home / "bundle.json").read_text(encoding="utf-8"))
+    bundle_path = hosts.home / "notebook7-bundle.json"
+    hosts.installed.run(["python", "-c", SAVED_BUNDLE, str(bundle_path)], hosts.home)
+    bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
     notebook = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("run  # the charts of a finished run")
     cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
     notebook.cells = [cell]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, work / "saved.ipynb")
+    nbformat.write(notebook, hosts.work / "notebook7-saved.ipynb")
 
     # a server with no kernel to give: what shows is drawn from the file by the extension's renderer
-    reader = VenvLab(installed, work, home, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    page = _notebook7_page(browser, hosts.reader().notebook7_url("notebook7-saved.ipynb"))
     try:
-        page = _notebook7_page(browser, reader.notebook7_url("saved.ipynb"))
         dismiss_kernel_dialog(page)
         before = page.wait_for_function(LAST_SMOOTHED, timeout=60_000).json_value()
         assert page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
@@ -178,13 +157,5 @@ def test_notebook7_draws_a_saved_notebooks_charts_without_a_kernel_and_its_slide
                                ".some((n) => n.textContent === name)", arg=SEEDED, timeout=30_000)
         assert not page.__jt_errors, page.__jt_errors  # type: ignore[attr-defined]
     finally:
-        reader.stop()
+        page.close()
 
-
-def _charts_output(path: Path) -> dict[str, Any] | None:
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        for output in cell.get("outputs", []):
-            if CHARTS_MIMETYPE in output.get("data", {}):
-                return dict(output["data"])
-    return None

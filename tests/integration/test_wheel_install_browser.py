@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_tracker.lab.charts_mime import CHARTS_MIMETYPE
 from tests.integration.lab_helpers import (
     ARTIFACTS,
     BROWSER_MARKS,
@@ -28,32 +28,26 @@ from tests.integration.lab_helpers import (
     KERNEL_IDLE,
     LABEXTENSION,
     WIDGET,
-    dismiss_kernel_dialog,
+    open_without_kernel,
+    save_notebook,
     wait_for_all_cells,
     wait_until,
     write_notebook,
 )
-from tests.integration.wheel_venv import VenvLab, WheelVenv, fresh_venv
+from tests.integration.wheel_venv import SEEDED, VenvHosts, VenvLab, charts_output, venv_hosts
 
-# the first test builds the wheel and the venv (about a minute with a warm pip cache)
+# the first browser test of the session builds the wheel and the venv (under a minute with a warm pip cache)
 pytestmark = [*BROWSER_MARKS, pytest.mark.timeout(600)]
 
 SHARED = "share/jupyter/labextensions/jupyter-tracker"
-SEEDED = "seeded-run"
-SEED_RUNS = f"""
-import jupyter_tracker as jt
-run = jt.init(project="wheel", name={SEEDED!r}, config={{"lr": 0.1}})
-for step in range(3000):
-    run.log({{"train/loss": 1.0 / (step + 1) + (step % 7) * 0.01, "acc": step / 3000}})
-run.finish()
-"""
-# trains until the test drops the stop file in the notebook's directory, then finishes the run
+LIVE_NOTEBOOK = "lab-live.ipynb"
+# trains until the test drops its stop file in the notebook's directory, then finishes the run
 LIVE_CELL = """
 import pathlib, time
 import jupyter_tracker as jt
 run = jt.init(project="wheel", name="live-notebook-run")
 step = 0
-while not pathlib.Path("stop-training").exists() and step < 6000:
+while not pathlib.Path("stop-lab-run").exists() and step < 6000:
     run.log({"train/loss": 1.0 / (step + 1), "val/acc": step / 6000})
     step += 1
     time.sleep(0.05)
@@ -68,26 +62,15 @@ SAVED_CHARTS = ("() => { const p = document.querySelector('.jt-charts-output .jt
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
-    return fresh_venv(tmp_path_factory)
+def hosts(request: pytest.FixtureRequest) -> VenvHosts:
+    hosts = venv_hosts(request)
+    write_notebook(hosts.work / LIVE_NOTEBOOK, [LIVE_CELL])
+    return hosts
 
 
 @pytest.fixture(scope="module")
-def home(installed: WheelVenv, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A user's directory: a local store seeded by the venv's own jupyter_tracker, and the live notebook."""
-    home = tmp_path_factory.mktemp("wheel-lab")
-    installed.run(["python", "-c", SEED_RUNS], home)
-    work = home / "work"
-    work.mkdir()
-    write_notebook(work / "live.ipynb", [LIVE_CELL])
-    return home
-
-
-@pytest.fixture(scope="module")
-def lab(installed: WheelVenv, home: Path) -> Iterator[VenvLab]:
-    server = VenvLab(installed, home / "work", home)
-    yield server
-    server.stop()
+def lab(hosts: VenvHosts) -> VenvLab:
+    return hosts.lab()
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +87,8 @@ def page(lab: VenvLab, browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def test_the_wheel_carries_the_prebuilt_extension_and_the_venv_lists_it_enabled(installed: WheelVenv, home: Path) -> None:
+def test_the_wheel_carries_the_prebuilt_extension_and_the_venv_lists_it_enabled(hosts: VenvHosts) -> None:
+    installed, home = hosts.installed, hosts.home
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = wheel.namelist()
         data = next(name.split("/data/", 1)[0] for name in names if ".data/data/" in name) + "/data/"
@@ -118,23 +102,31 @@ def test_the_wheel_carries_the_prebuilt_extension_and_the_venv_lists_it_enabled(
     assert not [name for name in names if name.startswith("jupyter_tracker/labextension/")], "the extension ships once"
     assert installed.wheel.stat().st_size < 2_000_000, installed.wheel.stat().st_size
 
-    located = installed.run(["python", "-c", "import jupyter_tracker; print(jupyter_tracker.__file__)"], home)
+    # the three commands at once: each is a fresh interpreter importing from a venv with no bytecode yet
+    with ThreadPoolExecutor(3) as pool:
+        located, listed, servers = pool.map(lambda command: installed.run(command, home), [
+            ["python", "-c", "import jupyter_tracker; print(jupyter_tracker.__file__)"],
+            ["jupyter", "labextension", "list"], ["jupyter", "server", "extension", "list"]])
     assert Path(located.strip()).is_relative_to(installed.venv), "the venv imports its own install, not the checkout"
-    listed = installed.run(["jupyter", "labextension", "list"], home)
     section = listed.split(f"{installed.venv}/share/jupyter/labextensions", 1)
     assert len(section) == 2, listed
     assert f"jupyter-tracker v{shipped['version']} enabled OK (python, jupyter_tracker)" in section[1].split("\n\n")[0], \
         "listed as installed by pip (install.json): " + listed
-    servers = installed.run(["jupyter", "server", "extension", "list"], home)
     for extension in ("jupyter_tracker.lab", "jupyter_tracker.notebook.saved_notebook"):
         assert f"{extension} enabled" in servers and f"{extension}  OK" in servers, servers
 
 
-def show_runs_sidebar(page: Any) -> None:
+def show_runs_sidebar(page: Any, project: str = "wheel") -> None:
+    """Opens the Runs sidebar and in it ``project``'s list (a lone project opens by itself, one of several on a click)."""
     page.wait_for_function("() => window.jupyterapp.commands.hasCommand('jupyter-tracker:open-runs')", timeout=30_000)
     page.evaluate("() => window.jupyterapp.commands.execute('jupyter-tracker:open-runs')")
+    section = f"{SIDEBAR} .jt-project[data-project='{project}']"
     try:
         page.wait_for_selector(SIDEBAR, state="visible", timeout=30_000)
+        page.wait_for_selector(section, timeout=30_000)
+        if page.inner_text(f"{section} .jt-caret") != "\u25be":  # closed: its header opens it
+            page.click(f"{section} .jt-project-header")
+        page.wait_for_selector(f"{section} .jt-run-list", timeout=30_000)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "wheel_sidebar_failure.png"))
         raise
@@ -150,16 +142,24 @@ def read_chart(page: Any, container: str, metric: str) -> dict[str, Any] | None:
 
 
 def test_jupyterlab_loads_the_installed_extension_its_sidebar_lists_the_store_and_the_slider_smooths(
-        lab: VenvLab, page: Any) -> None:
+        hosts: VenvHosts, lab: VenvLab, page: Any) -> None:
     assert "jupyter_tracker.lab | extension was successfully loaded" in lab.log(), lab.log()[-3000:]
     federated = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
                               ".federated_extensions.map((e) => e.name)")
     assert "jupyter-tracker" in federated, federated
     assert page.evaluate("() => window.jupyterapp.isPluginActivated('jupyter-tracker:plugin')")
+    store = hosts.store()
+    assert SEEDED in store["wheel"], store
     show_runs_sidebar(page)
-    item = page.wait_for_selector(f"{SIDEBAR} .jt-run", timeout=30_000)
-    assert page.eval_on_selector_all(f"{SIDEBAR} .jt-run-name", "nodes => nodes.map(n => n.textContent)") == [SEEDED]
-    assert "train/loss" in page.inner_text(f"{SIDEBAR} .jt-run-values")
+    # the sidebar lists the store: its projects, and the open project's runs by name
+    assert sorted(page.eval_on_selector_all(f"{SIDEBAR} .jt-project-name", "nodes => nodes.map(n => n.textContent)")) \
+        == sorted(store), store
+    page.wait_for_function(
+        "([sidebar, names]) => JSON.stringify(Array.from(document.querySelectorAll(`${sidebar} .jt-project[data-project='wheel']"
+        " .jt-run-name`), (n) => n.textContent).sort()) === JSON.stringify(names)", arg=[SIDEBAR, store["wheel"]],
+        timeout=30_000)
+    item = page.locator(f"{SIDEBAR} .jt-run", has=page.locator(f".jt-run-name:text-is('{SEEDED}')"))
+    assert "train/loss" in item.locator(".jt-run-values").inner_text()
     page.screenshot(path=str(ARTIFACTS / "wheel_sidebar.png"))
 
     item.click()
@@ -178,8 +178,8 @@ def test_jupyterlab_loads_the_installed_extension_its_sidebar_lists_the_store_an
 
 
 def test_a_notebook_run_shows_up_live_and_its_saved_charts_reopen_without_a_kernel(
-        installed: WheelVenv, home: Path, lab: VenvLab, page: Any, browser: Any) -> None:
-    path = lab.work / "live.ipynb"
+        hosts: VenvHosts, lab: VenvLab, page: Any, browser: Any) -> None:
+    path = lab.work / LIVE_NOTEBOOK
     page.goto(lab.lab_url(path.name))
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # settles when training ends
@@ -194,26 +194,21 @@ def test_a_notebook_run_shows_up_live_and_its_saved_charts_reopen_without_a_kern
         assert later > first, "the status bar follows the run's step"
         page.screenshot(path=str(ARTIFACTS / "wheel_status_bar.png"))
     finally:
-        (lab.work / "stop-training").touch()
+        (lab.work / "stop-lab-run").touch()
     wait_for_all_cells(page, 120)
     page.wait_for_function("() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
                            timeout=60_000)
-    before = path.stat().st_mtime_ns
-    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-    wait_until(lambda: path.stat().st_mtime_ns != before, 30, "the notebook was not saved")
-    wait_until(lambda: _charts_output(path), 10, "the saved notebook has no charts output")
-    saved = _charts_output(path)
-    assert saved is not None and WIDGET not in saved, sorted(saved or {})
+    save_notebook(page, path)
+    saved = wait_until(lambda: charts_output(path), 10, "the saved notebook has no charts output")
+    assert WIDGET not in saved, sorted(saved)
 
-    # a fresh server of the same venv with no kernel to give: the extension's MIME renderer draws the saved charts
-    reader = VenvLab(installed, lab.work, home, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    # another server of the same venv with no kernel to give: the extension's MIME renderer draws the saved charts
+    reader = hosts.reader()
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(reader.lab_url(path.name))
-        tab.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        dismiss_kernel_dialog(tab)
+        open_without_kernel(tab, reader.lab_url(path.name))
         tab.wait_for_function(SAVED_CHARTS, timeout=60_000)
         assert tab.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
                             " return Boolean(w.sessionContext.session && w.sessionContext.session.kernel); }") is False
@@ -224,16 +219,7 @@ def test_a_notebook_run_shows_up_live_and_its_saved_charts_reopen_without_a_kern
         tab.wait_for_timeout(300)
         tab.screenshot(path=str(ARTIFACTS / "wheel_saved_notebook.png"))
         assert not errors, errors
-        tab.close()
     finally:
-        reader.stop()
+        tab.close()
     assert page.evaluate(CELL_PROMPTS)  # the first server's notebook is still open
 
-
-def _charts_output(path: Path) -> dict[str, Any] | None:
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        for output in cell.get("outputs", []):
-            if CHARTS_MIMETYPE in output.get("data", {}):
-                return dict(output["data"])
-    return None

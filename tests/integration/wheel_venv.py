@@ -7,6 +7,10 @@ wheel alone. The venv is built once per test session (``fresh_venv``); its depen
 to the versions of the running test environment, so pip takes them from its cache (or the local
 index) and the JupyterLab under test is the one the other browser tests use. The wheel size and the
 install time go to ``test-artifacts/wheel_install.json``.
+
+``venv_hosts`` gives the test modules one user's directory for the session (a local store with one
+seeded run), one server of the venv with kernels and one with none (for saved notebooks reopened
+without a kernel), started when first asked for and stopped when the session ends.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.lab_helpers import ARTIFACTS, ROOT, free_port, wait_until
+from tests.integration.lab_helpers import ARTIFACTS, NO_KERNEL, ROOT, free_port, wait_until
 
 #: what the fresh venv gets besides the wheel: the two front ends and the kernel a notebook runs in
 HOSTS = ("jupyterlab", "notebook", "ipykernel")
@@ -34,6 +39,25 @@ HOSTS = ("jupyterlab", "notebook", "ipykernel")
 FOREIGN = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "JUPYTER_", "JUPYTERLAB_", "WANDB_",
            "JUPYTER_TRACKER_", "IPYTHONDIR")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: the finished run of the session's store, seeded by the venv's own jupyter_tracker; the modules' runs go to
+#: the same project, "wheel", so the Runs sidebar (which opens a lone project by itself) lists them all
+SEEDED = "seeded-run"
+SEED_RUN = f"""
+import jupyter_tracker as jt
+run = jt.init(project="wheel", name={SEEDED!r}, config={{"lr": 0.1}})
+for step in range(3000):
+    run.log({{"train/loss": 1.0 / (step + 1) + (step % 7) * 0.01, "acc": step / 3000}})
+run.finish()
+"""
+# prints the store's projects and the names of their runs (JSON), as the venv's jupyter_tracker lists them
+LIST_STORE = """
+import json
+from jupyter_tracker.api import backend_for
+from jupyter_tracker.settings import resolve
+backend = backend_for(resolve())
+print(json.dumps({project: sorted(run.get("name") or run["id"] for run in backend.list_runs(None, project, None, None, 500).page(1))
+                  for project in backend.projects(None)}))
+"""
 
 
 @dataclass(frozen=True)
@@ -202,3 +226,71 @@ class VenvLab:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+@dataclass
+class VenvHosts:
+    """The session's user directory (``home``: store, Jupyter dirs; ``work``: the notebooks) and its two servers."""
+
+    installed: WheelVenv
+    home: Path
+    work: Path
+    _servers: dict[str, VenvLab] = field(default_factory=dict)
+
+    def lab(self) -> VenvLab:
+        """The venv's server that runs kernels (JupyterLab at ``/lab``, Notebook 7 at ``/notebooks``)."""
+        if "lab" not in self._servers:
+            self._servers["lab"] = VenvLab(self.installed, self.work, self.home)
+        return self._servers["lab"]
+
+    def reader(self) -> VenvLab:
+        """The venv's server with no kernel to give: a notebook opened there shows only what its file holds."""
+        if "reader" not in self._servers:
+            self._servers["reader"] = VenvLab(self.installed, self.work, self.home, extra=NO_KERNEL)
+        return self._servers["reader"]
+
+    def store(self) -> dict[str, list[str]]:
+        """The store's projects and the sorted names of their runs, as the venv's jupyter_tracker lists them now."""
+        output = self.installed.run(["python", "-c", LIST_STORE], self.home)
+        return dict(json.loads(output.strip().splitlines()[-1]))
+
+    def stop(self) -> None:
+        """Stops the servers started so far (each one, even if stopping another failed); called once the session ends."""
+        servers, self._servers = list(self._servers.values()), {}
+        failures: list[BaseException] = []
+        for server in servers:
+            try:
+                server.stop()
+            except Exception as error:  # the next server must stop too
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+
+_hosts: VenvHosts | None = None
+
+
+def venv_hosts(request: pytest.FixtureRequest) -> VenvHosts:
+    """The session's ``VenvHosts`` over the ``fresh_venv``; its servers stop when the session ends."""
+    global _hosts
+    if _hosts is None:
+        factory = request.getfixturevalue("tmp_path_factory")
+        installed = fresh_venv(factory)
+        home = factory.mktemp("venv-hosts")
+        installed.run(["python", "-c", SEED_RUN], home)
+        (home / "work").mkdir()
+        _hosts = VenvHosts(installed, home, home / "work")
+        request.config.add_cleanup(_hosts.stop)
+    return _hosts
+
+
+def charts_output(path: Path) -> dict[str, Any] | None:
+    """The data of the saved notebook's first output that holds the charts mimetype, or None."""
+    from jupyter_tracker.lab.charts_mime import CHARTS_MIMETYPE
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if CHARTS_MIMETYPE in output.get("data", {}):
+                return dict(output["data"])
+    return None
