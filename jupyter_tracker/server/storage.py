@@ -271,6 +271,8 @@ class Storage:
         self._cache_lock = threading.Lock()
         #: recent runs-query pages by (project, its stamp, query): paging through results re-reads nothing
         self._page_cache: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], int] | None] = OrderedDict()
+        #: the run row a batch is applied to, locked on backends that lock rows (built once: statements cost)
+        self._run_for_batch = self._lock_run(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == sa.bindparam("pk")))
 
     # -- backend hooks ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -483,13 +485,7 @@ class Storage:
         return int(found) if found is not None else None
 
     def _run_pk(self, connection: sa.Connection, entity: str, project: str, run_id: str) -> int:
-        query = (
-            sa.select(t.runs.c.pk)
-            .join(t.projects, t.projects.c.id == t.runs.c.project_id)
-            .join(t.entities, t.entities.c.id == t.projects.c.entity_id)
-            .where(t.entities.c.name == entity, t.projects.c.name == project, t.runs.c.run_id == run_id)
-        )
-        pk = connection.execute(query).scalar()
+        pk = connection.execute(_RUN_PK, {"entity": entity, "project": project, "run_id": run_id}).scalar()
         if pk is None:
             raise NotFound(f"no run {entity}/{project}/{run_id}")
         return int(pk)
@@ -713,7 +709,7 @@ class Storage:
         spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
         with self.write() as connection:
             pk = self._run_pk(connection, entity, project, run_id)
-            row = connection.execute(self._lock_run(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == pk))).one()
+            row = connection.execute(self._run_for_batch, {"pk": pk}).one()
             applied = int(row.applied_seq)
             if first_seq > applied + 1:
                 raise SequenceGap(
@@ -835,11 +831,7 @@ class Storage:
         keys = list(points)
         info: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            for row in connection.execute(
-                sa.select(t.history_keys).where(
-                    t.history_keys.c.run_pk == pk, t.history_keys.c.key.in_(keys[start : start + 500])
-                )
-            ):
+            for row in connection.execute(_KEYS_OF_RUN, {"pk": pk, "keys": keys[start : start + 500]}):
                 info[row.key] = row
         tails: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         wanted = [(key, row.chunks - 1) for key, row in info.items() if row.tail_points < _EXTEND_TAIL_BELOW]
@@ -866,18 +858,19 @@ class Storage:
                 first_chunk = known.chunks - 1 if key in tails else known.chunks
             for number, (chunk_steps, chunk_values) in enumerate(pieces):
                 packed_steps, packed_values = history_series.pack(chunk_steps, chunk_values)
+                update = number == 0 and key in tails
                 entry = {
-                    "run_pk": pk,
-                    "key": key,
-                    "chunk": first_chunk + number,
+                    "b_run_pk" if update else "run_pk": pk,
+                    "b_key" if update else "key": key,
+                    "b_chunk" if update else "chunk": first_chunk + number,
                     "points": len(chunk_steps),
                     "steps": packed_steps,
                     "point_values": packed_values,
                 }
-                (updates if number == 0 and key in tails else inserts).append(entry)
+                (updates if update else inserts).append(entry)
             counts = {
-                "run_pk": pk,
-                "key": key,
+                "b_run_pk" if known is not None else "run_pk": pk,
+                "b_key" if known is not None else "key": key,
                 "chunks": first_chunk + len(pieces),
                 "points": (known.points if known is not None else 0) + len(steps),
                 "tail_points": len(pieces[-1][0]),
@@ -885,8 +878,12 @@ class Storage:
             (key_updates if known is not None else new_keys).append(counts)
         if inserts:
             self._bulk_insert(connection, t.history_chunks, inserts)
-        _insert_and_update(connection, t.history_chunks, ("run_pk", "key", "chunk"), [], updates)
-        _insert_and_update(connection, t.history_keys, ("run_pk", "key"), new_keys, key_updates)
+        if updates:
+            connection.execute(_UPDATE_CHUNK, updates)
+        if new_keys:
+            self._bulk_insert(connection, t.history_keys, new_keys)
+        if key_updates:
+            connection.execute(_UPDATE_KEY, key_updates)
 
     # -- history ---------------------------------------------------------------------------
     def numeric_keys(self, pk: int) -> list[str]:
@@ -1008,28 +1005,6 @@ class Storage:
         return [block.row(position) for _step, _seq, block, position in candidates[:limit]]
 
 
-def _insert_and_update(
-    connection: sa.Connection,
-    table: sa.Table,
-    key_columns: tuple[str, ...],
-    inserts: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
-) -> None:
-    """Inserts new rows, and updates existing rows matched on ``key_columns``, one executemany each."""
-    if inserts:
-        connection.execute(sa.insert(table), inserts)
-    if updates:
-        # bound names must differ from column names in an UPDATE's WHERE clause
-        where = [table.c[name] == sa.bindparam(f"match_{name}") for name in key_columns]
-        changed = [name for name in updates[0] if name not in key_columns]
-        statement = sa.update(table).where(*where).values({name: sa.bindparam(name) for name in changed})
-        parameters = [
-            {**{f"match_{name}": row[name] for name in key_columns}, **{name: row[name] for name in changed}}
-            for row in updates
-        ]
-        connection.execute(statement, parameters)
-
-
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -1111,6 +1086,39 @@ _RUN_COLUMNS = (
     t.runs.c.last_values,
     t.runs.c.extra,
     *_QUERY_COLUMNS[14:],
+)
+
+
+#: statements of the ingest path, built once (building one costs about what running it does)
+_RUN_PK = (
+    sa.select(t.runs.c.pk)
+    .join(t.projects, t.projects.c.id == t.runs.c.project_id)
+    .join(t.entities, t.entities.c.id == t.projects.c.entity_id)
+    .where(
+        t.entities.c.name == sa.bindparam("entity"),
+        t.projects.c.name == sa.bindparam("project"),
+        t.runs.c.run_id == sa.bindparam("run_id"),
+    )
+)
+_KEYS_OF_RUN = sa.select(t.history_keys).where(
+    t.history_keys.c.run_pk == sa.bindparam("pk"), t.history_keys.c.key.in_(sa.bindparam("keys", expanding=True))
+)
+# bound names must differ from column names in an UPDATE's WHERE clause: the rows' run_pk and key match b_*
+_UPDATE_CHUNK = (
+    sa.update(t.history_chunks)
+    .where(
+        t.history_chunks.c.run_pk == sa.bindparam("b_run_pk"),
+        t.history_chunks.c.key == sa.bindparam("b_key"),
+        t.history_chunks.c.chunk == sa.bindparam("b_chunk"),
+    )
+    .values(points=sa.bindparam("points"), steps=sa.bindparam("steps"), point_values=sa.bindparam("point_values"))
+)
+_UPDATE_KEY = (
+    sa.update(t.history_keys)
+    .where(t.history_keys.c.run_pk == sa.bindparam("b_run_pk"), t.history_keys.c.key == sa.bindparam("b_key"))
+    .values(
+        chunks=sa.bindparam("chunks"), points=sa.bindparam("points"), tail_points=sa.bindparam("tail_points")
+    )
 )
 
 
