@@ -14,7 +14,10 @@ between two threads can stall the loop for a scheduler tick when the machine is 
 does not pack (media, numpy arrays, values msgpack refuses, or a loop that never calls
 ``catch_up``) the writer thread encodes as before, waking at most every :data:`MAX_WAKE_INTERVAL`
 while it finds records to encode (which bounds the memory queued records take) and every
-:data:`IDLE_WAKE_INTERVAL` while none arrive.
+:data:`IDLE_WAKE_INTERVAL` while none arrive. While the loop keeps packing ahead, the writer thread
+leaves the queue to it (it takes records only once they sat a whole wake-up interval, about half a
+flush interval, untouched): encoding them here too made the loop wait for the GIL in the middle of
+log() calls, which put its mean far above its median.
 
 When the disk refuses a write (full, or gone), encoded frames wait in memory and are written again
 frame by frame on every wake-up, so any space that frees up is used. The backlog is bounded by
@@ -171,6 +174,10 @@ class RunLogWriter:
         #: the last error a write met (kept for the report at close)
         self.last_write_error: BaseException | None = None
         self._observers: list[Callable[[int, list[Any]], None]] = []
+        #: set by the writer thread for one wake-up: take only what the logging thread packed, and
+        #: the queue's head it saw (a head seen twice has waited a whole interval)
+        self._leave_queue = False
+        self._seen_head: Any = None
         self._file = self._open(truncate_at, repair_header, exclusive)
 
     def _open(self, truncate_at: int | None, repair_header: bool = False, exclusive: bool = False):  # type: ignore[no-untyped-def]
@@ -236,16 +243,26 @@ class RunLogWriter:
         busy = min(self.flush_interval, MAX_WAKE_INTERVAL)
         idle = min(self.flush_interval, IDLE_WAKE_INTERVAL)
         interval = idle
+        queue = self._queue
         while True:
             self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stopping
-            queued = bool(self._queue)
+            head = queue[0] if queue else None
+            # Records the logging thread is still packing ahead (catch_up took the queue's head
+            # since the last wake-up) are left to it: encoding them here would hold the GIL for
+            # milliseconds while the training loop waits for it. Records that sat a whole
+            # wake-up interval untouched, a flush(), close() or a backlog the loop waits on are taken.
+            self._leave_queue = (head is not None and head is not self._seen_head and not stopping
+                                 and not self._flush_markers and len(queue) <= MAX_QUEUED_RECORDS // 2)
+            self._seen_head = head
             encoded_here = self._write_pending()
-            if encoded_here >= ENCODE_AHEAD_MIN or (queued and self._observers):
+            if self._leave_queue:
+                interval = self.flush_interval / 2  # a record waits at most about one flush interval
+            elif encoded_here >= ENCODE_AHEAD_MIN or (head is not None and self._observers):
                 # records wait here as Python objects (or an observer holds them): wake often
                 interval = busy
-            elif queued or self._ready:
+            elif queue or self._ready:
                 interval = self.flush_interval  # the logging thread packs them: bytes can wait an interval
             else:
                 interval = idle
@@ -273,7 +290,8 @@ class RunLogWriter:
             with self._encode_lock:
                 # what the logging thread packed came out of the queue before what is still in it
                 taken = self._take_ready()
-                batch = list(starmap(popleft, repeat((), min(len(queue), FRAME_RECORDS))))
+                count = 0 if self._leave_queue else min(len(queue), FRAME_RECORDS)
+                batch = list(starmap(popleft, repeat((), count)))
             if taken:
                 self._keep_ready(taken)
             if batch:
@@ -548,6 +566,7 @@ class RunLogWriter:
     def flush(self, timeout: float = 10.0) -> bool:
         """Waits until everything appended so far is handed to the OS."""
         if self._thread is None or not self._thread.is_alive():
+            self._leave_queue = False
             self._write_pending()
             return not self._unwritten
         done = threading.Event()
@@ -561,6 +580,7 @@ class RunLogWriter:
         if self._thread is not None:
             raise RuntimeError("discard() is for a writer that was never started; use close()")
         self._queue.clear()
+        self._ready.clear()
         self._unwritten.clear()
         self._file.close()
 
@@ -573,6 +593,7 @@ class RunLogWriter:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         if self._thread is None or not self._thread.is_alive():
+            self._leave_queue = False
             self._write_pending()
         try:
             if fsync:

@@ -567,6 +567,16 @@ def test_a_loop_faster_than_the_writer_waits_for_it_instead_of_queueing_without_
     assert len(records_read) == 2 * writer_module.MAX_QUEUED_RECORDS
 
 
+def test_a_discarded_writer_writes_nothing_of_what_the_loop_packed_ahead(tmp_path: Path):
+    path = tmp_path / RUN_LOG_NAME
+    writer = RunLogWriter(path)  # never started: an init that failed
+    for step in range(3000):
+        writer.append(history(step, {"loss": 1.0}))
+    writer.catch_up()
+    writer.discard()
+    assert path.read_bytes() == records.MAGIC and writer.pending == 0 and not writer._ready
+
+
 def test_a_stuck_writer_slows_the_loop_once_not_at_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import time
 
