@@ -189,6 +189,25 @@ class FileHandler(_ViewHandler):
         self.finish(set_content_type=content_type)
 
 
+class TableHandler(_ViewHandler):
+    """The first rows of one of a run's logged tables (by its listed name), as JSON."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        run_id = self.get_query_argument("id")
+        project = self.get_query_argument("project")
+        name = self.get_query_argument("name")
+
+        def build(backend: Any) -> Any:
+            with tempfile.TemporaryDirectory() as folder:
+                return run_views.table_rows(run_file_path(backend, project, run_id, name, Path(folder)), name)
+
+        try:
+            await self._answer(build)
+        except ValueError as error:
+            raise tornado.web.HTTPError(400, reason=str(error)) from error
+
+
 class ActiveHandler(_ViewHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -207,6 +226,7 @@ def setup_handlers(web_app: Any, root_dir: Path) -> None:
         ("media", MediaHandler),
         ("files", FilesHandler),
         ("file", FileHandler),
+        ("table", TableHandler),
         ("compare", CompareHandler),
     ]
     web_app.add_handlers(".*$", [

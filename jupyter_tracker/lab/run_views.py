@@ -31,9 +31,14 @@ MEDIA_STEPS_PER_KEY = 500
 HISTOGRAMS_PER_KEY = 100
 #: runs one compare view overlays
 COMPARE_MAX_RUNS = 10
-#: file types a browser may show inline (an image tag); every other file is only ever downloaded
+#: file types a browser may show inline (an image, audio or video tag); every other file is only ever downloaded
 INLINE_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                      ".webp": "image/webp"}
+                      ".webp": "image/webp", ".wav": "audio/wav", ".mp4": "video/mp4", ".webm": "video/webm",
+                      ".ogg": "video/ogg"}
+#: rows of a logged Table one answer sends (the count says how many it has)
+TABLE_ROWS = 200
+#: the media kinds a run page's media browser shows, by their reference's ``_type``
+FILE_MEDIA_KINDS = {"audio-file": "audio", "video-file": "video", "html-file": "html", "table-file": "table"}
 
 
 def json_number(value: Any) -> Any:
@@ -148,7 +153,7 @@ def system_metrics(backend: Any, project: str, run_id: str, entity: str | None =
     """The run's system metrics (``system/...``: CPU, memory, GPU when sampled), charted against time.
 
     System rows have no step: ``_step`` holds the window's index so the series shape is a metric's.
-    A backend that keeps no system rows (the v1 HTTP API) gives none.
+    A backend without ``system_rows`` gives none.
     """
     reader = getattr(backend, "system_rows", None)
     rows = reader(entity, project, run_id) if reader is not None else []
@@ -181,8 +186,94 @@ def run_page(backend: Any, project: str, run_id: str, entity: str | None = None)
         "system": system_metrics(backend, project, run_id, entity),
         # a local run's upload to the tracking server (a run read from the server has none to show)
         "sync": sync_state(Path(record["dir"])) if record.get("dir") else None,
+        "warnings": run_warnings(backend, project, run_id, entity, record),
         "axes": list(ROW_AXES),
     }
+
+
+#: the bytes of a warning record's kind in a run log's payload (the writer's canonical msgpack)
+_WARNING_KIND = b"\xa7warning"
+
+
+def _logged_warnings(run_dir: Path, live: bool) -> list[dict[str, Any]]:
+    """The warning records of a run log, and, for a run that has ended, what of its log could not be read.
+
+    On an intact log only the frames whose bytes hold a warning record's kind are decoded (warnings
+    are rare; the history is not decoded for them); any other log goes through the tolerant reader.
+    """
+    from jupyter_tracker.store import record_spans, records
+    from jupyter_tracker.store.reader import iter_log
+    from jupyter_tracker.store.run_dir import run_log_path
+
+    try:
+        payloads = records.intact_payloads(run_log_path(run_dir).read_bytes())
+    except OSError:
+        return []
+    if payloads is not None:
+        try:
+            found = []
+            for payload in payloads:
+                if _WARNING_KIND in payload:
+                    spans = record_spans.payload_spans(payload)
+                    found += [record.fields[0] for record in record_spans.decode_records(spans, range(spans.count))
+                              if record.kind == records.WARNING]
+            return found
+        except Exception:  # a layout the walker does not know: the full reader below knows it
+            pass
+    stream, result = iter_log(run_dir, warn=False)
+    found = [record.fields[0] for record in stream if record.kind == records.WARNING]
+    if not live:  # a live run's last frame may be mid-write: not a problem yet
+        found += [{"kind": "run_log", "message": problem} for problem in result.problems or []]
+    return found
+
+
+def warning_entry(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored warning as the run page lists it: its kind, a sentence saying what happened, and advice.
+
+    >>> warning_entry({"kind": "scalar_points", "bound": 100000, "observed": 100001, "subject": "loss"})["title"]
+    'points per scalar metric'
+    """
+    from jupyter_tracker.limits import LIMITS
+
+    kind = str(fields.get("kind") or "warning")
+    bound, observed, subject = fields.get("bound"), fields.get("observed"), fields.get("subject")
+    subject = None if subject is None else str(subject)
+    limit = LIMITS.get(kind)
+    if limit is not None and isinstance(bound, int) and isinstance(observed, int):
+        about = f" ({subject})" if subject else ""
+        return {"kind": kind, "title": limit.what,
+                "message": f"{observed:,} {limit.unit}{about}, more than the recommended {bound:,}. The data is kept.",
+                "advice": limit.advice, "subject": subject, "bound": bound, "observed": observed}
+    title = "run log" if kind == "run_log" else kind.replace("_", " ")
+    message = fields.get("message")
+    return {"kind": kind, "title": title, "message": str(message) if message is not None else json_text(fields),
+            "advice": None, "subject": subject, "bound": json_number(bound), "observed": json_number(observed)}
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text (what a warning of an unknown kind shows)."""
+    import json
+
+    return json.dumps(_plain(value), sort_keys=True)
+
+
+def run_warnings(backend: Any, project: str, run_id: str, entity: str | None = None,
+                 record: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The warnings a run recorded (limits crossed, its log's unreadable parts), for the run page.
+
+    A backend with ``run_warnings`` (the tracking server's pages) answers itself; a local run's
+    warnings are read from its log; a run object that carries ``warnings`` gives those.
+    """
+    reader = getattr(backend, "run_warnings", None)
+    if reader is not None:
+        stored = reader(entity, project, run_id)
+    else:
+        record = record if record is not None else backend.get_run(entity, project, run_id)
+        if record.get("dir"):
+            stored = _logged_warnings(Path(record["dir"]), live=record.get("state") == "running")
+        else:
+            stored = list(record.get("warnings") or [])
+    return [warning_entry(item) for item in stored if isinstance(item, Mapping)]
 
 
 def _spread(items: list[Any], limit: int) -> list[Any]:
@@ -221,12 +312,39 @@ def _histogram(value: Any) -> dict[str, Any] | None:
     return {"bins": [json_number(edge) for edge in bins], "values": [json_number(count) for count in counts]}
 
 
-def run_media(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
-    """The run's images and histograms per key, step by step, for the run page's media browser.
+def _file_media(value: Any) -> tuple[str, list[dict[str, Any]]] | None:
+    """(kind, entries) of a logged Audio, Video, Html or Table (or a list of one kind); None otherwise."""
+    refs = value if isinstance(value, list) else [value]
+    if not refs or not all(isinstance(ref, Mapping) for ref in refs):
+        return None
+    kinds = {FILE_MEDIA_KINDS.get(str(ref.get("_type"))) for ref in refs}
+    if len(kinds) != 1 or None in kinds:
+        return None
+    entries = []
+    for ref in refs:
+        path = ref.get("path")
+        if not isinstance(path, str) or not path:
+            continue
+        entry: dict[str, Any] = {"file": path}
+        caption = ref.get("caption")
+        entry["caption"] = caption if isinstance(caption, str) else None
+        for name in ("format", "columns", "nrows", "ncols", "duration", "sample_rate", "channels", "fps",
+                     "width", "height", "frames"):
+            if name in ref:
+                entry[name] = _plain(ref[name])
+        entries.append(entry)
+    return (kinds.pop(), entries) if entries else None  # type: ignore[return-value]
 
-    ``{"media": {key: {"kind": "images"|"histogram", "logged": n, "steps": [{"step", "images"|"bins"+"values"}]}}}``:
-    images name their file (fetched through the host's authenticated file route) and caption;
-    at most :data:`MEDIA_STEPS_PER_KEY` steps (:data:`HISTOGRAMS_PER_KEY` histograms) per key.
+
+def run_media(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
+    """The run's logged media per key, step by step, for the run page's media browser.
+
+    ``{"media": {key: {"kind", "logged": n, "steps": [{"step", "images"|"bins"+"values"|"files"}]}}}``
+    with ``kind`` one of ``images``, ``histogram``, ``audio``, ``video``, ``html``, ``table``:
+    images name their file and caption; audio, video, HTML and tables name their file (fetched
+    through the host's authenticated file route; a table's rows through its table route) with what
+    the reference says of it. At most :data:`MEDIA_STEPS_PER_KEY` steps (:data:`HISTOGRAMS_PER_KEY`
+    histograms) per key.
     """
     found: dict[str, dict[str, Any]] = {}
     for row in backend.history_rows(entity, project, run_id):
@@ -238,21 +356,66 @@ def run_media(backend: Any, project: str, run_id: str, entity: str | None = None
             if images is not None:
                 entry: dict[str, Any] = {"step": step, "images": images}
                 kind = "images"
-            else:
-                histogram = _histogram(value)
-                if histogram is None:
-                    continue
+            elif (histogram := _histogram(value)) is not None:
                 entry = {"step": step, **histogram}
                 kind = "histogram"
-            media = found.setdefault(key, {"kind": kind, "steps": []})
-            if media["kind"] == kind:
-                media["steps"].append(entry)
+            elif (media := _file_media(value)) is not None:
+                kind, files = media
+                entry = {"step": step, "files": files}
+            else:
+                continue
+            logged = found.setdefault(key, {"kind": kind, "steps": []})
+            if logged["kind"] == kind:
+                logged["steps"].append(entry)
     answer = {}
     for key in sorted(found):
-        media = found[key]
-        limit = MEDIA_STEPS_PER_KEY if media["kind"] == "images" else HISTOGRAMS_PER_KEY
-        answer[key] = {"kind": media["kind"], "logged": len(media["steps"]), "steps": _spread(media["steps"], limit)}
+        logged = found[key]
+        limit = HISTOGRAMS_PER_KEY if logged["kind"] == "histogram" else MEDIA_STEPS_PER_KEY
+        answer[key] = {"kind": logged["kind"], "logged": len(logged["steps"]), "steps": _spread(logged["steps"], limit)}
     return {"media": answer}
+
+
+def _table_cell(value: Any) -> Any:
+    """A table cell as JSON: a media cell (stored as its reference's JSON text) becomes that reference."""
+    if isinstance(value, str) and value.startswith('{"_type"'):
+        import json
+
+        try:
+            ref = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(ref, dict) and isinstance(ref.get("path"), str):
+            return _plain(ref)
+    return _plain(value)
+
+
+def table_rows(path: Path, name: str, limit: int = TABLE_ROWS) -> dict[str, Any]:
+    """The first ``limit`` rows of a logged Table's file (Parquet needs pyarrow, JSON lines nothing).
+
+    ``{"columns": [...], "rows": [[cell, ...], ...], "nrows": n}``; a media cell is its reference
+    (``{"_type": "image-file", "path": ...}``), shown through the run's file route.
+    """
+    import json
+
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as error:
+            raise ValueError(f"{name} is a Parquet table: reading it needs pyarrow") from error
+        parquet = pq.ParquetFile(path)
+        columns = [str(column) for column in parquet.schema_arrow.names]
+        nrows = parquet.metadata.num_rows
+        head = next(parquet.iter_batches(batch_size=max(1, limit)), None) if nrows else None
+        records = head.to_pylist() if head is not None else []
+    elif name.endswith(".jsonl"):
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        nrows = len(lines)
+        records = [json.loads(line) for line in lines[:limit]]
+        columns = list(records[0]) if records else []
+    else:
+        raise ValueError(f"{name} is not a logged Table (.parquet or .jsonl)")
+    rows = [[_table_cell(record.get(column)) for column in columns] for record in records[:limit]]
+    return {"columns": columns, "rows": rows, "nrows": nrows}
 
 
 def run_files(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:

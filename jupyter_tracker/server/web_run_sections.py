@@ -1,8 +1,9 @@
 """The run page's further sections and the compare view on the tracking server's web pages.
 
 JSON under ``/_pages/api/`` for the views of ``labextension/`` (the same builders as the
-JupyterLab extension, :mod:`jupyter_tracker.lab.run_views`): a run's system metrics, its media
-(images per key and step, histograms), its files, one file's bytes, and selected runs side by side.
+JupyterLab extension, :mod:`jupyter_tracker.lab.run_views`): a run's system metrics, its warnings,
+its media (images, histograms, audio, video, HTML and tables per key and step), a logged table's
+rows, its files, one file's bytes, and selected runs side by side.
 Every route needs a signed-in session (:func:`web_pages.session_principal`) whose entities include
 the run's; they only read, so no CSRF token is needed. A file is looked up by its stored name in
 the run's own folder of the file store (names are checked, links never followed); only common
@@ -12,8 +13,10 @@ so an uploaded HTML or SVG file can never run as this site's page.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -39,9 +42,27 @@ class PageRuns(StorageRuns):
     def system_rows(self, entity: str | None, project: str, run_id: str) -> list[dict[str, Any]]:
         return self.storage.system_rows(self.storage.run_pk(self.entity, project, run_id))
 
+    def run_warnings(self, entity: str | None, project: str, run_id: str) -> list[dict[str, Any]]:
+        """The warning records the run synced (kept with its other metadata in the run's ``extra``)."""
+        import sqlalchemy as sa
+
+        from jupyter_tracker.server import schema
+
+        pk = self.storage.run_pk(self.entity, project, run_id)
+        with self.storage.engine.connect() as connection:
+            extra = connection.execute(sa.select(schema.runs.c.extra).where(schema.runs.c.pk == pk)).scalar_one()
+        return list(json.loads(extra or "{}").get("warnings") or [])
+
+    def table(self, project: str, run_id: str, name: str) -> dict[str, Any]:
+        """The first rows of one of the run's logged tables, read from a copy of its stored file."""
+        from jupyter_tracker.lab import run_views
+
+        with tempfile.TemporaryDirectory() as folder:
+            return run_views.table_rows(self.download_file(self.entity, project, run_id, name, Path(folder)), name)
+
 
 def run_sections_router(config: ServerConfig, storage: Storage) -> APIRouter:
-    """System metrics, media, files, file download and compare JSON for the signed-in web pages."""
+    """System metrics, warnings, media, a table's rows, files, file download and compare JSON for the signed-in web pages."""
     from jupyter_tracker.api.backend import RunNotFoundError
     from jupyter_tracker.lab import run_views
     from jupyter_tracker.server.web_pages import session_principal
@@ -66,6 +87,8 @@ def run_sections_router(config: ServerConfig, storage: Storage) -> APIRouter:
         except (NotFound, RunNotFoundError) as error:
             return JSONResponse({"error": str(getattr(error, "message", error))}, status_code=404,
                                 headers=JSON_HEADERS)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return JSONResponse({"error": "no such file"}, status_code=404, headers=JSON_HEADERS)
         except ValueError as error:
             return JSONResponse({"error": str(error)}, status_code=400, headers=JSON_HEADERS)
         return JSONResponse(payload, headers=JSON_HEADERS)
@@ -74,6 +97,15 @@ def run_sections_router(config: ServerConfig, storage: Storage) -> APIRouter:
     async def system_json(request: Request, entity: str, project: str, run_id: str) -> JSONResponse:
         return await answer(request, entity, lambda runs: {
             "system": run_views.system_metrics(runs, project, run_id, entity)})
+
+    @router.get("/_pages/api/warnings/{entity}/{project}/{run_id}")
+    async def warnings_json(request: Request, entity: str, project: str, run_id: str) -> JSONResponse:
+        return await answer(request, entity, lambda runs: {
+            "warnings": run_views.run_warnings(runs, project, run_id, entity)})
+
+    @router.get("/_pages/api/table/{entity}/{project}/{run_id}/{name:path}")
+    async def table_json(request: Request, entity: str, project: str, run_id: str, name: str) -> JSONResponse:
+        return await answer(request, entity, lambda runs: runs.table(project, run_id, name))
 
     @router.get("/_pages/api/media/{entity}/{project}/{run_id}")
     async def media_json(request: Request, entity: str, project: str, run_id: str) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { RunMedia } from './media_model';
+import { RunMedia, TableRows } from './media_model';
 import { FileEntry } from './sections';
 import { RunRow } from './table_model';
 import { CompareData, ProjectInfo, RunPageData, ViewHost } from './views';
@@ -51,6 +51,7 @@ export function labHost(openRun: (row: RunRow) => void, openCompare: (project: s
     media: (project, id) => requestAPI<RunMedia>('media', { project, id }),
     files: async (project, id) => (await requestAPI<{ files: FileEntry[] }>('files', { project, id })).files,
     fileUrl: (project, id, name, download) => fileUrl(project, id, name, download),
+    table: (project, id, name) => requestAPI<TableRows>('table', { project, id, name }),
     compare: (project, ids) => requestAPI<CompareData>('compare', { project, ids: ids.join(',') }),
     openCompare
   };

@@ -1,12 +1,18 @@
-// The run page's sections below its charts: system metrics against wall time, the media browser
-// (images per key with a step slider, histograms) and the run's files with download links. Every
-// name, caption and file name is text (textContent, attribute values), never markup; files are
-// reached only through the host's authenticated URL for a listed name.
+// The run page's sections: the warnings the run recorded, system metrics against wall time, the media
+// browser (images, histograms, audio, video, HTML pages and tables per key with a step slider) and the
+// run's files with download links. Every name, caption, warning, table cell and file name is text
+// (textContent, attribute values), never markup; a logged HTML page is shown only in an iframe
+// sandboxed with no permissions (no script, a unique origin); files are reached only through the
+// host's authenticated URL for a listed name.
 
 import { ChartOptions, HistogramChart, MetricChart, SeriesPayload } from './chart';
 import { element } from './dom';
 import { formatAge, formatBytes, toNumber } from './format';
-import { entryAtStep, MediaKey, MediaStep } from './media_model';
+import { audioCaption, entryAtStep, MediaFile, MediaKey, MediaStep, tableCaption, tableCell, TableRows, videoShownAs } from './media_model';
+import { orderWarnings, RunWarning, warningsHeading } from './warnings_model';
+
+/** A logged HTML page larger than this is offered as a download instead of being shown. */
+export const HTML_SHOWN_BYTES = 2_000_000;
 
 function section(name: string, title: string): { node: HTMLElement; body: HTMLElement; heading: HTMLElement } {
   const node = element('section', 'jt-section');
@@ -59,6 +65,40 @@ export class SystemSection {
   }
 }
 
+/** The warnings the run recorded: what crossed which limit (and what to do), or what of its log could not be read. */
+export class WarningsSection {
+  readonly node: HTMLElement;
+  private body: HTMLElement;
+  private heading: HTMLElement;
+
+  constructor() {
+    const parts = section('warnings', 'Warnings');
+    this.node = parts.node;
+    this.node.classList.add('jt-warnings');
+    this.body = parts.body;
+    this.heading = parts.heading;
+    this.node.hidden = true;
+  }
+
+  update(warnings: RunWarning[]): void {
+    this.node.hidden = warnings.length === 0;
+    this.heading.textContent = warningsHeading(warnings);
+    const list = element('ul', 'jt-warning-list');
+    for (const warning of orderWarnings(warnings)) {
+      const item = element('li', 'jt-warning');
+      item.dataset.kind = warning.kind;
+      item.setAttribute('role', 'note');
+      const title = element('b', 'jt-warning-title', warning.title);
+      item.append(title);
+      if (warning.subject) item.append(document.createTextNode(' '), element('code', 'jt-warning-subject', warning.subject));
+      item.append(element('div', 'jt-warning-message', warning.message));
+      if (warning.advice) item.append(element('div', 'jt-warning-advice', warning.advice));
+      list.append(item);
+    }
+    this.body.replaceChildren(list);
+  }
+}
+
 /** One media key: a step slider and what was logged at the chosen step. */
 class MediaCard {
   readonly node = element('div', 'jt-media');
@@ -69,7 +109,10 @@ class MediaCard {
   private steps: MediaStep[] = [];
   private following = true;
 
-  constructor(readonly key: string, private fileUrl: (name: string) => string) {
+  /** the files shown: a refresh that brings the same ones keeps their players (and where they were) */
+  private loaded = '';
+
+  constructor(readonly key: string, private fileUrl: (name: string) => string, private loadTable?: (name: string) => Promise<TableRows>) {
     this.node.dataset.key = key;
     this.slider.type = 'range';
     this.slider.min = '0';
@@ -85,6 +128,7 @@ class MediaCard {
   }
 
   update(media: MediaKey): void {
+    this.node.dataset.kind = media.kind;
     const before = this.steps[Number(this.slider.value)]?.step;
     this.steps = media.steps;
     this.slider.max = String(Math.max(0, media.steps.length - 1));
@@ -126,7 +170,108 @@ class MediaCard {
         this.shown.replaceChildren(this.histogram.node);
       }
       this.histogram.show(Float64Array.from(entry.bins, toNumber), Float64Array.from(entry.values, toNumber));
+    } else if (entry.files) {
+      const kind = this.node.dataset.kind;
+      const shownKey = `${kind}:${entry.files.map((media) => media.file).join('|')}`;
+      if (shownKey === this.loaded) return; // the same files: keep the player (and where it was) as it is
+      this.loaded = shownKey;
+      this.shown.replaceChildren(...entry.files.map((media) => this.fileFigure(kind, media)));
     }
+  }
+
+  /** An audio player, video player, sandboxed HTML page or table for one logged file. */
+  private fileFigure(kind: string | undefined, media: MediaFile): HTMLElement {
+    const figure = element('figure', `jt-media-file jt-media-${kind ?? 'file'}`);
+    figure.dataset.file = media.file;
+    let note = '';
+    if (kind === 'audio') {
+      const player = element('audio');
+      player.controls = true;
+      player.preload = 'metadata';
+      player.src = this.fileUrl(media.file);
+      figure.append(player);
+      note = audioCaption(media);
+    } else if (kind === 'video' && videoShownAs(media) === 'image') {
+      const picture = element('img');
+      picture.src = this.fileUrl(media.file);
+      picture.alt = media.caption ?? this.key;
+      figure.append(picture);
+    } else if (kind === 'video') {
+      const player = element('video');
+      player.controls = true;
+      player.preload = 'metadata';
+      player.src = this.fileUrl(media.file);
+      if (media.width && media.height) {
+        const factor = Math.min(1, 320 / media.width);
+        player.width = Math.round(media.width * factor);
+        player.height = Math.round(media.height * factor);
+      } else player.width = 320;
+      figure.append(player);
+    } else if (kind === 'html') {
+      figure.append(this.htmlFrame(media));
+    } else if (kind === 'table') {
+      figure.append(this.tableView(media));
+    }
+    const caption = [media.caption, note].filter((part) => part).join(' — ');
+    if (caption) figure.append(element('figcaption', undefined, caption));
+    return figure;
+  }
+
+  /** A logged HTML page in an iframe with an empty sandbox: no script, no forms, no same-origin access. */
+  private htmlFrame(media: MediaFile): HTMLElement {
+    const frame = element('iframe', 'jt-media-html-frame');
+    frame.setAttribute('sandbox', '');
+    frame.setAttribute('referrerpolicy', 'no-referrer');
+    frame.title = media.caption ?? this.key;
+    void (async () => {
+      try {
+        const response = await fetch(this.fileUrl(media.file), { credentials: 'same-origin' });
+        if (!response.ok) throw new Error(`${response.status}`);
+        const size = Number(response.headers.get('Content-Length') ?? 0);
+        if (size > HTML_SHOWN_BYTES) throw new Error(`${formatBytes(size)}, too large to show here`);
+        frame.srcdoc = await response.text();
+      } catch (error) {
+        frame.replaceWith(element('div', 'jt-runs-message', `Could not show this page: ${String(error)}`));
+      }
+    })();
+    return frame;
+  }
+
+  /** A logged table's first rows: values as text, image cells as their pictures. */
+  private tableView(media: MediaFile): HTMLElement {
+    const holder = element('div', 'jt-media-table');
+    if (!this.loadTable) {
+      holder.append(element('div', 'jt-runs-message', 'This host cannot show tables.'));
+      return holder;
+    }
+    holder.append(element('div', 'jt-runs-message', 'Loading the table…'));
+    void this.loadTable(media.file).then(
+      (table) => {
+        const grid = element('table', 'jt-values jt-table-rows');
+        grid.append(element('caption', undefined, tableCaption(table)));
+        const head = element('tr');
+        for (const column of table.columns) head.append(element('th', undefined, column));
+        grid.append(head);
+        for (const row of table.rows) {
+          const line = element('tr');
+          for (const value of row) {
+            const cell = element('td');
+            const view = tableCell(value);
+            if (view.kind === 'image') {
+              const picture = element('img', 'jt-table-image');
+              picture.src = this.fileUrl(view.file);
+              picture.alt = view.caption ?? 'image';
+              cell.append(picture);
+            } else cell.textContent = view.text;
+            line.append(cell);
+          }
+          grid.append(line);
+        }
+        holder.replaceChildren(grid);
+      },
+      (error) => holder.replaceChildren(element('div', 'jt-runs-message', `Could not read the table: ${String(error)}`))
+    );
+    return holder;
   }
 
   dispose(): void {
@@ -134,13 +279,13 @@ class MediaCard {
   }
 }
 
-/** The media browser: one card per image or histogram key, each with its own step slider. */
+/** The media browser: one card per media key (images, histogram, audio, video, HTML, table), each with its own step slider. */
 export class MediaSection {
   readonly node: HTMLElement;
   private body: HTMLElement;
   private cards = new Map<string, MediaCard>();
 
-  constructor(private fileUrl: (name: string) => string) {
+  constructor(private fileUrl: (name: string) => string, private loadTable?: (name: string) => Promise<TableRows>) {
     const parts = section('media', 'Media');
     this.node = parts.node;
     this.body = parts.body;
@@ -152,7 +297,7 @@ export class MediaSection {
     for (const [key, entry] of Object.entries(media)) {
       let card = this.cards.get(key);
       if (!card) {
-        card = new MediaCard(key, this.fileUrl);
+        card = new MediaCard(key, this.fileUrl, this.loadTable);
         this.cards.set(key, card);
         this.body.append(card.node);
       }

@@ -5,8 +5,9 @@ import { AXIS_LABELS, ChartOptions, MetricChart, SeriesPayload } from './chart';
 import { flattenValues, mediaLabel } from './compare_model';
 import { element } from './dom';
 import { formatAge, formatDuration, formatSync, formatValue, SyncInfo } from './format';
-import { RunMedia } from './media_model';
-import { FileEntry, FilesSection, MediaSection, SystemSection } from './sections';
+import { RunMedia, TableRows } from './media_model';
+import { FileEntry, FilesSection, MediaSection, SystemSection, WarningsSection } from './sections';
+import { RunWarning } from './warnings_model';
 import { RunRow, RunsTableModel } from './table_model';
 
 export { element };
@@ -29,6 +30,8 @@ export interface RunPageData {
   system?: Record<string, SeriesPayload>;
   /** a local run's upload to the tracking server; null or absent when there is none to show */
   sync?: SyncInfo | null;
+  /** what the run recorded: limits crossed, a log not read whole; absent in older saved charts */
+  warnings?: RunWarning[];
   axes: string[];
 }
 
@@ -52,6 +55,8 @@ export interface ViewHost {
   files?(project: string, id: string, entity?: string | null): Promise<FileEntry[]>;
   /** The authenticated URL of one of a run's files: inline (an image) or as a download. */
   fileUrl?(project: string, id: string, name: string, download: boolean, entity?: string | null): string;
+  /** The first rows of a logged table (a file the run lists). */
+  table?(project: string, id: string, name: string, entity?: string | null): Promise<TableRows>;
   compare?(project: string, ids: string[], entity?: string | null): Promise<CompareData>;
   openCompare?(project: string, ids: string[]): void;
 }
@@ -249,10 +254,11 @@ export class ChartControls {
   }
 }
 
-/** A run: its header, chart controls, charts, system metrics, media, files, summary and config. */
+/** A run: its header, warnings, chart controls, charts, system metrics, media, files, summary and config. */
 export class RunPageView {
   readonly node = element('div', 'jt-run-page');
   private header = element('div', 'jt-run-header');
+  private warnings = new WarningsSection();
   private controls: ChartControls;
   private grid = element('div', 'jt-chart-grid');
   private system = new SystemSection();
@@ -268,10 +274,11 @@ export class RunPageView {
 
   constructor(private host: ViewHost, readonly project: string, readonly runId: string, private entity?: string | null) {
     this.controls = new ChartControls(() => this.drawCharts(), () => this.layoutCharts());
-    this.node.append(this.header, this.controls.node, this.grid, this.system.node);
+    this.node.append(this.header, this.warnings.node, this.controls.node, this.grid, this.system.node);
     if (host.media && host.fileUrl) {
       const url = (name: string) => host.fileUrl!(project, runId, name, false, entity);
-      this.media = new MediaSection(url);
+      const table = host.table ? (name: string) => host.table!(project, runId, name, entity) : undefined;
+      this.media = new MediaSection(url, table);
       this.node.append(this.media.node);
     }
     if (host.files && host.fileUrl) {
@@ -346,6 +353,7 @@ export class RunPageView {
     if (data.sync) fact('sync', formatSync(data.sync));
     this.header.replaceChildren(title, facts);
     this.header.dataset.state = run.state;
+    this.warnings.update(data.warnings ?? []);
     this.controls.setAxes(data.axes, this.initialAxis);
     for (const [metric, series] of Object.entries(data.metrics)) {
       const chart = this.charts.get(metric);

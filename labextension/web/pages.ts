@@ -9,7 +9,7 @@ import './pages.css';
 import { CompareView } from '../src/compare';
 import { parseRunIds } from '../src/compare_model';
 import { formatAge, formatDuration, formatValue } from '../src/format';
-import { RunMedia } from '../src/media_model';
+import { RunMedia, TableRows } from '../src/media_model';
 import { FileEntry } from '../src/sections';
 import { RunRow, RunsTableModel, SortKey } from '../src/table_model';
 import { CompareData, ProjectInfo, RunPageData, RunPageView, ViewHost } from '../src/views';
@@ -48,17 +48,19 @@ function webHost(entity: string): ViewHost {
     projects: async () => (await getJSON<{ projects: WebProject[] }>('/_pages/api/projects')).projects,
     runs: async (project) => (await getJSON<{ runs: RunRow[] }>(`/_pages/api/runs/${part(entity)}/${part(project.name)}`)).runs,
     run: async (project, id) => {
-      const [page, system] = await Promise.all([
+      const [page, system, warnings] = await Promise.all([
         getJSON<RunPageData>(`/_pages/api/run/${runPath(project, id)}`),
-        getJSON<{ system: RunPageData['system'] }>(`/_pages/api/system/${runPath(project, id)}`)
+        getJSON<{ system: RunPageData['system'] }>(`/_pages/api/system/${runPath(project, id)}`),
+        getJSON<{ warnings: RunPageData['warnings'] }>(`/_pages/api/warnings/${runPath(project, id)}`)
       ]);
-      return { ...page, system: system.system };
+      return { ...page, system: system.system, warnings: warnings.warnings };
     },
     openRun: (row) => window.location.assign(runUrl(entity, row.project, row.id)),
     media: (project, id) => getJSON<RunMedia>(`/_pages/api/media/${runPath(project, id)}`),
     files: async (project, id) => (await getJSON<{ files: FileEntry[] }>(`/_pages/api/files/${runPath(project, id)}`)).files,
     fileUrl: (project, id, name, download) =>
       `/_pages/api/file/${runPath(project, id)}/${name.split('/').map(part).join('/')}${download ? '?download=1' : ''}`,
+    table: (project, id, name) => getJSON<TableRows>(`/_pages/api/table/${runPath(project, id)}/${name.split('/').map(part).join('/')}`),
     compare: (project, ids) => getJSON<CompareData>(`/_pages/api/compare/${part(entity)}/${part(project)}?runs=${ids.map(part).join(',')}`),
     openCompare: (project, ids) => window.location.assign(compareUrl(entity, project, ids))
   };
