@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.lab_helpers import ARTIFACTS, BROWSER_MARKS, lab_url, launch, open_and_run_all, write_notebook
+from tests.integration.lab_helpers import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    collect_console_errors,
+    lab_url,
+    launch,
+    open_and_run_all,
+    write_notebook,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -42,8 +50,7 @@ def test_media_row_shows_images_with_a_step_slider_and_histogram_heatmaps(jupyte
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            console_errors: list[str] = []
-            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            console_errors = collect_console_errors(page)
             open_and_run_all(page, lab_url(jupyterlab, "media.ipynb"), timeout=90_000)
             page.wait_for_function(
                 "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",

@@ -13,6 +13,7 @@ import pytest
 import jupyter_tracker as jt
 import jupyter_tracker.reports as wr
 from jupyter_tracker.api import Api
+from tests.integration.lab_helpers import CHROMIUM, NEEDS_CHROMIUM, REQUIRE_BROWSER, launch
 from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
     ServerProcess,
     server_backend,
@@ -22,7 +23,6 @@ from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 ATTACK = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 
@@ -62,8 +62,7 @@ def console_problems(page_url: str, headers: dict[str, str] | None = None, offli
 
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         try:
             context = browser.new_context(offline=offline, extra_http_headers=headers or {})
             page = context.new_page()
@@ -131,14 +130,14 @@ def test_reports_save_version_load_page_and_share(shared_server: ServerProcess, 
     assert httpx.get(f"{server.base_url}/reports/shared", params={"token": token}).status_code == 404
     assert token not in server.log_text()  # the access log masks it
 
-    if CHROMIUM.exists():
+    if CHROMIUM.exists() or REQUIRE_BROWSER:
         seen = console_problems(server.base_url + page_path, headers=server.headers)
         assert seen["problems"] == [] and seen["charts"] == 1 and seen["smoothing"] == "0.900"
         assert "Learning rates" in seen["text"]
         assert seen["axes"] == {"x": [0, 150], "y_min": 0, "titles": ["training step", "loss value"]}
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
+@NEEDS_CHROMIUM
 def test_exported_html_opens_from_disk_offline_without_console_errors(store_root: Path, tmp_path: Path) -> None:
     for index, lr in enumerate((0.1, 0.01)):
         run = jt.init(project="offline-export", mode="offline", name=f"{ATTACK}-{index}", config={"lr": lr})

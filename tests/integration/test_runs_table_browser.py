@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.lab_helpers import ARTIFACTS, BROWSER_MARKS, contrast, launch, luminance, write_notebook
+from tests.integration.lab_helpers import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    collect_console_errors,
+    contrast,
+    launch,
+    luminance,
+    write_notebook,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -85,8 +93,7 @@ def test_runs_table_with_200_columns_scrolls_sorts_picks_columns_and_goes_dark(j
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            console_errors: list[str] = []
-            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            console_errors = collect_console_errors(page)
             page.goto(f"{jupyterlab['base']}/lab/tree/runs_table.ipynb?token={jupyterlab['token']}")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"

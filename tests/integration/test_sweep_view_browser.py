@@ -12,6 +12,7 @@ import pytest
 from tests.integration.lab_helpers import (
     ARTIFACTS,
     BROWSER_MARKS,
+    collect_console_errors,
     lab_url,
     launch,
     open_and_run_all,
@@ -69,8 +70,7 @@ def test_the_sweep_view_follows_the_agent_in_jupyterlab(jupyterlab: dict[str, An
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            errors = collect_console_errors(page)
             open_and_run_all(page, lab_url(jupyterlab, "sweep.ipynb"), timeout=90_000)
             page.wait_for_selector(".jt-sweep-progress", timeout=90_000)
             # the view moves on while the agent's cell is still running (the kernel is busy with trials)
