@@ -9,6 +9,7 @@ backend looks (``RunIndex.rebuild``). History always comes from the run log, the
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -25,10 +26,11 @@ from jupyter_tracker.store import records
 from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values
 from jupyter_tracker.store.reader import (
     history_row,
+    history_row_pages,
     iter_history_fields,
     iter_log,
     read_run,
-    sampled_history_records,
+    sampled_history_rows,
 )
 from jupyter_tracker.store.run_dir import (
     RUN_LOG_NAME,
@@ -325,7 +327,6 @@ class LocalBackend:
             if record.kind == _HISTORY:
                 yield record
 
-    @_index_errors_as_api_errors
     def history_rows(
         self,
         entity: str | None,
@@ -336,11 +337,32 @@ class LocalBackend:
         max_step: int | None = None,
         page_size: int = 1000,
     ) -> Iterator[dict[str, Any]]:
-        run_dir = self._require_dir(entity, project, run_id)
         wanted = [key for key in keys or () if key not in ROW_FIELDS]
         every_row = not keys or len(wanted) < len(keys)
+        if every_row and min_step is None and max_step is None:
+            # every row: a frame's rows come as one list, chained in C (no Python frame per row)
+            return itertools.chain.from_iterable(self._history_row_pages(entity, project, run_id))
+        return self._filtered_history_rows(entity, project, run_id, None if every_row else wanted, min_step, max_step)
+
+    @_index_errors_as_api_errors
+    def _history_row_pages(self, entity: str | None, project: str, run_id: str) -> Iterator[list[dict[str, Any]]]:
+        run_dir = self._require_dir(entity, project, run_id)
+        yield from history_row_pages(run_dir, warn=run_dir not in self._live_dirs)
+
+    @_index_errors_as_api_errors
+    def _filtered_history_rows(
+        self,
+        entity: str | None,
+        project: str,
+        run_id: str,
+        wanted: Sequence[str] | None,
+        min_step: int | None,
+        max_step: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows in a step range, or holding one of ``wanted`` (None: every row)."""
+        run_dir = self._require_dir(entity, project, run_id)
         # rows holding none of the keys are left out by the reader, most of them without being decoded
-        history = iter_history_fields(run_dir, warn=run_dir not in self._live_dirs, keys=None if every_row else wanted)
+        history = iter_history_fields(run_dir, warn=run_dir not in self._live_dirs, keys=wanted)
         for step, timestamp, runtime, values in history:
             if min_step is not None and step < min_step:
                 continue
@@ -367,14 +389,13 @@ class LocalBackend:
         wanted = [key for key in keys if key != x_axis] or list(keys) if keys else []
         every_row = not wanted or any(key in ROW_FIELDS for key in wanted)
         # only the sampled rows are built (and without keys, decoded), not all 100,000 of a long run
-        chosen = sampled_history_records(run_dir, lambda count: sample_indices(count, samples),
-                                         None if every_row else wanted)
-        if chosen is None:
+        rows = sampled_history_rows(run_dir, lambda count: sample_indices(count, samples),
+                                    None if every_row else wanted)
+        if rows is None:
             entries = list(self._history_records(run_dir))
             if not every_row:
                 entries = [entry for entry in entries if any(key in entry.fields[3] for key in wanted)]
-            chosen = [entries[index] for index in sample_indices(len(entries), samples)]
-        rows = [history_row(entry) for entry in chosen]
+            rows = [history_row(entries[index]) for index in sample_indices(len(entries), samples)]
         if keys:
             columns = history_columns(keys, x_axis)
             rows = [project_row(row, columns) for row in rows]

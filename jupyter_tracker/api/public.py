@@ -429,6 +429,8 @@ class Run:
         rows = self._backend.history_rows(
             self.entity, self.project, self.id, keys, min_step=min_step, max_step=max_step, page_size=page_size
         )
+        if keys is None and min_step is None and max_step is None:
+            return iter(rows)  # every row as the backend gives it: no generator frame per row on top
         return _scan(rows, keys, min_step, max_step)
 
     # files --------------------------------------------------------------------------------------

@@ -87,10 +87,15 @@ def history_indices(spans: PayloadSpans) -> list[int]:
     return np.flatnonzero(history).tolist()  # type: ignore[no-any-return]
 
 
-def _decoded_at(spans: PayloadSpans, indices: Sequence[int]) -> list[Any]:
-    """The records at ``indices`` (increasing) of one payload, decoded as a full read decodes them."""
+def decoded_at(spans: PayloadSpans, indices: Sequence[int]) -> list[Any]:
+    """The records at ``indices`` (increasing) of one payload, decoded as a full read decodes them.
+
+    Every record asked for: the payload is decoded as it is, with no copy of its bytes.
+    """
     if not indices:
         return []
+    if len(indices) == spans.count:
+        return records.decode_payload(spans.payload)[1]
     payload, offsets = spans.payload, spans.offsets
     body = b"".join(payload[offsets[index] : offsets[index + 1]] for index in indices)
     _, decoded = records.decode_payload(b"\x92\x00" + msgpack.Packer().pack_array_header(len(indices)) + body)
@@ -106,7 +111,7 @@ def decode_records(spans: PayloadSpans, indices: Sequence[int]) -> list[records.
     """The records at ``indices`` (increasing) of one payload, as a full read yields them."""
     first_seq = spans.first_seq
     return [as_record(first_seq + index, record)
-            for index, record in zip(indices, _decoded_at(spans, indices), strict=True)]
+            for index, record in zip(indices, decoded_at(spans, indices), strict=True)]
 
 
 def _key_needles(keys: Sequence[str]) -> list[bytes]:
@@ -146,5 +151,5 @@ def history_with_keys(payload: bytes, keys: Sequence[str]) -> list[tuple[int, li
             position = payload.find(needle, offsets[index + 1])
     chosen = sorted(holding.intersection(history_indices(spans)))
     first_seq = spans.first_seq
-    return [(first_seq + index, record) for index, record in zip(chosen, _decoded_at(spans, chosen), strict=True)
+    return [(first_seq + index, record) for index, record in zip(chosen, decoded_at(spans, chosen), strict=True)
             if any(key in record[4] for key in keys)]

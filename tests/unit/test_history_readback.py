@@ -23,6 +23,7 @@ from jupyter_tracker.store import record_spans, records
 from jupyter_tracker.store.reader import (
     RunLogWarning,
     history_row,
+    history_row_pages,
     iter_history_fields,
     iter_log,
     sampled_history_records,
@@ -116,6 +117,39 @@ def test_scan_history_rows_are_the_full_read(mixed_run: jupyter_tracker.Run, sto
     assert comparable(rows) == comparable(reference_rows(run_dir))
     rows[0]["loss"] = "changed"  # rows are the caller's own: a second scan is unaffected
     assert next(iter(Api().run(f"readback/{mixed_run.id}").scan_history()))["loss"] == 1.0
+
+
+def test_scan_history_rows_keep_the_full_reads_key_order(mixed_run: jupyter_tracker.Run, store_root: Path) -> None:
+    # the values as logged, then _step, _timestamp, _runtime: a DataFrame built from the rows has the same columns
+    expected = [list(row) for row in reference_rows(run_dir_of(store_root, mixed_run))]
+    run = Api().run(f"readback/{mixed_run.id}")
+    assert [list(row) for row in run.scan_history()] == expected
+    assert [list(row) for row in run.history(samples=STEPS, pandas=False)] == expected
+
+
+def test_scan_history_of_a_damaged_log_is_the_tolerant_read(mixed_run: jupyter_tracker.Run, store_root: Path) -> None:
+    run_dir = run_dir_of(store_root, mixed_run)
+    log = run_dir / RUN_LOG_NAME
+    data = bytearray(log.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a frame in the middle fails its CRC: the log is read record by record
+    log.write_bytes(bytes(data))
+    expected = reference_rows(run_dir)
+    assert 0 < len(expected) < STEPS
+    with pytest.warns(RunLogWarning):
+        rows = list(Api().run(f"readback/{mixed_run.id}").scan_history())
+    assert comparable(rows) == comparable(expected)
+    with pytest.warns(RunLogWarning):
+        assert comparable(Api().run(f"readback/{mixed_run.id}").history(samples=STEPS, pandas=False)) == comparable(expected)
+
+
+def test_scan_history_skips_a_frame_that_does_not_decode_and_says_so(tmp_path: Path) -> None:
+    pack = records.make_packer()
+    rows = [(records.HISTORY, step, 1.0 + step, float(step), {"a": float(step)}) for step in range(6)]
+    write_payloads(tmp_path, [pack([1, rows[:3]]), b"\x92\x04\x93\xc1", pack([7, rows[3:]])])  # 0xc1: never valid
+    with pytest.warns(RunLogWarning, match="frame 1 does not decode"):
+        got = [row for page in history_row_pages(tmp_path) for row in page]
+    assert got == [{"a": float(step), "_step": step, "_timestamp": 1.0 + step, "_runtime": float(step)}
+                   for step in range(6)]
 
 
 def test_scan_history_with_keys_is_the_full_read_filtered(mixed_run: jupyter_tracker.Run, store_root: Path) -> None:
