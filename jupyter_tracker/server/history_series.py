@@ -31,16 +31,27 @@ _INT64_LOW, _INT64_HIGH = -(1 << 63), 1 << 63
 
 
 def numeric_points(
-    steps: Sequence[int], times: Sequence[Any], runtimes: Sequence[Any], rows: Sequence[dict[str, Any]]
+    steps: Sequence[int],
+    times: Sequence[Any],
+    runtimes: Sequence[Any],
+    rows: Sequence[dict[str, Any]],
+    uniform_floats: bool | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The numeric points of each key of some history rows, a key at a time: {key: (steps, values)}.
 
-    ``_timestamp`` and ``_runtime`` are series too. A key whose values are all floats (or floats
-    and int64 ints) is read in one pass over C-level iterators; any other key (missing in some
-    rows, strings, bools, huge ints) value by value with :func:`is_numeric`.
+    ``_timestamp`` and ``_runtime`` are series too. Rows that all log the same float keys are
+    read in one pass (``uniform_floats``: True when the caller already knows they do, False
+    when it knows they do not, None to look). Otherwise a key whose values are all floats (or
+    floats and int64 ints) is read in one pass over C-level iterators; any other key (missing in
+    some rows, strings, bools, huge ints) value by value with :func:`is_numeric`.
     """
     step_array = np.asarray(steps, dtype=np.int64)
-    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    found = None if uniform_floats is False else _uniform_floats(step_array, rows, checked=bool(uniform_floats))
+    if found is not None:
+        found["_timestamp"] = (step_array, np.asarray(times, dtype=np.float64))
+        found["_runtime"] = (step_array, np.asarray(runtimes, dtype=np.float64))
+        return found
+    found = {}
     for key in dict.fromkeys(chain.from_iterable(rows)):
         if key in _RECORD_FIELDS:
             continue
@@ -60,6 +71,28 @@ def numeric_points(
     found["_timestamp"] = (step_array, np.asarray(times, dtype=np.float64))
     found["_runtime"] = (step_array, np.asarray(runtimes, dtype=np.float64))
     return found
+
+
+def _uniform_floats(
+    step_array: np.ndarray, rows: Sequence[dict[str, Any]], checked: bool = False
+) -> dict[str, Any] | None:
+    """Every key's points at once when each row holds the same keys, in the same order, all floats.
+
+    The usual batch (a training loop logs the same metrics each step): its values are read in
+    one pass into a rows x keys array instead of a pass per key. None for any other batch.
+    ``checked``: the caller has seen the keys and the value types already.
+    """
+    if not rows or not rows[0] or not _RECORD_FIELDS.isdisjoint(rows[0]):
+        return None
+    keys = tuple(rows[0])
+    if not checked and (
+        set(map(tuple, rows)) != {keys} or set(map(type, chain.from_iterable(map(dict.values, rows)))) != {float}
+    ):
+        return None
+    count = len(rows) * len(keys)
+    table = np.fromiter(chain.from_iterable(map(dict.values, rows)), dtype=np.float64, count=count)
+    table = table.reshape(len(rows), len(keys))
+    return {key: (step_array, table[:, index]) for index, key in enumerate(keys)}
 
 
 def _add_checked(

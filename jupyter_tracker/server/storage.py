@@ -171,39 +171,65 @@ def _plain_history(record: Any) -> bool:
     return all(type(key) is str for key in row) and all(type(value) in scalars for value in row.values())
 
 
-def _plain_history_batch(batch: list[Any]) -> bool:
+@dataclass(frozen=True)
+class _PlainBatch:
+    """What checking a batch of plain history records found, kept so applying it need not look again."""
+
+    steps: tuple[int, ...]
+    times: tuple[float, ...]
+    runtimes: tuple[float, ...]
+    rows: tuple[dict[str, Any], ...]
+    #: the distinct orders of keys the rows have (one when every row logs the same keys)
+    key_orders: set[tuple[str, ...]]
+    value_types: set[type]
+
+    @property
+    def uniform_floats(self) -> bool:
+        """Every row holds the same keys in the same order, all floats (the usual batch)."""
+        return len(self.key_orders) == 1 and self.value_types == {float}
+
+
+def _plain_history_batch(batch: list[Any]) -> _PlainBatch | None:
     """Every record a well-formed history record of scalars (the usual batch), checked a column at a time.
 
     The same conditions as :func:`_plain_history`, over C-level iterators instead of a Python
-    call per record. False means "not proven": each record is then checked on its own.
+    call per record. None means "not proven": each record is then checked on its own.
     """
     if set(map(type, batch)) != {list} or set(map(len, batch)) != {5}:
-        return False
+        return None
     kinds, steps, times, runtimes, rows = zip(*batch, strict=True)
     if set(map(type, kinds)) != {str} or set(kinds) != {records.HISTORY}:
-        return False
+        return None
     if set(map(type, steps)) != {int} or min(steps) < 0 or max(steps) > MAX_STEP:
-        return False
+        return None
     for column in (times, runtimes):
         if set(map(type, column)) != {float}:
-            return False
+            return None
         if not bool(np.all(np.abs(np.asarray(column, dtype=np.float64)) <= _MAX_TIME)):  # NaN fails too
-            return False
+            return None
     if set(map(type, rows)) != {dict}:
-        return False
-    if not set(map(type, chain.from_iterable(rows))) <= {str}:
-        return False
-    return set(map(type, chain.from_iterable(map(dict.values, rows)))) <= _SCALARS
+        return None
+    key_orders = set(map(tuple, rows))
+    if not all(type(key) is str for order in key_orders for key in order):
+        return None
+    value_types = set(map(type, chain.from_iterable(map(dict.values, rows))))
+    if not value_types <= _SCALARS:
+        return None
+    return _PlainBatch(steps, times, runtimes, rows, key_orders, value_types)
 
 
-def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
-    """Checks the shape of every record before anything is written; raises BadRequest."""
+def _validate_records(first_seq: Any, batch: Any) -> tuple[list[list[Any]], _PlainBatch | None]:
+    """Checks the shape of every record before anything is written; raises BadRequest.
+
+    Returns the records and, for a batch of plain history records, what the check found.
+    """
     if type(first_seq) is not int or first_seq < 1:
         raise BadRequest("malformed batch: first_seq must be a positive integer")
     if not isinstance(batch, list) or not batch:
         raise BadRequest("malformed batch: expected a non-empty list of records")
-    if _plain_history_batch(batch):
-        return batch  # type: ignore[no-any-return]  # records are only read from here on
+    plain = _plain_history_batch(batch)
+    if plain is not None:
+        return batch, plain  # records are only read from here on
     checked: list[list[Any]] = []
     for index, record in enumerate(batch):
         if _plain_history(record):
@@ -255,7 +281,7 @@ def _validate_records(first_seq: Any, batch: Any) -> list[list[Any]]:
                 if record[1].get("runtime") is not None:
                     _check_finite(record[1]["runtime"], f"{where} (finish) runtime")
         checked.append(list(record))
-    return checked
+    return checked, None
 
 
 class Storage:
@@ -705,7 +731,7 @@ class Storage:
         ``[first_seq, batch]`` the batch was decoded from, lets history rows be stored as the
         bytes sent instead of encoded again.
         """
-        checked = _validate_records(first_seq, batch)
+        checked, plain = _validate_records(first_seq, batch)
         spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
         with self.write() as connection:
             pk = self._run_pk(connection, entity, project, run_id)
@@ -731,13 +757,13 @@ class Storage:
             system: list[dict[str, Any]] = []
             history: list[list[Any]]
             history_seqs: Sequence[int]
-            if checked is batch:  # a plain batch: history records only, in sequence order
+            if plain is not None:  # a plain batch: history records only, in sequence order
                 history = fresh
                 history_seqs = range(applied + 1, applied + 1 + len(fresh))
                 doc.columns["runtime"] = float(fresh[-1][3])
             else:
                 history, history_seqs = [], []
-            for offset, record in enumerate(() if checked is batch else fresh):
+            for offset, record in enumerate(() if plain is not None else fresh):
                 seq = applied + 1 + offset
                 kind = record[0]
                 if kind == records.HISTORY:
@@ -758,10 +784,22 @@ class Storage:
                 else:
                     _apply_other(doc, kind, record[1] if len(record) > 1 else None)
             if history:
-                _, steps, times, runtimes, logged_rows = zip(*history, strict=True)
-                last_logged: dict[str, Any] = {}
-                for logged in logged_rows:
-                    last_logged.update(logged)
+                if plain is not None:
+                    steps, times, runtimes, logged_rows = (
+                        plain.steps[skip:],
+                        plain.times[skip:],
+                        plain.runtimes[skip:],
+                        plain.rows[skip:],
+                    )
+                else:
+                    _, steps, times, runtimes, logged_rows = zip(*history, strict=True)
+                last_logged: dict[str, Any]
+                if plain is not None and len(plain.key_orders) == 1:  # every row logs the same keys
+                    last_logged = dict(logged_rows[-1])
+                else:
+                    last_logged = {}
+                    for logged in logged_rows:
+                        last_logged.update(logged)
                 doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
                 doc.changed.add("last_values")
                 size = history_blocks.BLOCK_ROWS
@@ -795,7 +833,9 @@ class Storage:
                         for cut, end in cuts
                     ]
                 self._bulk_insert(connection, t.history_blocks, blocks)
-                self._append_points(connection, pk, history_series.numeric_points(steps, times, runtimes, logged_rows))
+                uniform = None if plain is None else plain.uniform_floats
+                points = history_series.numeric_points(steps, times, runtimes, logged_rows, uniform_floats=uniform)
+                self._append_points(connection, pk, points)
                 doc.columns["history_rows"] = int(row.history_rows) + len(history)
             if system:
                 self._bulk_insert(connection, t.system_rows, system)

@@ -112,3 +112,20 @@ def test_record_spans_of_a_payload_not_shaped_as_a_batch_are_none() -> None:
         (pack([1, [1, 2]]), 3),
     ):
         assert history_blocks.record_spans(payload, count) is None
+
+
+def test_rows_that_log_the_same_float_keys_give_the_points_of_the_row_by_row_rule_in_one_pass() -> None:
+    steps = list(range(0, 60, 2))
+    times = [1.7e9 + step for step in steps]
+    runtimes = [step / 10 for step in steps]
+    same = [{"loss": 1.0 / (step + 1), "acc": step * 0.01, "nan": math.nan} for step in steps]
+    reordered = [dict(reversed(list(row.items()))) if index % 2 else row for index, row in enumerate(same)]
+    with_int = [{**row, "acc": 3} if index == 5 else row for index, row in enumerate(same)]
+    for rows in (same, reordered, with_int):
+        expected = _row_by_row(steps, times, runtimes, rows)
+        _same_points(history_series.numeric_points(steps, times, runtimes, rows), expected)
+        _same_points(history_series.numeric_points(steps, times, runtimes, rows, uniform_floats=False), expected)
+    _same_points(
+        history_series.numeric_points(steps, times, runtimes, same, uniform_floats=True),
+        _row_by_row(steps, times, runtimes, same),
+    )
