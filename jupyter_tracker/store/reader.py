@@ -86,7 +86,7 @@ def sampled_history_records(
     found = _sampled_history(run_dir, choose, keys)
     if found is None:
         return None
-    return [record_spans.as_record(seq, record) for seqs, decoded in found for seq, record in zip(seqs, decoded)]
+    return [record_spans.as_record(seq, record) for seqs, decoded in found for seq, record in zip(seqs, decoded, strict=True)]
 
 
 def sampled_history_rows(
