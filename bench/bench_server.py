@@ -12,9 +12,13 @@ from /proc) and the points per server CPU second: on a shared machine the wall-c
 follows the load, the work per point much less. ``--workers N`` runs N uvicorn workers
 (rate limits and caches are then per process; the buckets live in the database).
 
-Run: ``.venv/bin/python bench/bench_server.py [--quick] [--workers N] [--postgres-dsn URL]``. PostgreSQL runs
-when ``--postgres-dsn`` or ``JT_TEST_POSTGRES_DSN`` names a cluster (a database is created and
-dropped). Results are printed and written to ``bench/out/bench_server.json``.
+``--before REV`` also runs a server of the package as it was at git revision ``REV`` (exported
+with ``git archive``), its repetitions interleaved with this checkout's, so both see the same
+machine load; its figures are printed beside this checkout's.
+
+Run: ``.venv/bin/python bench/bench_server.py [--quick] [--workers N] [--before REV] [--postgres-dsn URL]``.
+PostgreSQL runs when ``--postgres-dsn`` or ``JT_TEST_POSTGRES_DSN`` names a cluster (a database
+is created and dropped). Results are printed and written to ``bench/out/bench_server.json``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,13 +64,36 @@ def _timed(function: Callable[[], Any], repeats: int) -> list[float]:
 
 
 @contextlib.contextmanager
-def _server(directory: Path, backend: str, dsn: str | None, workers: int = 1) -> Iterator[ServerProcess]:
+def _server(
+    directory: Path, backend: str, dsn: str | None, workers: int = 1, tree: Path | None = None
+) -> Iterator[ServerProcess]:
+    """A server of this checkout, or of the package exported to ``tree`` (started from there, so it imports it)."""
     if backend == "postgresql":
         assert dsn
         os.environ["JT_TEST_POSTGRES_DSN"] = dsn
     extra = ("--workers", str(workers)) if workers > 1 else ()
-    with start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT, extra_args=extra) as server:
+    here = Path.cwd()
+    if tree is not None:
+        os.chdir(tree)  # the server runs ``python -c``: its first import path is the directory it starts in
+    try:
+        starting = start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT, extra_args=extra)
+        server = starting.__enter__()
+    finally:
+        os.chdir(here)
+    try:
         yield server
+    finally:
+        starting.__exit__(None, None, None)
+
+
+def _export_revision(revision: str, into: Path) -> Path:
+    """The package as it was at ``revision`` (``git archive``), for the "before" server."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "jupyter_tracker"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def _server_cpu_seconds(server: ServerProcess) -> float | None:
@@ -281,11 +309,27 @@ def _median_of(runs: list[dict[str, Any]], name: str) -> float | None:
     return round(statistics.median(values)) if values else None
 
 
+def _summary(backend: str, runs_by_clients: dict[str, list[dict[str, Any]]], label: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for clients, name in (("1", "ingest_1_client"), ("15", "ingest_15_clients")):
+        runs = sorted(runs_by_clients[clients], key=lambda result: result["points_per_s"])
+        found[name] = {
+            **runs[len(runs) // 2],
+            "points_per_s_each": [run["points_per_s"] for run in runs],
+            "points_per_server_cpu_s_median": _median_of(runs, "points_per_server_cpu_s"),
+            "load_average_each": [run["load_average_1min"] for run in runs],
+        }
+        print(label, backend, f"ingest, {clients} client(s), median of {len(runs)}:", found[name], flush=True)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller ingest volumes (a smoke run)")
     parser.add_argument("--postgres-dsn", default=os.environ.get("JT_TEST_POSTGRES_DSN"))
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of each server")
+    parser.add_argument("--before", default="", help="git revision whose server runs beside this checkout's")
+    parser.add_argument("--repetitions", type=int, default=None, help="ingest repetitions (default 5, 1 with --quick)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "out" / "bench_server.json"))
     options = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if options.postgres_dsn else [])
@@ -293,36 +337,38 @@ def main() -> None:
     results: dict[str, Any] = {
         "machine_cpus": os.cpu_count(),
         "workers": options.workers,
+        "before": options.before or None,
         "load_average_before": os.getloadavg(),
         "backends": {},
     }
-    repetitions = 1 if options.quick else 5
+    repetitions = options.repetitions or (1 if options.quick else 5)
     with tempfile.TemporaryDirectory(prefix="jt-bench-server-") as directory, contextlib.ExitStack() as stack:
+        trees: list[tuple[str, Path | None]] = [("this checkout", None)]
+        if options.before:
+            trees.append((f"before ({options.before})", _export_revision(options.before, Path(directory) / "before")))
         servers = {
-            backend: stack.enter_context(_server(Path(directory), backend, options.postgres_dsn, options.workers))
+            (label, backend): stack.enter_context(
+                _server(Path(directory) / str(index), backend, options.postgres_dsn, options.workers, tree)
+            )
+            for index, (label, tree) in enumerate(trees)
             for backend in backends
         }
-        ingest: dict[str, dict[str, list[dict[str, Any]]]] = {backend: {"1": [], "15": []} for backend in backends}
-        for _ in range(repetitions):  # interleaved, so a change in the machine's load hits every figure alike
-            for backend, server in servers.items():
-                ingest[backend]["1"].append(bench_ingest(server, 1, batches_one))
-                ingest[backend]["15"].append(bench_ingest(server, 15, batches_many))
-        for backend, server in servers.items():
-            found: dict[str, Any] = {}
-            for clients, label in (("1", "ingest_1_client"), ("15", "ingest_15_clients")):
-                runs = sorted(ingest[backend][clients], key=lambda result: result["points_per_s"])
-                found[label] = {
-                    **runs[len(runs) // 2],
-                    "points_per_s_each": [run["points_per_s"] for run in runs],
-                    "points_per_server_cpu_s_median": _median_of(runs, "points_per_server_cpu_s"),
-                    "load_average_each": [run["load_average_1min"] for run in runs],
-                }
-                print(backend, f"ingest, {clients} client(s), median of {len(runs)}:", found[label], flush=True)
+        ingest: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {key: {"1": [], "15": []} for key in servers}
+        for number in range(repetitions):  # interleaved, so a change in the machine's load hits every figure alike
+            order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
+            for key, server in order:
+                ingest[key]["1"].append(bench_ingest(server, 1, batches_one))
+                ingest[key]["15"].append(bench_ingest(server, 15, batches_many))
+        for (label, backend), server in servers.items():
+            found = _summary(backend, ingest[(label, backend)], label)
             found["history_100k_to_1500"] = bench_history(server)
-            print(backend, "history 100,000 -> 1,500:", found["history_100k_to_1500"], flush=True)
+            print(label, backend, "history 100,000 -> 1,500:", found["history_100k_to_1500"], flush=True)
             found["runs_query_10k"] = bench_runs_query(server)
-            print(backend, "runs query at 10,000 runs:", found["runs_query_10k"], flush=True)
-            results["backends"][backend] = found
+            print(label, backend, "runs query at 10,000 runs:", found["runs_query_10k"], flush=True)
+            if label == trees[0][0]:
+                results["backends"][backend] = found
+            else:
+                results.setdefault("before_backends", {})[backend] = found
     sqlite = results["backends"]["sqlite"]
     results["targets"] = {"history_downsample_sqlite_le_50ms": sqlite["history_100k_to_1500"]["median_ms"] <= 50}
     ingest_goals = {"sqlite": 500_000, "postgresql": 1_000_000}  # points/s with 15 clients (issue 14)
@@ -335,6 +381,7 @@ def main() -> None:
                 found["runs_query_10k"]["median_ms_new_filter"] <= limit_ms
             )
     results["load_average_after"] = os.getloadavg()
+    _print_table(results)
     print(
         "targets:",
         results["targets"],
@@ -346,6 +393,20 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))
     print(f"written to {output}")
+
+
+def _print_table(results: dict[str, Any]) -> None:
+    """One line per backend and code tree: the medians the targets are about."""
+    print(f"{'tree':<22} {'backend':<11} {'1 client pts/s':>15} {'15 clients pts/s':>17} "
+          f"{'15: pts/server CPU s':>21} {'runs query ms':>14}")
+    for label, backends in (("this checkout", results["backends"]), ("before", results.get("before_backends", {}))):
+        for backend, found in backends.items():
+            print(
+                f"{label:<22} {backend:<11} {found['ingest_1_client']['points_per_s']:>15,} "
+                f"{found['ingest_15_clients']['points_per_s']:>17,} "
+                f"{found['ingest_15_clients']['points_per_server_cpu_s_median'] or 0:>21,} "
+                f"{found['runs_query_10k']['median_ms_new_filter']:>14}"
+            )
 
 
 if __name__ == "__main__":
