@@ -91,8 +91,9 @@ class LimitChecker:
     the warning comes on exactly that row.
 
     The run's hot path, which has already compared the row's names with :attr:`run_keys`, does
-    what :meth:`count_row` does for a row with the same names inline: ``run_rows += 1``, and
-    :meth:`check_points` once ``run_rows > run_limit``.
+    not call :meth:`count_row` for a row with the same names: it adds the number of such rows to
+    :attr:`run_rows` before anything reads the counts, and calls :meth:`check_points` on the row at
+    which ``run_rows`` passes ``run_limit``.
     """
 
     def __init__(self) -> None:

@@ -99,6 +99,8 @@ class Run:
         self._limits = LimitChecker()
         self._metrics = MetricDefinitions()
         self._last_values: dict[str, Any] = {}
+        #: the last row log()'s fast path committed, not yet in _last_values (see _fold_last_row)
+        self._last_row: dict[str, Any] | None = None
         self._aggregated: set[str] = set()
         self._known_key_count = 0
         #: the names of the last committed row, in its order (checked), and the types of its values
@@ -106,6 +108,10 @@ class Run:
         #: a step is pending and once the run is finished.
         self._row_keys: tuple[str, ...] | None = None
         self._row_types: tuple[type, ...] = ()
+        #: while the fast path is on, the step it started from (its rows are counted for the limits
+        #: from the step, when the counts are read) and the step whose row crosses a points bound
+        self._fast_from = 0
+        self._warn_step = 0
         self._pending: dict[str, Any] = {}
         self._step = 0
         self._finished = False
@@ -115,7 +121,7 @@ class Run:
         self.start_time = clock()
         self._t0 = self.start_time
         self.config = Config(on_change=self._record_config, on_warning=self._emit_warning)
-        self.summary = Summary(self._last_values, on_set=self._record_summary)
+        self.summary = _RunSummary(self._fold_last_row, self._last_values, on_set=self._record_summary)
         if resumed_from is not None:
             self._restore(resumed_from)
 
@@ -289,26 +295,23 @@ class Run:
                 and tuple(map(type, data.values())) == self._row_types):
             # The common case: the names of the last committed row (already checked: strings, not
             # empty) with the same plain value types, no pending step, a live run (_row_keys is None
-            # otherwise). The same row the general path writes, with the limits' "same names"
-            # counting done here, and the same interrupt-safe order.
+            # otherwise). The same row the general path writes, in the same interrupt-safe order;
+            # the limits count these rows from the step when they read the counts (_count_fast_rows),
+            # and the row that crosses a bound is known ahead (_warn_step).
             row = data.copy()
             now = _time()
             step = self._step
             self._step = step + 1
             self._append((_HISTORY, step, now, now - self._t0, row))
+            self._last_row = row  # it has every name of the rows before it: folded in when read
             if not step & 1023 and self._writer is not None:
                 self._writer.catch_up()  # packs the queued rows here, in one call; waits if the writer falls behind
-            limits = self._limits
-            limits.run_rows += 1
             if self._aggregated:
                 aggregated = self._aggregated.intersection(row)
                 if aggregated:
                     self.summary.add_values(row, aggregated)
-            self._last_values.update(row)
-            if limits.run_rows > limits.run_limit:
-                found = limits.check_points()
-                if found:
-                    self._emit_limit_warnings(found)
+            if step >= self._warn_step:  # this row makes a name cross the points bound: warn now
+                self._check_points()
             return
         self._log_row(data, step, commit)
 
@@ -316,6 +319,7 @@ class Run:
         """``log`` for every row but a flat dict of plain values with the last row's names and types."""
         if self._finished:
             raise RunFinishedError(f"run {self.id} is finished; call jupyter_tracker.init() to start a new one")
+        self._count_fast_rows()
         row = fast_copy(data) if type(data) is dict else None
         if row is None:
             row = self._check_slow(data)
@@ -347,6 +351,8 @@ class Run:
         types = tuple(map(type, row.values()))
         if _plain_types_only(types):  # the next row with these names and types may take the fast path
             self._row_keys, self._row_types = limits.run_keys, types
+            self._fast_from = self._step
+            self._warn_step = self._step + limits.run_limit - limits.run_rows
         else:
             self._row_keys = None
         # new keys are resolved before the row reaches the last values, so that a summary
@@ -357,9 +363,32 @@ class Run:
             keys = self._aggregated.intersection(row)
             if keys:
                 self.summary.add_values(row, keys)
+        self._fold_last_row()
         self._last_values.update(row)
         if found:
             self._emit_limit_warnings(found)
+
+    def _count_fast_rows(self) -> None:
+        """Adds the rows the fast path committed since it was turned on to the limits' count (before it is read)."""
+        if self._row_keys is not None:
+            self._limits.run_rows += self._step - self._fast_from
+            self._fast_from = self._step
+
+    def _check_points(self) -> None:
+        """The fast path's limits check: on the row at which the busiest name crosses its bound, and at finish."""
+        self._count_fast_rows()
+        limits = self._limits
+        found = limits.check_points()
+        self._warn_step = self._step + limits.run_limit - limits.run_rows
+        if found:
+            self._emit_limit_warnings(found)
+
+    def _fold_last_row(self) -> None:
+        """Brings the last values up to date with the fast path's last row (before they are read or updated)."""
+        row = self._last_row
+        if row is not None:
+            self._last_row = None
+            self._last_values.update(row)
 
     def _check_slow(self, data: Mapping[str, Any]) -> dict[str, Any]:
         row, sizes, media = normalise_row(data)
@@ -420,6 +449,7 @@ class Run:
         definition = make_definition(name, step_metric, summary, goal, bool(hidden))
         self._metrics.add(definition)
         self._append((records.DEFINE_METRIC, definition.to_record()))
+        self._fold_last_row()
         for key in list(self._last_values) + list(self._limits.scalar_points):
             resolved = self._metrics.resolve(key)
             if resolved is not None and self.summary.aggregate(key, resolved):
@@ -482,9 +512,7 @@ class Run:
                                   f"a finish hook failed ({type(error).__name__}: {error}); the run is saved")
         if self._pending:
             self.log({}, commit=True)
-        found = self._limits.check_points()
-        if found:
-            self._emit_limit_warnings(found)
+        self._check_points()
         self.exit_code = exit_code if exit_code is not None else 0
         if self.state == "running":
             self.state = "finished" if self.exit_code == 0 else "failed"
@@ -544,6 +572,31 @@ class Run:
         else:
             self.state = "killed" if issubclass(kind, KeyboardInterrupt) else "failed"
             self.finish(exit_code=130 if issubclass(kind, KeyboardInterrupt) else 1)
+
+
+class _RunSummary(Summary):
+    """The run's summary, reading the last values only once the run has folded its fast path's last row in.
+
+    log()'s fast path keeps a reference to its row instead of updating the last values for every
+    name of every row (a dict update per call); every read of the last values goes through here.
+    """
+
+    def __init__(self, fold: Callable[[], None], last_values: dict[str, Any],
+                 on_set: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(last_values, on_set=on_set)
+        self._fold = fold
+
+    def _visible_keys(self) -> list[str]:
+        self._fold()
+        return super()._visible_keys()
+
+    def __getitem__(self, key: str) -> Any:
+        self._fold()
+        return super().__getitem__(key)
+
+    def aggregate(self, key: str, definition: MetricDefinition) -> bool:
+        self._fold()
+        return super().aggregate(key, definition)
 
 
 class DisabledRun(Run):

@@ -179,6 +179,22 @@ def test_scalar_points_count_across_changing_key_sets(root):
     run.finish()
 
 
+def test_scalar_points_count_rows_not_steps_when_log_moves_the_step(root):
+    run = jt.init()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(60_000):
+            run.log({"loss": 1.0})
+        run.log({"loss": 1.0}, step=5_000_000)  # a jump of millions of steps: a pending row, one point
+        run.log({"loss": 1.0}, commit=False)  # merged into it; the next call commits the two as one row
+        for _ in range(40_000):
+            run.log({"loss": 1.0})
+    with pytest.warns(LimitWarning, match="100,001"):
+        run.log({"loss": 1.0})
+    run.finish()
+    assert [w.kind for w in run.warnings if isinstance(w, LimitWarning)] == ["scalar_points"]
+
+
 def test_scalar_points_at_the_bound_do_not_warn(root):
     run = jt.init()
     with warnings.catch_warnings():

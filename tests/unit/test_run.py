@@ -297,6 +297,24 @@ def test_summary_holds_the_last_value_by_default(root):
     assert jt.summary["loss"] == 0.5
 
 
+def test_summary_holds_the_last_fast_path_row_before_and_after_rows_with_other_names(root):
+    run = jt.init()
+    for step in range(5):  # the same names and types: log()'s fast path after the first row
+        run.log({"loss": float(step), "acc": step / 10})
+    assert run.summary["loss"] == 4.0 and dict(run.summary) == {"loss": 4.0, "acc": 0.4}
+    run.log({"loss": 9.0, "acc": 0.9})
+    run.log({"lr": 0.1})  # other names: the fast path's last row is not lost under them
+    run.log({"lr": 0.2})
+    assert dict(run.summary) == {"loss": 9.0, "acc": 0.9, "lr": 0.2}
+    run.log({"loss": 1.5, "acc": 0.5})
+    run.log({"loss": 0.5, "acc": 0.6})
+    run.define_metric("loss", summary="min")  # seeded from the last value, then the rows after it
+    run.log({"loss": 0.7, "acc": 0.7})
+    assert dict(run.summary) == {"loss": 0.5, "acc": 0.7, "lr": 0.2}
+    run.finish()
+    assert read_run(Path(run.dir))[0].summary == {"loss": 0.5, "acc": 0.7, "lr": 0.2}
+
+
 def test_summary_set_by_hand_wins_and_is_stored(root):
     run = jt.init()
     run.log({"acc": 0.5})
