@@ -104,3 +104,10 @@ export function audioCaption(media: MediaFile): string {
   else if (typeof media.channels === 'number') parts.push(`${media.channels} channels`);
   return parts.join(' · ');
 }
+
+/** The size an image or video is drawn at: large ones fit in 256 px, small ones grow by whole factors to about 128 px. */
+export function displaySize(width: number, height: number): { width: number; height: number } {
+  const longest = Math.max(width, height);
+  const factor = longest > 256 ? 256 / longest : longest < 128 ? Math.floor(128 / longest) : 1;
+  return { width: Math.max(1, Math.round(width * factor)), height: Math.max(1, Math.round(height * factor)) };
+}

@@ -8,7 +8,7 @@
 import { ChartOptions, HistogramChart, MetricChart, SeriesPayload } from './chart';
 import { element } from './dom';
 import { formatAge, formatBytes, toNumber } from './format';
-import { audioCaption, entryAtStep, MediaFile, MediaKey, MediaStep, tableCaption, tableCell, TableRows, videoShownAs } from './media_model';
+import { audioCaption, displaySize, entryAtStep, MediaFile, MediaKey, MediaStep, tableCaption, tableCell, TableRows, videoShownAs } from './media_model';
 import { orderWarnings, RunWarning, warningsHeading } from './warnings_model';
 
 /** A logged HTML page larger than this is offered as a download instead of being shown. */
@@ -153,11 +153,10 @@ class MediaCard {
         picture.src = this.fileUrl(image.file);
         picture.alt = image.caption ?? this.key;
         if (image.width && image.height) {
-          // large images fit in 256 px; small ones grow by whole factors to about 128 px (drawn pixelated, see base.css)
-          const longest = Math.max(image.width, image.height);
-          const factor = longest > 256 ? 256 / longest : longest < 128 ? Math.floor(128 / longest) : 1;
-          picture.width = Math.max(1, Math.round(image.width * factor));
-          picture.height = Math.max(1, Math.round(image.height * factor));
+          // drawn pixelated when grown (see base.css)
+          const size = displaySize(image.width, image.height);
+          picture.width = size.width;
+          picture.height = size.height;
         }
         figure.append(picture);
         if (image.caption) figure.append(element('figcaption', undefined, image.caption));
@@ -192,20 +191,22 @@ class MediaCard {
       figure.append(player);
       note = audioCaption(media);
     } else if (kind === 'video' && videoShownAs(media) === 'image') {
-      const picture = element('img');
+      const picture = element('img', 'jt-media-gif');
       picture.src = this.fileUrl(media.file);
       picture.alt = media.caption ?? this.key;
+      if (media.width && media.height) {
+        const size = displaySize(media.width, media.height);
+        picture.width = size.width;
+        picture.height = size.height;
+      }
       figure.append(picture);
     } else if (kind === 'video') {
       const player = element('video');
       player.controls = true;
       player.preload = 'metadata';
       player.src = this.fileUrl(media.file);
-      if (media.width && media.height) {
-        const factor = Math.min(1, 320 / media.width);
-        player.width = Math.round(media.width * factor);
-        player.height = Math.round(media.height * factor);
-      } else player.width = 320;
+      const size = media.width && media.height ? displaySize(media.width, media.height) : null;
+      player.width = Math.max(320, size?.width ?? 0);
       figure.append(player);
     } else if (kind === 'html') {
       figure.append(this.htmlFrame(media));

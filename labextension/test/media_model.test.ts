@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { audioCaption, entryAtStep, tableCaption, tableCell, videoShownAs } from '../src/media_model';
+import { audioCaption, displaySize, entryAtStep, tableCaption, tableCell, videoShownAs } from '../src/media_model';
 
 describe('entryAtStep', () => {
   const steps = [{ step: 0 }, { step: 10 }, { step: 20 }, { step: 40 }];
@@ -53,5 +53,15 @@ describe('table cells', () => {
   it('says how many rows the table has and how many are shown', () => {
     expect(tableCaption({ columns: ['a', 'b'], rows: [[1, 2]], nrows: 1 })).toBe('1 row × 2 columns');
     expect(tableCaption({ columns: ['a'], rows: [[1], [2]], nrows: 5000 })).toBe('5,000 rows × 1 column, first 2 shown');
+  });
+});
+
+describe('displaySize', () => {
+  it('grows small pictures by whole factors to about 128 px and fits large ones in 256 px', () => {
+    expect(displaySize(24, 24)).toEqual({ width: 120, height: 120 });
+    expect(displaySize(32, 16)).toEqual({ width: 128, height: 64 });
+    expect(displaySize(200, 100)).toEqual({ width: 200, height: 100 });
+    expect(displaySize(1024, 512)).toEqual({ width: 256, height: 128 });
+    expect(displaySize(3000, 1)).toEqual({ width: 256, height: 1 });
   });
 });

@@ -1,10 +1,12 @@
-"""The run page's system metrics, media browser and files, and the compare view of selected runs, in
-Debian Chromium in both hosts of the shared views: JupyterLab (the labextension and its server
-extension over a local store) and the tracking server's pages (signed in with a session cookie).
+"""The run page's warnings, system metrics, media browser and files, and the compare view of selected
+runs, in Debian Chromium in both hosts of the shared views: JupyterLab (the labextension and its
+server extension over a local store) and the tracking server's pages (signed in with a session cookie).
 
-Seeded runs carry markup in their names, tags, config and image captions: it stays text. A file
-is fetched only by its listed name (traversal attempts are refused), an HTML file is a download and
-never a page. Screenshots go to ``test-artifacts/``.
+Seeded runs carry markup in their names, tags, config, image and audio captions, table cells and a
+crossed limit's key: it stays text. The media browser plays logged audio and video, shows a logged
+HTML page only in an iframe with an empty sandbox, and a logged table's rows. A file is fetched only
+by its listed name (traversal attempts are refused), an HTML file is a download and never a page.
+Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ pytestmark = BROWSER_MARKS
 ATTACK = '<img src=x onerror="window.__jtXss=1"><script>window.__jtXss=2</script>'
 PROJECT = "sections"
 
-#: three runs; the first logs images, histograms and system metrics and saves two files
+#: three runs; the first logs images, histograms, audio, video, HTML, tables and system metrics, crosses
+#: the one-value size limit and saves two files
 SEED = """
 import sys, time
 from pathlib import Path
@@ -43,6 +46,7 @@ import jupyter_tracker as jt
 attack, settings = sys.argv[1], dict(__import__("json").loads(sys.argv[2]))
 Path("notes.txt").write_text("learning-rate sweep notes\\n" * 50)
 Path("page.html").write_text("<script>window.top.__jtXss = 3</script>")
+Path("clip.webm").write_bytes(bytes.fromhex("1a45dfa3") + b" not a real clip")
 ids = []
 for index, lr in enumerate((0.1, 0.03, 0.01)):
     run = jt.init(project="sections", name=f"{attack}-{index}", tags=[attack, f"lr{index}"],
@@ -57,7 +61,25 @@ for index, lr in enumerate((0.1, 0.03, 0.01)):
             row["samples"] = [jt.Image(shade.astype(np.uint8), caption=f"{attack} step {step}"),
                               jt.Image(255 - shade.astype(np.uint8), caption="inverse")]
             row["weights"] = jt.Histogram(rng.normal(step / 80, 1, 2000))
+        if index == 0 and step in (80, 200):
+            tone = np.sin(np.linspace(0, 2 * np.pi * (220 if step == 80 else 440) * 0.5, 4000))
+            row["speech"] = jt.Audio(tone, sample_rate=8000, caption=f"{attack} tone {step}")
+            frames = np.zeros((6, 3, 24, 24), dtype=np.uint8)
+            for frame in range(6):
+                frames[frame, :, :, frame * 4:frame * 4 + 4] = 255
+            row["moving"] = jt.Video(frames, format="gif", fps=4)
+            row["page"] = jt.Html(f"<h1>Report at step {step}</h1><p>{attack}</p><b>bold</b>"
+                                  "<script>window.top.__jtXss = 4</script>")
+            row["predictions"] = jt.Table(columns=["id", "label", "picture"], data=[
+                [i, attack if i == 0 else f"class {i + step}", jt.Image(np.full((6, 6, 3), (40 * i + step) % 256, dtype=np.uint8))]
+                for i in range(3)])
+        if index == 0 and step == 200:
+            row["clip"] = jt.Video("clip.webm", caption="clip")
+        if index == 0 and step == 10:
+            row[f"blob {attack}"] = "x" * 1_100_000
         run.log(row)
+        if index == 0 and step == 10:
+            run.summary[f"blob {attack}"] = "1.1 MB of x"  # the warning is the point, not a 1 MB summary cell
         if index == 0:
             time.sleep(0.006)
     if index == 0:
@@ -121,7 +143,7 @@ def check_run_sections(page: Any, scope: str) -> dict[str, Any]:
     assert seen["captions"] == [f"{ATTACK} step 200", "inverse"], "a caption with markup is text"
     files = dict(seen["files"])
     assert "notes.txt" in files and "page.html" in files and files["notes.txt"] == "1.3 KB"
-    assert sum(name.startswith("media/images/") for name in files) == 12
+    assert sum(name.startswith("media/images/") for name in files) == 12 + 6, "the tables' image cells are files too"
 
     # the step slider goes back through the logged steps
     page.eval_on_selector(f"{scope} .jt-media[data-key=samples] .jt-media-step",
@@ -150,6 +172,70 @@ def check_run_sections(page: Any, scope: str) -> dict[str, Any]:
     assert page.evaluate("() => window.__jtXss") is None
     assert page.locator(f"{scope} img[src=x], {scope} script").count() == 0
     return seen
+
+
+def check_warnings_and_media_kinds(page: Any, scope: str) -> None:
+    """The run's warning, and its audio, video, HTML and table cards; asserts what both hosts share."""
+    warnings = f"{scope} .jt-section[data-section=warnings]"
+    page.wait_for_selector(f"{warnings}:not([hidden]) .jt-warning[data-kind=value_size]", timeout=30_000)
+    shown = page.evaluate(f"""() => {{ const section = document.querySelector("{warnings}");
+      const item = section.querySelector(".jt-warning");
+      return {{heading: section.querySelector(".jt-section-title").textContent,
+               title: item.querySelector(".jt-warning-title").textContent,
+               subject: item.querySelector(".jt-warning-subject").textContent,
+               message: item.querySelector(".jt-warning-message").textContent,
+               advice: item.querySelector(".jt-warning-advice").textContent,
+               above: section.compareDocumentPosition(document.querySelector("{scope} .jt-chart-grid")) === 4}}; }}""")
+    assert shown["heading"] == "Warnings (1)" and shown["title"] == "one logged value"
+    assert shown["subject"] == f"blob {ATTACK}", "the key with markup in it is text"
+    assert "more than the recommended 1,000,000. The data is kept." in shown["message"]
+    assert "Histogram" in shown["advice"] and shown["above"], "the warnings come before the charts"
+
+    # audio: a player whose clip loads from the host's file route (0.5 s at 8 kHz), captions as text
+    speech = f"{scope} .jt-media[data-key=speech]"
+    page.wait_for_function(f"""() => {{ const audio = document.querySelector("{speech} audio");
+      return audio && audio.readyState >= 1 && Math.abs(audio.duration - 0.5) < 0.01; }}""", timeout=30_000)
+    assert page.text_content(f"{speech} figcaption") == f"{ATTACK} tone 200 — 0.50 s · 8,000 Hz · mono"
+    assert page.get_attribute(f"{speech} audio", "controls") is not None
+    first_clip = page.get_attribute(f"{speech} audio", "src")
+    page.eval_on_selector(f"{speech} .jt-media-step",
+                          "(slider) => { slider.value = '0'; slider.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_function(f"""() => {{ const audio = document.querySelector("{speech} audio");
+      return document.querySelector("{speech} figcaption").textContent.includes('tone 80') && audio.readyState >= 1
+        && Math.abs(audio.duration - 0.5) < 0.01; }}""", timeout=30_000)
+    assert page.get_attribute(f"{speech} audio", "src") != first_clip, "another step plays its own clip"
+
+    # video: a GIF is an animated image; another format gets a <video> player on the file route
+    page.wait_for_function(f"""() => {{ const img = document.querySelector("{scope} .jt-media[data-key=moving] img");
+      return img && img.complete && img.naturalWidth === 24 && img.width === 120; }}""", timeout=30_000)
+    video = page.evaluate(f"""() => {{ const video = document.querySelector("{scope} .jt-media[data-key=clip] video");
+      return video && {{controls: video.controls, src: video.src, caption: video.parentElement.querySelector('figcaption').textContent}}; }}""")
+    assert video and video["controls"] and "media" in video["src"] and video["caption"] == "clip"
+
+    # HTML: in an iframe with an empty sandbox (no script, a unique origin), sanitised when logged
+    frame = f"{scope} .jt-media[data-key=page] iframe.jt-media-html-frame"
+    page.wait_for_function(f"""() => {{ const frame = document.querySelector("{frame}");
+      return frame && frame.srcdoc.includes('Report at step 200'); }}""", timeout=30_000)
+    assert page.get_attribute(frame, "sandbox") == ""
+    assert page.evaluate(f"""() => document.querySelector("{frame}").contentDocument""") is None, \
+        "the page cannot reach into the frame, nor the frame into the page"
+    assert page.frame_locator(frame).locator("h1").text_content(timeout=10_000) == "Report at step 200"
+    assert page.frame_locator(frame).locator("b").text_content() == "bold", "the logged page's own markup is drawn"
+    assert page.frame_locator(frame).locator("script, [onerror]").count() == 0, "its script and handlers were dropped"
+
+    # a table: its first rows, markup in a cell as text, image cells as pictures from the file route
+    table = f"{scope} .jt-media[data-key=predictions] table.jt-table-rows"
+    page.wait_for_function(f"""() => {{ const images = document.querySelectorAll("{table} img");
+      return images.length === 3 && Array.from(images).every((img) => img.complete && img.naturalWidth === 6); }}""",
+                           timeout=30_000)
+    cells = page.evaluate(f"""() => ({{caption: document.querySelector("{table} caption").textContent,
+      head: Array.from(document.querySelectorAll("{table} th"), (th) => th.textContent),
+      rows: Array.from(document.querySelectorAll("{table} tr"), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))
+               .filter((row) => row.length)}})""")
+    assert cells["caption"] == "3 rows × 3 columns" and cells["head"] == ["id", "label", "picture"]
+    assert [row[:2] for row in cells["rows"]] == [["0", ATTACK], ["1", "class 201"], ["2", "class 202"]]
+    assert page.evaluate("() => window.__jtXss") is None
+    assert page.locator(f"{scope} img[src=x], {scope} script").count() == 0
 
 
 def check_compare(page: Any, scope: str) -> None:
@@ -245,6 +331,22 @@ def test_jupyterlab_run_page_sections_and_compare_view(lab: dict[str, Any]) -> N
               return out;
             }""", [first])
             assert statuses == [404, 404, 404, 404]
+            check_warnings_and_media_kinds(page, scope)
+            tables = page.evaluate("""async ([id]) => {
+              const out = [];
+              for (const name of ['../../run.log', 'notes.txt', 'nope.parquet']) {
+                const query = new URLSearchParams({project: 'sections', id, name});
+                out.push((await fetch('/jupyter-tracker/table?' + query)).status);
+              }
+              return out;
+            }""", [first])
+            assert tables == [404, 400, 404], "a table is read only by a name the run lists, and only a table"
+            page.eval_on_selector(f"{scope} .jt-run-header", "(node) => node.scrollIntoView()")
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(ARTIFACTS / "labextension_run_warnings.png"))
+            page.eval_on_selector(f"{scope} .jt-media[data-key=page]", "(node) => node.scrollIntoView()")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "labextension_run_media_kinds.png"))
             page.eval_on_selector(f"{scope} .jt-section[data-section=system]", "(node) => node.scrollIntoView()")
             page.wait_for_timeout(300)
             page.screenshot(path=str(ARTIFACTS / "labextension_run_system_media.png"))
@@ -293,12 +395,15 @@ def test_server_run_page_sections_and_compare_view(site: dict[str, Any]) -> None
     with httpx.Client(base_url=base, timeout=30) as client:
         for path in (f"/_pages/api/media/{entity}/{PROJECT}/{first}", f"/_pages/api/files/{entity}/{PROJECT}/{first}",
                      f"/_pages/api/file/{entity}/{PROJECT}/{first}/notes.txt",
-                     f"/_pages/api/compare/{entity}/{PROJECT}?runs={first}"):
+                     f"/_pages/api/compare/{entity}/{PROJECT}?runs={first}",
+                     f"/_pages/api/warnings/{entity}/{PROJECT}/{first}",
+                     f"/_pages/api/table/{entity}/{PROJECT}/{first}/media/tables/x.parquet"):
             assert client.get(path).status_code == 401, path
         client.get("/sign-in")
         client.post("/_pages/sign-in", data={"api_key": site["bob_key"], "csrf": client.cookies["jt_csrf"]})
         assert client.get(f"/_pages/api/file/{entity}/{PROJECT}/{first}/notes.txt").status_code == 403
         assert client.get(f"/_pages/api/system/{entity}/{PROJECT}/{first}").status_code == 403
+        assert client.get(f"/_pages/api/warnings/{entity}/{PROJECT}/{first}").status_code == 403
 
     with sync_playwright() as playwright:
         browser, page, errors = open_browser(playwright)
@@ -318,7 +423,17 @@ def test_server_run_page_sections_and_compare_view(site: dict[str, Any]) -> None
               return out;
             }""", f"/_pages/api/file/{entity}/{PROJECT}/{first}/")
             assert all(status in (400, 404) for status in statuses), statuses
+            check_warnings_and_media_kinds(page, ".jt-run-page")
+            tables = page.evaluate("""async (prefix) => {
+              const out = [];
+              for (const name of ['..%2F..%2Fweb_session.secret', 'notes.txt', 'media/tables/nope.parquet']) {
+                out.push((await fetch(prefix + name)).status);
+              }
+              return out;
+            }""", f"/_pages/api/table/{entity}/{PROJECT}/{first}/")
+            assert all(status in (400, 404) for status in tables), tables
             page.screenshot(path=str(ARTIFACTS / "server_run_sections.png"), full_page=True)
+            page.locator(".jt-section[data-section=media]").screenshot(path=str(ARTIFACTS / "server_run_media_kinds.png"))
 
             # the runs table: tick the three runs, open their compare view
             page.goto(f"{base}/{entity}/{PROJECT}")
