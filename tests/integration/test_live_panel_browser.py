@@ -25,6 +25,7 @@ from tests.integration.lab_helpers import (
     ARTIFACTS,
     BROWSER_MARKS,
     ROOT,
+    collect_console_errors,
     contrast,
     launch,
     luminance,
@@ -97,8 +98,7 @@ def test_live_panel_draws_grows_and_smooths_while_the_cell_runs(jupyterlab: dict
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            console_errors: list[str] = []
-            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            console_errors = collect_console_errors(page)
             outside: list[str] = []
             local = (jupyterlab["base"], "blob:", "data:")
             page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
@@ -289,8 +289,7 @@ def test_layout_survives_resize_and_sidebar_and_follows_the_dark_theme(jupyterla
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            console_errors: list[str] = []
-            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+            console_errors = collect_console_errors(page)
             open_notebook(page, jupyterlab, "layout.ipynb")
             page.wait_for_function(
                 f"() => {{ {SHOW_PANEL} return document.querySelectorAll('.jt-live-chart[data-drawn=\"true\"]').length === {LAYOUT_METRICS}"

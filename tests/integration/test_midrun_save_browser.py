@@ -18,11 +18,13 @@ from tests.integration.lab_helpers import (
     ARTIFACTS,
     BROWSER_MARKS,
     CELL_PROMPTS,
+    NO_KERNEL,
     PLOTLY,
+    SAVED_CHARTS_SHOWN,
     WIDGET,
     Lab,
-    dismiss_kernel_dialog,
     open_and_run_all,
+    open_without_kernel,
     wait_until,
     write_notebook,
 )
@@ -88,15 +90,11 @@ def test_a_notebook_saved_mid_run_keeps_the_charts_as_of_its_last_step(browser: 
     finally:
         lab.stop()  # the kernel dies mid-run: the file on disk is what a reader gets
 
-    reader = Lab(work, tmp_path, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    reader = Lab(work, tmp_path, extra=NO_KERNEL)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(reader.url(name))
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-        dismiss_kernel_dialog(page)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.jp-OutputArea .js-plotly-plot .main-svg').length"
-            " || document.querySelectorAll('.jt-live-static svg').length", timeout=60_000)
+        open_without_kernel(page, reader.url(name), timeout=90_000)
+        page.wait_for_function(SAVED_CHARTS_SHOWN, timeout=60_000)
         time.sleep(1.0)  # let plotly finish drawing before the screenshot
         page.screenshot(path=str(ARTIFACTS / "midrun_saved_notebook.png"), full_page=False)
         drawn = page.evaluate(DRAWN)

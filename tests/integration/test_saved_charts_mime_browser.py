@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,15 @@ from tests.integration.lab_helpers import (
     BROWSER_MARKS,
     CELL_PROMPTS,
     LABEXTENSION,
+    NO_KERNEL,
     PLOTLY,
     WIDGET,
     Lab,
-    dismiss_kernel_dialog,
     open_and_run_all,
+    open_without_kernel,
     read_chart,
+    save_notebook,
     wait_for_all_cells,
-    wait_until,
     write_notebook,
 )
 
@@ -83,10 +83,7 @@ def test_a_saved_notebook_reopened_without_a_kernel_is_drawn_by_the_extension_an
             "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
             timeout=60_000)
         assert page.query_selector(".jt-live-state"), "with its kernel, the open notebook keeps the live widget"
-        before = path.stat().st_mtime_ns
-        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-        wait_until(lambda: path.stat().st_mtime_ns != before, 30, "the notebook was not saved")
-        time.sleep(0.5)
+        save_notebook(page, path)
         assert "[1]" in page.evaluate(CELL_PROMPTS)[0]
     finally:
         lab.stop()
@@ -97,14 +94,12 @@ def test_a_saved_notebook_reopened_without_a_kernel_is_drawn_by_the_extension_an
     assert path.stat().st_size <= 200_000 * len(saved["metrics"]), path.stat().st_size
 
     # a new server with no kernel to give, the same labextension: the renderer draws the file's charts
-    reader = Lab(work, tmp_path, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    reader = Lab(work, tmp_path, extra=NO_KERNEL)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(reader.url(path.name))
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        dismiss_kernel_dialog(page)
+        open_without_kernel(page, reader.url(path.name))
         page.wait_for_function(RENDERED, timeout=60_000)
         kernel = page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
                                " return Boolean(w.sessionContext.session && w.sessionContext.session.kernel); }")

@@ -26,12 +26,15 @@ from tests.integration.lab_helpers import (
     ARTIFACTS,
     BROWSER_MARKS,
     CELL_PROMPTS,
+    NO_KERNEL,
     PLOTLY,
     ROOT,
+    SAVED_CHARTS_SHOWN,
     WIDGET,
     Lab,
-    dismiss_kernel_dialog,
     open_and_run_all,
+    open_without_kernel,
+    save_notebook,
     wait_for_all_cells,
     wait_until,
 )
@@ -79,10 +82,7 @@ def test_static_mode_redraws_during_the_run_in_jupyterlab(browser: Any, tmp_path
         check_charts_drawn(page)
         # saved, it holds the final figure (plus the PNG snapshot JupyterLab's plotly renderer adds) and stays small
         time.sleep(2.0)
-        before = path.stat().st_mtime_ns
-        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-        wait_until(lambda: path.stat().st_mtime_ns != before, 30, "the notebook was not saved")
-        time.sleep(0.5)
+        save_notebook(page, path)
         (panel,) = [output for output in _saved_outputs(path) if "jupyter_tracker" in output.get("metadata", {})]
         assert PLOTLY in panel["data"] and WIDGET not in panel["data"]
         charts = len({trace.get("xaxis", "x") for trace in panel["data"][PLOTLY]["data"]})
@@ -115,10 +115,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
             "() => { const s = document.querySelector('.jt-live-state'); return s && s.textContent === 'finished'; }",
             timeout=60_000)
         assert page.query_selector(".jt-live-state"), "the open notebook keeps its live widget after the run"
-        before = path.stat().st_mtime_ns
-        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-        wait_until(lambda: path.stat().st_mtime_ns != before, 30, "the notebook was not saved")
-        time.sleep(0.5)
+        save_notebook(page, path)
         outputs = _saved_outputs(path)
         assert not [output for output in outputs if WIDGET in output.get("data", {})], \
             "the saved file must not hold a widget view that needs the kernel"
@@ -141,27 +138,19 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_its_charts(browser: 
         lab.stop()
 
     # a new server with no kernel to give: the reader sees what the file holds
-    reader = Lab(work, tmp_path, extra=("--KernelSpecManager.allowed_kernelspecs=['no-such-kernel']",))
+    reader = Lab(work, tmp_path, extra=NO_KERNEL)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(reader.url(name))
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        dismiss_kernel_dialog(page)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.jp-OutputArea .js-plotly-plot .main-svg').length"
-            " || document.querySelectorAll('.jt-live-static svg').length", timeout=60_000)
+        open_without_kernel(page, reader.url(name))
+        page.wait_for_function(SAVED_CHARTS_SHOWN, timeout=60_000)
         time.sleep(1.0)  # let plotly finish drawing before the screenshot
         page.screenshot(path=str(ARTIFACTS / "reopened_notebook.png"), full_page=False)
         assert not page.query_selector("text=Error displaying widget")
         check_charts_drawn(page)
         if importlib.util.find_spec("notebook") is not None:  # Notebook 7, on the same server
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{reader.base}/notebooks/{name}?token={reader.token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            dismiss_kernel_dialog(page)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.jp-OutputArea .js-plotly-plot .main-svg').length"
-                " || document.querySelectorAll('.jt-live-static svg').length", timeout=60_000)
+            open_without_kernel(page, f"{reader.base}/notebooks/{name}?token={reader.token}")
+            page.wait_for_function(SAVED_CHARTS_SHOWN, timeout=60_000)
             time.sleep(1.0)
             page.screenshot(path=str(ARTIFACTS / "reopened_notebook7.png"), full_page=False)
             assert not page.query_selector("text=Error displaying widget")
