@@ -175,7 +175,7 @@ def system_metrics(backend: Any, project: str, run_id: str, entity: str | None =
 
 
 def run_page(backend: Any, project: str, run_id: str, entity: str | None = None) -> dict[str, Any]:
-    """Everything a run page draws: the run, its config and summary, each scalar metric's chart data and its system metrics."""
+    """Everything a run page draws: the run, its config and summary, each metric's chart data, system metrics, warnings."""
     record = backend.get_run(entity, project, run_id)
     return {
         "run": run_row(record),

@@ -62,7 +62,7 @@ class PageRuns(StorageRuns):
 
 
 def run_sections_router(config: ServerConfig, storage: Storage) -> APIRouter:
-    """System metrics, warnings, media, a table's rows, files, file download and compare JSON for the signed-in web pages."""
+    """System metrics, warnings, media, a table's rows, files, a file's bytes and compare JSON for the signed-in pages."""
     from jupyter_tracker.api.backend import RunNotFoundError
     from jupyter_tracker.lab import run_views
     from jupyter_tracker.server.web_pages import session_principal
