@@ -2,7 +2,7 @@
 ``Api().runs()`` over a 10,000-run project; before and after, interleaved, and the same history from the server.
 
     .venv/bin/python bench/bench_api_local.py [--runs 10000] [--steps 100000] [--rounds 7]
-                                              [--before 7886f64] [--no-server] [--cli] [--keep DIR]
+                                              [--before 7886f64] [--figures NAME ...] [--no-server] [--cli] [--keep DIR]
 
 The 10,000 runs are made fast: one index row each (written in one transaction) and a minimal
 run log (a run record and a finish record), so the index and the directories agree and the
@@ -275,6 +275,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7, help="interleaved repetitions per figure (median)")
     parser.add_argument("--before", default=BEFORE_REVISION, help="git revision to compare with ('' for none)")
+    parser.add_argument("--figures", nargs="+", choices=list(FIGURES), default=list(FIGURES), metavar="NAME",
+                        help=f"only these figures (of: {', '.join(FIGURES)})")
     parser.add_argument("--no-server", action="store_true", help="skip the history read through the server")
     parser.add_argument("--cli", action="store_true", help="also time jupyter-tracker ls / export (processes)")
     parser.add_argument("--keep", type=Path, default=None, help="build the store here and keep it")
@@ -305,7 +307,7 @@ def main() -> None:
     if options.before:
         trees.append((f"before ({options.before})", export_revision(options.before, work / "before")))
     workers = [Worker(label, code, run_path, options.steps, env) for label, code in trees]
-    names = list(FIGURES)
+    names = list(options.figures)
     try:
         found = interleaved(workers, names, options.rounds)
     finally:
