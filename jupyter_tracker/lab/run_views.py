@@ -195,8 +195,37 @@ def run_page(backend: Any, project: str, run_id: str, entity: str | None = None)
 _WARNING_KIND = b"\xa7warning"
 
 
+def _payload_seqs(payload: bytes) -> tuple[int, int]:
+    """(first sequence number, record count) of one frame's payload, read from its head only."""
+    import msgpack
+
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(len(payload), 1))
+    unpacker.feed(payload)
+    if unpacker.read_array_header() != 2:
+        raise ValueError("not a run-log payload")
+    first_seq = unpacker.unpack()
+    if type(first_seq) is not int:
+        raise ValueError("not a run-log payload")
+    return first_seq, unpacker.read_array_header()
+
+
+def _missing_records(spans: list[tuple[int, int]]) -> dict[str, Any] | None:
+    """A warning for the records missing between frames: a writer that could not write drops the oldest waiting ones."""
+    missing = gaps = 0
+    for (first, count), (following, _) in zip(spans, spans[1:]):
+        if following > first + count:
+            missing += following - first - count
+            gaps += 1
+    if not missing:
+        return None
+    where = "one place" if gaps == 1 else f"{gaps:,} places"
+    return {"kind": "unwritten_records",
+            "message": f"{missing:,} records are missing from the run log (in {where}): they could not be written "
+                       "when they were logged (a full disk drops the oldest waiting records). What was written is kept."}
+
+
 def _logged_warnings(run_dir: Path, live: bool) -> list[dict[str, Any]]:
-    """The warning records of a run log, and, for a run that has ended, what of its log could not be read.
+    """The warning records of a run log, the records missing from it, and, once the run has ended, what could not be read.
 
     On an intact log only the frames whose bytes hold a warning record's kind are decoded (warnings
     are rare; the history is not decoded for them); any other log goes through the tolerant reader.
@@ -217,11 +246,19 @@ def _logged_warnings(run_dir: Path, live: bool) -> list[dict[str, Any]]:
                     spans = record_spans.payload_spans(payload)
                     found += [record.fields[0] for record in record_spans.decode_records(spans, range(spans.count))
                               if record.kind == records.WARNING]
-            return found
+            missing = _missing_records([_payload_seqs(payload) for payload in payloads])
+            return found + ([missing] if missing else [])
         except Exception:  # a layout the walker does not know: the full reader below knows it
             pass
     stream, result = iter_log(run_dir, warn=False)
-    found = [record.fields[0] for record in stream if record.kind == records.WARNING]
+    found, seqs = [], []
+    for record in stream:
+        seqs.append((record.seq, 1))
+        if record.kind == records.WARNING:
+            found.append(record.fields[0])
+    # records skipped as damaged leave gaps too: those are said as the log's problems, not as unwritten
+    missing = None if result.problems else _missing_records(seqs)
+    found += [missing] if missing else []
     if not live:  # a live run's last frame may be mid-write: not a problem yet
         found += [{"kind": "run_log", "message": problem} for problem in result.problems or []]
     return found
@@ -244,7 +281,7 @@ def warning_entry(fields: Mapping[str, Any]) -> dict[str, Any]:
         return {"kind": kind, "title": limit.what,
                 "message": f"{observed:,} {limit.unit}{about}, more than the recommended {bound:,}. The data is kept.",
                 "advice": limit.advice, "subject": subject, "bound": bound, "observed": observed}
-    title = "run log" if kind == "run_log" else kind.replace("_", " ")
+    title = {"run_log": "run log", "unwritten_records": "records not written"}.get(kind, kind.replace("_", " "))
     message = fields.get("message")
     return {"kind": kind, "title": title, "message": str(message) if message is not None else json_text(fields),
             "advice": None, "subject": subject, "bound": json_number(bound), "observed": json_number(observed)}
@@ -271,6 +308,9 @@ def run_warnings(backend: Any, project: str, run_id: str, entity: str | None = N
         record = record if record is not None else backend.get_run(entity, project, run_id)
         if record.get("dir"):
             stored = _logged_warnings(Path(record["dir"]), live=record.get("state") == "running")
+            if record.get("state") == "crashed":
+                stored.append({"kind": "run_log", "message": "The run log ends before the run's finish record: the "
+                               "process stopped, or its last records could not be written. The run is marked crashed."})
         else:
             stored = list(record.get("warnings") or [])
     return [warning_entry(item) for item in stored if isinstance(item, Mapping)]

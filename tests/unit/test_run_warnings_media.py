@@ -140,3 +140,45 @@ def test_a_logged_table_gives_its_first_rows(store_root: Path, tmp_path: Path) -
     with pytest.raises(ValueError, match="not a logged Table"):
         run_views.table_rows(run_file_path(backend, "p", run.id, media["page"]["steps"][0]["files"][0]["file"], tmp_path),
                              "page.html")
+
+
+def test_records_missing_between_frames_are_said_as_not_written(store_root: Path) -> None:
+    from jupyter_tracker.store import records
+
+    run = jt.init(project="p", mode="offline", settings={"console": "off"})
+    for step in range(3):
+        run.log({"loss": float(step)})
+        run.flush()  # one frame per step
+    run.finish()
+    backend = LocalBackend(store_root)
+    assert run_views.run_page(backend, "p", run.id)["warnings"] == [], "a whole log has nothing missing"
+    log = Path(backend.get_run(None, "p", run.id)["dir"]) / RUN_LOG_NAME
+    data = log.read_bytes()
+    frames, offset = [], len(records.MAGIC)
+    while offset < len(data):
+        length, _ = records.FRAME_HEADER.unpack_from(data, offset)
+        frames.append((offset, offset + records.FRAME_HEADER.size + length))
+        offset = frames[-1][1]
+    assert len(frames) >= 3
+    start, end = frames[1]  # as a writer facing a full disk drops its oldest waiting frame
+    log.write_bytes(data[:start] + data[end:])
+    [warning] = run_views.run_page(backend, "p", run.id)["warnings"]
+    assert warning["kind"] == "unwritten_records" and warning["title"] == "records not written"
+    assert "records are missing from the run log (in one place): they could not be written" in warning["message"]
+
+
+def test_a_run_whose_process_died_says_its_log_has_no_finish(store_root: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    crashing = ("import os, jupyter_tracker as jt\n"
+                "run = jt.init(project='p', mode='offline', settings={'console': 'off'})\n"
+                "run.log({'loss': 1.0}); run.flush(); print(run.id, flush=True); os._exit(1)\n")
+    done = subprocess.run([sys.executable, "-c", crashing], env=dict(os.environ, WANDB_DIR=str(store_root.parent)),
+                          cwd=store_root.parent, capture_output=True, text=True, timeout=120, check=False)
+    run_id = done.stdout.split()[-1]
+    backend = LocalBackend(store_root)
+    assert backend.get_run(None, "p", run_id)["state"] == "crashed"
+    [warning] = run_views.run_page(backend, "p", run_id)["warnings"]
+    assert warning["kind"] == "run_log" and "ends before the run's finish record" in warning["message"]
