@@ -297,8 +297,19 @@ class Storage:
         self._cache_lock = threading.Lock()
         #: recent runs-query pages by (project, its stamp, query): paging through results re-reads nothing
         self._page_cache: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], int] | None] = OrderedDict()
-        #: the run row a batch is applied to, locked on backends that lock rows (built once: statements cost)
-        self._run_for_batch = self._lock_run(sa.select(*_RUN_COLUMNS).where(t.runs.c.pk == sa.bindparam("pk")))
+        #: the run row a batch is applied to, found by its names and locked on backends that lock rows, in
+        #: one statement (built once: building one costs about what running it does)
+        self._run_for_batch = self._lock_run(
+            sa.select(*_RUN_COLUMNS)
+            .join(t.projects, t.projects.c.id == t.runs.c.project_id)
+            .join(t.entities, t.entities.c.id == t.projects.c.entity_id)
+            .where(
+                t.entities.c.name == sa.bindparam("entity"),
+                t.projects.c.name == sa.bindparam("project"),
+                t.runs.c.run_id == sa.bindparam("run_id"),
+            ),
+            of=t.runs,
+        )
 
     # -- backend hooks ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -314,8 +325,13 @@ class Storage:
         """The write transaction rate-limit buckets are taken in (the database's own, by default)."""
         return self.write()
 
-    def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def _lock_run(self, query: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
+        """``query`` locking the rows it reads (of table ``of`` only, when given) until the transaction ends."""
         return query
+
+    def _read(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A connection for reads that need no transaction of their own."""
+        return self.engine.connect()
 
     def _bulk_insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Inserts many rows of one shape in one statement (SQLite: one executemany in the transaction)."""
@@ -467,33 +483,13 @@ class Storage:
             connection.execute(sa.delete(t.rate_buckets).where(t.rate_buckets.c.updated < older_than))
 
     def key_record(self, key_id: str) -> KeyRecord | None:
-        """The stored row of a key with its owner's teams; None when unknown."""
-        query = (
-            sa.select(
-                t.api_keys.c.key_id,
-                t.api_keys.c.kind,
-                t.api_keys.c.secret_hash,
-                t.api_keys.c.revoked,
-                t.entities.c.id.label("entity_id"),
-                t.entities.c.name.label("entity"),
-                t.entities.c.kind.label("entity_kind"),
-            )
-            .join(t.entities, t.entities.c.id == t.api_keys.c.entity_id)
-            .where(t.api_keys.c.key_id == key_id)
-        )
-        with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-            if row is None:
-                return None
-            teams: tuple[str, ...] = ()
-            if row.entity_kind == "user":
-                team_query = (
-                    sa.select(t.entities.c.name)
-                    .join(t.memberships, t.memberships.c.team_id == t.entities.c.id)
-                    .where(t.memberships.c.user_id == row.entity_id)
-                    .order_by(t.entities.c.name)
-                )
-                teams = tuple(connection.execute(team_query).scalars())
+        """A key's stored row and its owner's teams, in one statement (every request needs it); None when unknown."""
+        with self._read() as connection:
+            rows = connection.execute(_KEY_RECORD, {"key_id": key_id}).all()
+        if not rows:
+            return None
+        row = rows[0]
+        teams = tuple(found.team for found in rows if found.team is not None)
         return KeyRecord(row.key_id, row.kind, row.entity, row.entity_kind, row.secret_hash, row.revoked, teams)
 
     # -- runs ------------------------------------------------------------------------------
@@ -734,8 +730,12 @@ class Storage:
         checked, plain = _validate_records(first_seq, batch)
         spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
         with self.write() as connection:
-            pk = self._run_pk(connection, entity, project, run_id)
-            row = connection.execute(self._run_for_batch, {"pk": pk}).one()
+            row = connection.execute(
+                self._run_for_batch, {"entity": entity, "project": project, "run_id": run_id}
+            ).first()
+            if row is None:
+                raise NotFound(f"no run {entity}/{project}/{run_id}")
+            pk = int(row.pk)
             applied = int(row.applied_seq)
             if first_seq > applied + 1:
                 raise SequenceGap(
@@ -1130,6 +1130,25 @@ _RUN_COLUMNS = (
 
 
 #: statements of the ingest path, built once (building one costs about what running it does)
+_OWNER = t.entities.alias("owner")
+_TEAM = t.entities.alias("team")
+#: a key, its owner and, when the owner is a user, one row per team it belongs to (a NULL team when none)
+_KEY_RECORD = (
+    sa.select(
+        t.api_keys.c.key_id,
+        t.api_keys.c.kind,
+        t.api_keys.c.secret_hash,
+        t.api_keys.c.revoked,
+        _OWNER.c.name.label("entity"),
+        _OWNER.c.kind.label("entity_kind"),
+        _TEAM.c.name.label("team"),
+    )
+    .join(_OWNER, _OWNER.c.id == t.api_keys.c.entity_id)
+    .outerjoin(t.memberships, sa.and_(t.memberships.c.user_id == _OWNER.c.id, _OWNER.c.kind == "user"))
+    .outerjoin(_TEAM, _TEAM.c.id == t.memberships.c.team_id)
+    .where(t.api_keys.c.key_id == sa.bindparam("key_id"))
+    .order_by(_TEAM.c.name)
+)
 _RUN_PK = (
     sa.select(t.runs.c.pk)
     .join(t.projects, t.projects.c.id == t.runs.c.project_id)
@@ -1297,14 +1316,63 @@ class SQLiteStorage(Storage):
         return insert(table).on_conflict_do_nothing()
 
 
+#: a bucket locked, refilled and (when it holds a token) taken from, returning the refilled count; no row when new
+_TAKE_TOKEN_POSTGRES = sa.text(
+    """
+    WITH old AS (SELECT name, tokens, updated FROM rate_buckets WHERE name = :name FOR UPDATE),
+    refill AS (
+        SELECT name, LEAST(CAST(:capacity AS double precision),
+                           tokens + GREATEST(0.0, CAST(:now AS double precision) - updated) * :per_second) AS tokens
+        FROM old
+    )
+    UPDATE rate_buckets
+    SET tokens = CASE WHEN refill.tokens >= 1.0 THEN refill.tokens - 1.0 ELSE refill.tokens END,
+        updated = :now
+    FROM refill
+    WHERE rate_buckets.name = refill.name
+    RETURNING refill.tokens
+    """
+)
+
+#: a pooled PostgreSQL connection idle longer than this is pinged before use
+_PING_AFTER_IDLE_S = 5.0
+
+
+def _postgres_engine(url: str) -> sa.Engine:
+    """A pooled engine that pings a connection only when it sat idle (a restart or an idle timeout may have
+    closed it), not on every checkout: a ping is a round trip, and a request takes a connection two or three times.
+
+    A connection that breaks in use anyway makes SQLAlchemy drop the whole pool (a restart ends them all).
+    """
+    engine = sa.create_engine(url, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["jt_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("jt_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < _PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception:  # noqa: BLE001  # any failure: the pool opens a new connection instead
+            alive = False
+        if not alive:
+            raise sa.exc.DisconnectionError("connection closed while idle")
+
+    return engine
+
+
 class PostgresStorage(Storage):
     """The scale path: several server processes share one PostgreSQL; run rows are locked while applied."""
 
     backend = "postgresql"
 
     def __init__(self, url: str) -> None:
-        engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        super().__init__(url, engine)
+        super().__init__(url, _postgres_engine(url))
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def migrate(self) -> int:
         with self.write() as connection:
@@ -1317,8 +1385,26 @@ class PostgresStorage(Storage):
 
         return insert(table).on_conflict_do_nothing()
 
-    def _lock_run(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.with_for_update()
+    def _lock_run(self, query: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
+        return query.with_for_update(of=of)
+
+    def _read(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """Autocommit: no BEGIN and ROLLBACK round trips around a single read."""
+        return self._autocommit.connect()
+
+    def take_token(self, name: str, capacity: float, per_second: float, now: float) -> float:
+        """As :meth:`Storage.take_token`, in one statement (one round trip) once the bucket exists.
+
+        The statement locks the bucket row, refills it, takes a token when there is one and
+        returns the refilled count; the lock ends with the statement (autocommit).
+        """
+        with self._autocommit.connect() as connection:
+            refilled = connection.execute(
+                _TAKE_TOKEN_POSTGRES, {"name": name, "capacity": capacity, "per_second": per_second, "now": now}
+            ).scalar()
+        if refilled is None:  # a new bucket: created full, in a transaction of its own
+            return super().take_token(name, capacity, per_second, now)
+        return 0.0 if refilled >= 1.0 else (1.0 - float(refilled)) / per_second
 
     def _bulk_insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """One ``COPY ... FROM STDIN`` (binary) in the transaction: no statement per row."""
