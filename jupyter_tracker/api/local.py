@@ -23,7 +23,7 @@ from jupyter_tracker.api import filters as filter_module
 from jupyter_tracker.api.backend import ApiError, FileRecord, RecordPages, RunChanges, RunNotFoundError, RunRecord
 from jupyter_tracker.api.sampling import check_samples, history_columns, project_row, sample_indices
 from jupyter_tracker.store import records
-from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values
+from jupyter_tracker.store.index import RunIndex, RunIndexError, index_values, listing_signature
 from jupyter_tracker.store.reader import (
     history_row,
     history_row_pages,
@@ -158,13 +158,24 @@ class LocalBackend:
         self._scanned = False
 
     def _ensure_indexed(self) -> None:
-        """Adds run directories the index does not know, once per backend (or after ``refresh``)."""
+        """Adds run directories the index does not know, once per backend (or after ``refresh``).
+
+        One ``listdir`` of the root; when its run directories are those of the last listing
+        whose every run was indexed (:func:`listing_signature`), nothing more is read.
+        """
         if self._scanned:
             return
         self._scanned = True
         if not self.root.is_dir():
             return
-        missing = self._unindexed_dirs()
+        names = [name for name in os.listdir(self.root) if name.startswith("run-")]
+        signature = listing_signature(names)
+        if self.index.indexed_listing() == signature:
+            return
+        missing, complete = self._unindexed_dirs(names)
+        if complete:
+            # every directory's id is in the index: remembered, so that later fresh queries skip the ids
+            self.index.remember_listing(signature)
         if not missing:
             return
         try:
@@ -179,17 +190,18 @@ class LocalBackend:
                         f"could not index run directory {path} ({type(error).__name__}: {error}); it is skipped",
                     )
 
-    def _unindexed_dirs(self) -> list[Path]:
-        """Run directories whose id the index lacks; one ``scandir``, no stat of indexed runs."""
+    def _unindexed_dirs(self, names: list[str]) -> tuple[list[Path], bool]:
+        """Run directories (with a log) among ``names`` whose id the index lacks, and whether there are none at all.
+
+        ``False`` also when a directory without a log yet (a copy under way) is not indexed:
+        such a listing is not remembered, so the directory is looked at again.
+        """
         known = self.index.known_ids()
-        candidates = []
-        with os.scandir(self.root) as entries:
-            for entry in entries:
-                # the id is the name's last dash-separated part (run_id_from_dir, without a Path per entry)
-                if entry.name.startswith("run-") and entry.name.rsplit("-", 1)[-1] not in known:
-                    candidates.append(Path(entry.path))
-        wanted = set(candidates)
-        return [path for path in iter_run_dirs(self.root) if path in wanted] if wanted else []
+        # the id is the name's last dash-separated part (run_id_from_dir, without a Path per name)
+        wanted = {self.root / name for name in names if name.rsplit("-", 1)[-1] not in known}
+        if not wanted:
+            return [], True
+        return [path for path in iter_run_dirs(self.root) if path in wanted], False
 
     def _index_rows(self, project: str | None, equal: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Rows of the index, oldest first, with their JSON columns still text.

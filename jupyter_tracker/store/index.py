@@ -6,6 +6,7 @@ The index is a cache: every row can be rebuilt from the run logs (``rebuild``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_project ON runs(project, created);
+CREATE TABLE IF NOT EXISTS listing (id INTEGER PRIMARY KEY CHECK (id = 1), signature TEXT NOT NULL);
 """
 _COLUMNS = (
     "id", "project", "entity", "name", "state", "run_group", "job_type", "tags", "notes",
@@ -163,6 +165,17 @@ class RunIndex:
             ids = {row[0] for row in connection.execute("SELECT id FROM runs")}
         return ids
 
+    def indexed_listing(self) -> str | None:
+        """The :func:`listing_signature` of the last directory listing whose every run the index held."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT signature FROM listing WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_listing(self, signature: str) -> None:
+        """Records that every run directory of the listing with this signature is indexed."""
+        with self._connect() as connection:
+            connection.execute("INSERT OR REPLACE INTO listing (id, signature) VALUES (1, ?)", (signature,))
+
     def rebuild(self, run_dirs: Iterable[Path] | None = None) -> int:
         """Adds runs whose directories exist but are not indexed (copied in, or an index lost)."""
         from jupyter_tracker.store.reader import read_run
@@ -178,6 +191,19 @@ class RunIndex:
                                      state.runtime, state.exit_code, run_dir))
             added += 1
         return added
+
+
+def listing_signature(names: list[str]) -> str:
+    """A digest of a store root's run directory names (sorted in place): equal digests, equal sets of names.
+
+    Lets a fresh ``Api()`` tell from one ``listdir`` that no run directory came or went since the
+    index last held them all, without reading every id from the index (10,000 runs: most of the
+    time of a first query). A root's modification time cannot say it: SQLite's WAL files next to
+    the index come and go with every connection.
+    """
+    names.sort()
+    joined = "\0".join(names).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 def index_values(

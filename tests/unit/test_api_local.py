@@ -392,6 +392,35 @@ def test_a_run_copied_in_after_the_api_was_made_is_found_by_id(store_root: Path,
     assert len(api.runs()) == 1
 
 
+def test_fresh_apis_see_run_directories_that_came_or_went_since_the_last_listing(store_root: Path, tmp_path: Path) -> None:
+    first, second, third = make_run(steps=2), make_run(steps=2), make_run(steps=2)
+    other = tmp_path / "moved" / "jupyter_tracker"
+    other.mkdir(parents=True)
+    shutil.copytree(first.dir, other / Path(first.dir).name)
+    shutil.copytree(second.dir, other / Path(second.dir).name)
+
+    def listed() -> list[str]:
+        return sorted(found.id for found in Api(overrides={"dir": str(other.parent)}).runs("mnist"))
+
+    assert listed() == sorted([first.id, second.id])
+    assert listed() == sorted([first.id, second.id])  # the listing is remembered: nothing came or went
+    # one run goes and another comes: as many directories as before, not the same ones
+    shutil.rmtree(other / Path(second.dir).name)
+    shutil.copytree(third.dir, other / Path(third.dir).name)
+    assert third.id in listed()
+
+
+def test_a_run_directory_listed_before_its_log_was_copied_is_found_later(store_root: Path, tmp_path: Path) -> None:
+    run = make_run(steps=3)
+    other = tmp_path / "copying" / "jupyter_tracker"
+    other.mkdir(parents=True)
+    target = other / Path(run.dir).name
+    target.mkdir()  # a copy under way: the directory is there, its log not yet
+    assert len(Api(overrides={"dir": str(other.parent)}).runs("mnist")) == 0
+    shutil.copytree(run.dir, target, dirs_exist_ok=True)
+    assert [found.id for found in Api(overrides={"dir": str(other.parent)}).runs("mnist")] == [run.id]
+
+
 def test_reading_an_empty_place_creates_nothing(tmp_path: Path, store_root: Path) -> None:
     empty = tmp_path / "nowhere"
     api = Api(overrides={"dir": str(empty)})
