@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_project ON runs(project, created);
-CREATE TABLE IF NOT EXISTS listing (id INTEGER PRIMARY KEY CHECK (id = 1), signature TEXT NOT NULL);
 """
+#: made by the first :meth:`RunIndex.remember_listing`, not with the schema: an index that is only
+#: read (a read-only copy) is used as before
+_LISTING_SCHEMA = "CREATE TABLE IF NOT EXISTS listing (id INTEGER PRIMARY KEY CHECK (id = 1), signature TEXT NOT NULL)"
 _COLUMNS = (
     "id", "project", "entity", "name", "state", "run_group", "job_type", "tags", "notes",
     "created", "updated", "runtime", "exit_code", "dir", "config", "summary", "host", "pid",
@@ -168,13 +170,22 @@ class RunIndex:
     def indexed_listing(self) -> str | None:
         """The :func:`listing_signature` of the last directory listing whose every run the index held."""
         with self._connect() as connection:
-            row = connection.execute("SELECT signature FROM listing WHERE id = 1").fetchone()
-        return None if row is None else str(row[0])
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'listing'").fetchone():
+                row = connection.execute("SELECT signature FROM listing WHERE id = 1").fetchone()
+                return None if row is None else str(row[0])
+        return None
 
     def remember_listing(self, signature: str) -> None:
-        """Records that every run directory of the listing with this signature is indexed."""
-        with self._connect() as connection:
-            connection.execute("INSERT OR REPLACE INTO listing (id, signature) VALUES (1, ?)", (signature,))
+        """Records that every run directory of the listing with this signature is indexed.
+
+        Only saves work later: an index that cannot be written keeps no listing, and says nothing.
+        """
+        try:
+            with self._connect() as connection:
+                connection.execute(_LISTING_SCHEMA)
+                connection.execute("INSERT OR REPLACE INTO listing (id, signature) VALUES (1, ?)", (signature,))
+        except RunIndexError:
+            pass
 
     def rebuild(self, run_dirs: Iterable[Path] | None = None) -> int:
         """Adds runs whose directories exist but are not indexed (copied in, or an index lost)."""
