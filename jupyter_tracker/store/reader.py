@@ -206,6 +206,7 @@ _FALLBACK_PAGE_ROWS = 4096
 
 
 def _row_in_place(step: int, timestamp: float, runtime: float, values: dict[str, Any]) -> dict[str, Any]:
+    """A decoded record's values as its row (what :func:`history_row` gives, without the copy)."""
     values["_step"] = step
     values["_timestamp"] = timestamp
     values["_runtime"] = runtime
@@ -237,7 +238,7 @@ def _collector_paused() -> Iterator[None]:
     A frame's records are thousands of lists (tracked objects) that live only until their rows
     are taken; with the collector on, each frame's decode ended in collections that walked them
     and then the rows of every frame before (``history(samples=<every row>)``: 37 collections,
-    up to 170 ms). The rows themselves hold only numbers and strings, which it never tracks.
+    up to 170 ms). A row of numbers and strings is not tracked at all, so the rows kept cost it nothing.
     Nothing here makes cycles; user code never runs inside (no yield in the block).
     """
     collecting = gc.isenabled()
