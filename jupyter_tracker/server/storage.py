@@ -1237,8 +1237,12 @@ def _run_objects(rows: Sequence[Any], entity: str, project: str) -> list[dict[st
     return [_run_object(row, entity, project, parts) for row, parts in zip(rows, decoded, strict=True)]
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
-    """An engine on a SQLite file (WAL, busy timeout) whose write transactions begin IMMEDIATE."""
+def _sqlite_engine(url: str, background_checkpoints: bool = False) -> sa.Engine:
+    """An engine on a SQLite file (WAL, busy timeout) whose write transactions begin IMMEDIATE.
+
+    ``background_checkpoints``: its connections never copy the WAL into the database file
+    themselves (a :class:`_Checkpointer` does).
+    """
     memory = url in ("sqlite://", "sqlite:///:memory:")
     if memory:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool)
@@ -1251,6 +1255,8 @@ def _sqlite_engine(url: str) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            if background_checkpoints:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -1264,6 +1270,40 @@ def _sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
+class _Checkpointer:
+    """Copies a SQLite file's WAL into the database from a thread of its own, every ``interval`` seconds.
+
+    Left to the connections, the commit that crosses SQLite's threshold (1,000 pages) copies the
+    WAL and syncs the file while it holds the write lock, so every batch waits behind it. A
+    PASSIVE checkpoint here runs beside the writers (WAL mode lets it) and never waits for them.
+    """
+
+    def __init__(self, engine: sa.Engine, interval: float = 1.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jt-sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:
+            connection = self._engine.raw_connection()  # the driver's own: no BEGIN around the pragma
+            try:
+                connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+            finally:
+                connection.close()
+        except Exception:  # noqa: BLE001  # a busy or closing database: the next round tries again
+            return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class SQLiteStorage(Storage):
     """The embedded default: one SQLite file in WAL mode; writes take the database lock up front.
 
@@ -1274,10 +1314,11 @@ class SQLiteStorage(Storage):
     backend = "sqlite"
 
     def __init__(self, url: str) -> None:
-        super().__init__(url, _sqlite_engine(url))
-        self._write_lock = threading.Lock()
         database = sa.engine.make_url(url).database
         on_disk = bool(database) and database != ":memory:"
+        super().__init__(url, _sqlite_engine(url, background_checkpoints=on_disk))
+        self._checkpointer = _Checkpointer(self.engine) if on_disk else None
+        self._write_lock = threading.Lock()
         self._buckets_engine = _sqlite_engine(f"sqlite:///{database}-ratelimit" if on_disk else "sqlite://")
         self._buckets_lock = threading.Lock()
         with self._bucket_write() as connection:
@@ -1298,6 +1339,9 @@ class SQLiteStorage(Storage):
                 yield connection
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer.checkpoint()  # what the last writes left in the WAL
         super().close()
         self._buckets_engine.dispose()
 
