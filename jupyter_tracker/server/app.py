@@ -48,7 +48,7 @@ from jupyter_tracker.server.storage import (
 )
 from jupyter_tracker.server.sweep_routes import sweep_router
 from jupyter_tracker.server.web_pages import web_router
-from jupyter_tracker.server.web_run_sections import run_sections_router
+from jupyter_tracker.server.web_run_sections import PageRuns, run_sections_router
 from jupyter_tracker.store import records
 
 API = "/api/v1"
@@ -412,6 +412,17 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
         """The run object: id, name, state, config, summary, applied_seq, ..."""
         _check_access(principal, entity)
         return JSONResponse(storage.get_run(entity, project, run_id))
+
+    @app.get(f"{API}/runs/{{entity}}/{{project}}/{{run_id}}/warnings", tags=["runs"])
+    def run_warnings(entity: str, project: str, run_id: str, principal: Principal = Auth) -> Any:
+        """``{"warnings": [...]}``: the warning records the run synced, as recorded, oldest first.
+
+        Limits crossed (``{"kind", "bound", "observed", "subject"}``) and what the run's writer
+        could not keep; JupyterLab reading this server lists them on its run page, as the
+        server's own pages do. The text is data: a client shows it as plain text.
+        """
+        _check_access(principal, entity)
+        return JSONResponse({"warnings": PageRuns(storage, file_store, entity).run_warnings(entity, project, run_id)})
 
     @app.get(f"{API}/projects/{{entity}}/{{project}}/runs", tags=["runs"])
     def query_runs(

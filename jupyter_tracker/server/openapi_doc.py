@@ -94,6 +94,11 @@ _RUN_OBJECT = {
     },
 }
 _RUN = f"{API}/runs/{{entity}}/{{project}}/{{run_id}}"
+#: a warning record as the run wrote it (the server keeps any object the writer sent, so only its shape is promised)
+_WARNING = {
+    "type": "object",
+    "description": "Usually `kind` (e.g. `value_size`) and, for a crossed limit, `bound`, `observed` and `subject`.",
+}
 _UPSERTED = {
     "type": "object",
     "required": ["run_id", "applied_seq", "created"],
@@ -138,6 +143,11 @@ _ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
         "type": "object",
         "required": ["rows", "next_min_step"],
         "properties": {"rows": _ROWS, "next_min_step": {"type": ["integer", "null"]}},
+    },
+    ("get", f"{_RUN}/warnings"): {
+        "type": "object",
+        "required": ["warnings"],
+        "properties": {"warnings": {"type": "array", "items": _WARNING}},
     },
     ("put", f"{_RUN}/files/{{name}}"): {
         "type": "object",
