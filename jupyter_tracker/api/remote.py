@@ -235,6 +235,19 @@ class RemoteBackend:
         )
         return [decode_value(row) for row in answer.get("rows") or []]
 
+    def run_warnings(self, entity: str | None, project: str, run_id: str) -> list[dict[str, Any]]:
+        """The warning records the run synced (limits crossed, ...), for the run page to list.
+
+        Read from the server's warnings endpoint: a run read from the server has no log here to scan.
+        """
+        resolved_entity = self._entity(entity)
+        path = self.client.run_path(resolved_entity, project, run_id) + "/warnings"
+        answer = self._call(
+            lambda: self.client.request("GET", path).json(),
+            f"warnings of {resolved_entity}/{project}/{run_id}",
+        )
+        return [decode_value(item) for item in answer.get("warnings") or [] if isinstance(item, dict)]
+
     def files(self, entity: str | None, project: str, run_id: str) -> list[FileRecord]:
         resolved_entity = self._entity(entity)
         listed = self._call(

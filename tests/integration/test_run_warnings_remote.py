@@ -1,0 +1,91 @@
+"""A synced run's warnings when JupyterLab reads a configured tracking server: the server's API answers
+them to a key that may read the run (``GET /api/v1/runs/{entity}/{project}/{run_id}/warnings``), and
+``RemoteBackend`` reads them there, so the extension's run page lists the same crossed limit, with its
+advice and its key's text as it was logged, as it does from the local store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import jupyter_tracker as jt
+from jupyter_tracker.api.backend import ApiError, RunNotFoundError
+from jupyter_tracker.api.local import LocalBackend
+from jupyter_tracker.api.remote import RemoteBackend
+from jupyter_tracker.lab import run_views
+from jupyter_tracker.settings import resolve
+from tests.integration.server_fixtures import start_server
+
+pytestmark = pytest.mark.integration
+MARKUP = '<img src=x onerror="alert(1)">'
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("run-warnings-remote")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_TRACKER_HOME", str(root / "home"))
+        for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_PROJECT"):
+            patch.delenv(name, raising=False)
+        patch.chdir(root)
+        with start_server(root / "server") as server:
+            settings = {"base_url": server.base_url, "api_key": server.api_key, "sync_interval": 0.2,
+                        "console": "off", "live": "off", "sync_unsynced_on_init": False}
+            run = jt.init(project="remote", dir=root / "runs", settings=settings)
+            run.log({"loss": 1.0})
+            with pytest.warns(UserWarning, match="one logged value"):
+                run.log({f"blob {MARKUP}": "x" * 1_100_000})
+            run.finish()
+            quiet = jt.init(project="remote", dir=root / "runs", settings=settings)
+            quiet.log({"loss": 1.0})
+            quiet.finish()
+            backend = RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
+            yield {"server": server, "run": run, "quiet": quiet, "backend": backend,
+                   "local": LocalBackend(root / "runs" / "jupyter_tracker"), "bob_key": server.create_key(user="bob")}
+            backend.close()
+
+
+def test_the_run_page_over_the_server_lists_the_runs_warnings(synced: dict[str, Any]) -> None:
+    backend, run = synced["backend"], synced["run"]
+    [stored] = backend.run_warnings(None, "remote", run.id)
+    assert stored["kind"] == "value_size" and stored["bound"] == 1_000_000 and stored["observed"] > 1_000_000
+    assert stored["subject"] == f"blob {MARKUP}", "the key's text comes back as it was logged"
+
+    page = run_views.run_page(backend, "remote", run.id)
+    [warning] = page["warnings"]
+    assert warning["title"] == "one logged value" and "Histogram" in warning["advice"]
+    assert "more than the recommended 1,000,000. The data is kept." in warning["message"]
+    assert page["warnings"] == run_views.run_page(synced["local"], "remote", run.id)["warnings"], \
+        "the same warnings as the local store's run page"
+    assert run_views.run_page(backend, "remote", synced["quiet"].id)["warnings"] == []
+
+
+def test_the_warnings_endpoint_answers_json_to_the_runs_readers_only(synced: dict[str, Any]) -> None:
+    server, run = synced["server"], synced["run"]
+    path = f"/api/v1/runs/{server.username}/remote/{run.id}/warnings"
+    with server.client() as owner:
+        answer = owner.get(path)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
+        assert [item["subject"] for item in answer.json()["warnings"]] == [f"blob {MARKUP}"]
+        assert owner.get(f"/api/v1/runs/{server.username}/remote/no-such-run/warnings").status_code == 404
+    with server.client(api_key="") as stranger:
+        assert stranger.get(path).status_code == 401
+    with server.client(api_key="jt_" + "0" * 40) as forged:
+        assert forged.get(path).status_code == 401
+    with server.client(api_key=synced["bob_key"]) as bob:
+        refused = bob.get(path)
+        assert refused.status_code == 403 and "warnings" not in refused.json()
+
+
+def test_remote_warnings_refused_to_a_key_that_may_not_read_the_run(synced: dict[str, Any]) -> None:
+    server, run = synced["server"], synced["run"]
+    bob = RemoteBackend(resolve({"base_url": server.base_url, "api_key": synced["bob_key"], "mode": "online"}))
+    try:
+        with pytest.raises(ApiError):
+            bob.run_warnings(server.username, "remote", run.id)
+        with pytest.raises(RunNotFoundError):
+            synced["backend"].run_warnings(None, "remote", "no-such-run")
+    finally:
+        bob.close()
