@@ -1,13 +1,17 @@
 """A synced run's warnings when JupyterLab reads a configured tracking server: the server's API answers
 them to a key that may read the run (``GET /api/v1/runs/{entity}/{project}/{run_id}/warnings``), and
 ``RemoteBackend`` reads them there, so the extension's run page lists the same crossed limit, with its
-advice and its key's text as it was logged, as it does from the local store."""
+advice and its key's text as it was logged, as it does from the local store. A JupyterLab process
+configured for the server (``WANDB_BASE_URL``, ``WANDB_API_KEY``) answers them on its run endpoint."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import jupyter_tracker as jt
@@ -16,6 +20,7 @@ from jupyter_tracker.api.local import LocalBackend
 from jupyter_tracker.api.remote import RemoteBackend
 from jupyter_tracker.lab import run_views
 from jupyter_tracker.settings import resolve
+from tests.integration.lab_helpers import LabServer, free_port, isolated_environment
 from tests.integration.server_fixtures import start_server
 
 pytestmark = pytest.mark.integration
@@ -42,7 +47,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             quiet.log({"loss": 1.0})
             quiet.finish()
             backend = RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
-            yield {"server": server, "run": run, "quiet": quiet, "backend": backend,
+            yield {"server": server, "run": run, "quiet": quiet, "backend": backend, "root": root,
                    "local": LocalBackend(root / "runs" / "jupyter_tracker"), "bob_key": server.create_key(user="bob")}
             backend.close()
 
@@ -89,3 +94,42 @@ def test_remote_warnings_refused_to_a_key_that_may_not_read_the_run(synced: dict
             synced["backend"].run_warnings(None, "remote", "no-such-run")
     finally:
         bob.close()
+
+
+@pytest.fixture(scope="module")
+def lab(synced: dict[str, Any]) -> Iterator[LabServer]:
+    """JupyterLab with the server extension, configured to read the tracking server with alice's key."""
+    home: Path = synced["root"] / "lab-home"
+    config = home / "jupyter-config"
+    config.mkdir(parents=True)
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_tracker.lab": True}}}), encoding="utf-8")
+    (home / "work").mkdir()
+    server = synced["server"]
+    environment = isolated_environment({
+        "WANDB_BASE_URL": server.base_url, "WANDB_API_KEY": server.api_key, "WANDB_MODE": "online",
+        "JUPYTER_TRACKER_HOME": str(home / "tracker"), "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"),
+    })
+    running = LabServer(home / "work", free_port(), environment, home / "jupyterlab.log")
+    yield running
+    running.stop()
+
+
+def test_jupyterlab_over_the_server_answers_the_warnings_on_its_run_endpoint(
+        synced: dict[str, Any], lab: LabServer) -> None:
+    run = synced["run"]
+    with httpx.Client(base_url=lab.base, timeout=60) as client:
+        answer = client.get("/jupyter-tracker/run", params={"id": run.id, "project": "remote"},
+                            headers={"Authorization": f"token {lab.token}"})
+        assert answer.status_code == 200, lab.log_path.read_text(errors="replace")[-3000:]
+        [warning] = answer.json()["warnings"]
+        assert warning["kind"] == "value_size" and warning["subject"] == f"blob {MARKUP}"
+        assert "Histogram" in warning["advice"]
+        quiet = client.get("/jupyter-tracker/run", params={"id": synced["quiet"].id, "project": "remote"},
+                           headers={"Authorization": f"token {lab.token}"})
+        assert quiet.json()["warnings"] == []
+    with httpx.Client(base_url=lab.base, timeout=60) as stranger:  # no token, no cookie from a signed-in request
+        refused = stranger.get("/jupyter-tracker/run", params={"id": run.id, "project": "remote"})
+        assert refused.status_code == 403 and "warnings" not in refused.text, "Jupyter's own auth guards the endpoint"
