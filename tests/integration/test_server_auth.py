@@ -46,6 +46,7 @@ def endpoints(run_path: str, project_path: str) -> list[tuple[str, str, dict[str
         ),
         ("GET", f"/api/v1/runs/{run_path}/history", {}),
         ("GET", f"/api/v1/runs/{run_path}/scan_history", {}),
+        ("GET", f"/api/v1/runs/{run_path}/warnings", {}),
         ("PUT", f"/api/v1/runs/{run_path}/files/a.txt", {"content": b"x"}),
         ("GET", f"/api/v1/runs/{run_path}/files/a.txt", {}),
         ("GET", f"/api/v1/runs/{run_path}/files", {}),
