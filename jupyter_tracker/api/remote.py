@@ -1,7 +1,7 @@
 """The ``Api`` backend over a tracking server's HTTP API (``/api/v1``), through the sync transport.
 
 Answers :class:`jupyter_tracker.api.backend.Backend`'s questions with the contract's read
-endpoints: runs queries, run objects, sampled and paged history, files. Transient failures
+endpoints: runs queries, run objects, sampled and paged history, files, warnings. Transient failures
 (network, 5xx, 429) are retried with backoff for up to :data:`RETRY_SECONDS`; NaN and ±inf,
 which JSON cannot hold, come back from the server as ``"NaN"``/``"Infinity"``/``"-Infinity"``
 and are turned back into floats here.

@@ -298,8 +298,9 @@ def run_warnings(backend: Any, project: str, run_id: str, entity: str | None = N
                  record: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The warnings a run recorded (limits crossed, its log's unreadable parts), for the run page.
 
-    A backend with ``run_warnings`` (the tracking server's pages) answers itself; a local run's
-    warnings are read from its log; a run object that carries ``warnings`` gives those.
+    A backend with ``run_warnings`` (the tracking server's pages; ``RemoteBackend``, from the server's
+    warnings endpoint) answers itself; a local run's warnings are read from its log; a run object
+    that carries ``warnings`` gives those.
     """
     reader = getattr(backend, "run_warnings", None)
     if reader is not None:
