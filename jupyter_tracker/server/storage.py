@@ -6,12 +6,14 @@ differ only in how they open the engine, how a run row is locked while a batch i
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL) and their
 ``INSERT ... ON CONFLICT DO NOTHING`` and how a batch's rows go in at once (one binary ``COPY``
 on PostgreSQL, one driver ``executemany`` on SQLite). A batch's history rows are one packed block
-(:mod:`jupyter_tracker.server.history_blocks`) and one chunk per numeric key
-(:mod:`jupyter_tracker.server.history_series`), so applying it costs a few statements whatever
-its size. Runs queries are filtered, ordered and paged in SQL where
-:mod:`jupyter_tracker.server.run_query_sql` can say so exactly (config and summary are jsonb on
-PostgreSQL). Several server processes may share one PostgreSQL; on SQLite one process is best
-(several wait on the file's write lock).
+(:mod:`jupyter_tracker.server.history_blocks`: the records' bytes as the client sent them) and
+one chunk per numeric key (:mod:`jupyter_tracker.server.history_series`), so applying it costs a
+fixed set of statements, built once, whatever its size; the usual batch (every row the same
+float keys) is checked and split into series a column at a time. Runs queries are filtered,
+ordered and paged in SQL where :mod:`jupyter_tracker.server.run_query_sql` can say so exactly
+(config and summary are jsonb on PostgreSQL). Several server processes may share one
+PostgreSQL; on SQLite one process is best (several wait on the file's write lock), and a thread
+of its own checkpoints the WAL so no commit pays for it.
 
 >>> storage = open_storage("sqlite://")  # in memory
 >>> key = storage.create_key(user="alice")
