@@ -178,6 +178,8 @@ class RunLogWriter:
         #: the queue's head it saw (a head seen twice has waited a whole interval)
         self._leave_queue = False
         self._seen_head: Any = None
+        #: records the writer thread took off the queue and has not encoded yet (counted as pending)
+        self._in_flight = 0
         self._file = self._open(truncate_at, repair_header, exclusive)
 
     def _open(self, truncate_at: int | None, repair_header: bool = False, exclusive: bool = False):  # type: ignore[no-untyped-def]
@@ -224,7 +226,8 @@ class RunLogWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        """Records not yet encoded: queued, or taken by the writer thread and being encoded."""
+        return len(self._queue) + self._in_flight
 
     @property
     def next_seq(self) -> int:
@@ -248,7 +251,10 @@ class RunLogWriter:
             self._wake.wait(interval)
             self._wake.clear()
             stopping = self._stopping
-            head = queue[0] if queue else None
+            try:
+                head = queue[0]
+            except IndexError:  # empty, or emptied meanwhile by the logging thread's catch_up
+                head = None
             # Records the logging thread is still packing ahead (catch_up took the queue's head
             # since the last wake-up) are left to it: encoding them here would hold the GIL for
             # milliseconds while the training loop waits for it. Records that sat a whole
@@ -292,6 +298,7 @@ class RunLogWriter:
                 taken = self._take_ready()
                 count = 0 if self._leave_queue else min(len(queue), FRAME_RECORDS)
                 batch = list(starmap(popleft, repeat((), count)))
+                self._in_flight = len(batch)
             if taken:
                 self._keep_ready(taken)
             if batch:
@@ -299,6 +306,7 @@ class RunLogWriter:
                 if batch:
                     self._encode(batch)
                     encoded_here += len(batch)
+                self._in_flight = 0
             elif not taken:
                 break
             if self._failing_since is None:
