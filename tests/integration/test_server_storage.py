@@ -314,3 +314,78 @@ def test_run_documents_keep_values_jsonb_cannot_hold(server_backend: str, tmp_pa
             assert found is not None and [item["id"] for item in found[0]] == ["r"]
         finally:
             storage.close()
+
+
+def test_a_rate_limit_bucket_gives_refuses_and_refills_tokens_alike_on_both_backends(
+    server_backend: str, tmp_path: Path
+) -> None:
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            taken = [storage.take_token("key:k1", 2.0, 1.0, now) for now in (100.0, 100.0, 100.0, 100.5, 101.0, 101.0)]
+            assert taken == [0.0, 0.0, 1.0, 0.5, 0.0, 1.0]
+            assert storage.take_token("key:other", 2.0, 1.0, 101.0) == 0.0  # each name its own bucket
+        finally:
+            storage.close()
+
+
+def test_a_key_record_names_its_owner_and_every_team_of_a_user(server_backend: str, tmp_path: Path) -> None:
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            user_key = storage.create_key(user="bob", team="zeta")
+            storage.add_member("alpha", "bob")
+            service_key = storage.create_key(team="zeta", service=True)
+            lone_key = storage.create_key(user="carol")
+            bob = storage.key_record(user_key.key_id)
+            assert bob is not None and (bob.entity, bob.entity_kind, bob.teams) == ("bob", "user", ("alpha", "zeta"))
+            service = storage.key_record(service_key.key_id)
+            assert service is not None and (service.entity, service.kind, service.teams) == ("zeta", "service", ())
+            carol = storage.key_record(lone_key.key_id)
+            assert carol is not None and carol.teams == ()
+            assert storage.key_record("no-such-key") is None
+        finally:
+            storage.close()
+
+
+def test_a_batch_applied_with_its_payload_reads_back_as_the_same_rows_and_series(
+    server_backend: str, tmp_path: Path
+) -> None:
+    from jupyter_tracker.store import records
+
+    mixed = [
+        ["h", 0, 1_700_000_000.0, 0.0, {"loss": 1.0, "note": "first"}],
+        ["config", {"lr": 0.1}],
+        ["h", 1, 1_700_000_001.0, 1.0, {"loss": 0.5, "acc": 3}],
+        ["system", 1_700_000_001.5, 1.5, {"system/cpu_percent": 10.0}],
+        ["h", 2, 1_700_000_002.0, 2.0, {"loss": 0.25, "_step": 99}],
+    ]
+    same_keys = [["h", step, 1_700_000_000.0 + step, float(step), {"a": step * 0.5, "b": -1.0}] for step in range(3, 9)]
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ensure_user("alice")
+            for run_id in ("sent", "packed"):
+                storage.upsert_run("alice", "p", run_id, {}, created_by="alice")
+                first = 1
+                for batch in (mixed, same_keys):
+                    payload = records.make_packer()([first, batch])
+                    decoded_seq, decoded = records.decode_payload(payload)
+                    sent = payload if run_id == "sent" else None
+                    first = storage.apply_batch("alice", "p", run_id, decoded_seq, decoded, sent) + 1
+            pks = {run_id: storage.run_pk("alice", "p", run_id) for run_id in ("sent", "packed")}
+            rows = {run_id: storage.scan_rows(pk, 0, 100) for run_id, pk in pks.items()}
+            assert rows["sent"] == rows["packed"]
+            assert [row["_step"] for row in rows["sent"]] == list(range(9))
+            assert rows["sent"][2] == {"loss": 0.25, "_step": 2, "_timestamp": 1_700_000_002.0, "_runtime": 2.0}
+            assert storage.rows_at(pks["sent"], [3, 6]) == storage.rows_at(pks["packed"], [3, 6])
+            keys = storage.numeric_keys(pks["sent"])
+            assert keys == storage.numeric_keys(pks["packed"]) and {"loss", "acc", "a", "b"} <= set(keys)
+            series = {run_id: storage.series(pk, keys) for run_id, pk in pks.items()}
+            for key in keys:
+                assert series["sent"][key][0].tolist() == series["packed"][key][0].tolist()
+                assert series["sent"][key][1].tolist() == series["packed"][key][1].tolist()
+            run = storage.get_run("alice", "p", "sent")
+            assert run["summary"]["a"] == 4.0 and run["summary"]["loss"] == 0.25 and run["history_rows"] == 9
+        finally:
+            storage.close()
