@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_tracker.store.run_dir import INDEX_NAME, iter_run_dirs
+from jupyter_tracker.store.run_dir import INDEX_NAME, LISTING_NAME, iter_run_dirs
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,9 +42,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_project ON runs(project, created);
 """
-#: made by the first :meth:`RunIndex.remember_listing`, not with the schema: an index that is only
-#: read (a read-only copy) is used as before
-_LISTING_SCHEMA = "CREATE TABLE IF NOT EXISTS listing (id INTEGER PRIMARY KEY CHECK (id = 1), signature TEXT NOT NULL)"
 _COLUMNS = (
     "id", "project", "entity", "name", "state", "run_group", "job_type", "tags", "notes",
     "created", "updated", "runtime", "exit_code", "dir", "config", "summary", "host", "pid",
@@ -95,6 +92,7 @@ class RunIndex:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.path = self.root / INDEX_NAME
+        self.listing_path = self.root / LISTING_NAME
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -169,23 +167,26 @@ class RunIndex:
 
     def indexed_listing(self) -> str | None:
         """The :func:`listing_signature` of the last directory listing whose every run the index held."""
-        with self._connect() as connection:
-            if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'listing'").fetchone():
-                row = connection.execute("SELECT signature FROM listing WHERE id = 1").fetchone()
-                return None if row is None else str(row[0])
-        return None
+        try:
+            return self.listing_path.read_text(encoding="ascii").strip() or None
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def remember_listing(self, signature: str) -> None:
         """Records that every run directory of the listing with this signature is indexed.
 
-        Only saves work later: an index that cannot be written keeps no listing, and says nothing.
+        Kept in a file beside the index, not in it: a reader remembering a listing leaves the
+        index file as it was, so what is cached on the index's state (report run sets, runs
+        tables) stays valid. Only saves work later: a store that cannot be written keeps no
+        listing, and says nothing.
         """
+        partial = self.listing_path.with_name(f"{self.listing_path.name}.{os.getpid()}.tmp")
         try:
-            with self._connect() as connection:
-                connection.execute(_LISTING_SCHEMA)
-                connection.execute("INSERT OR REPLACE INTO listing (id, signature) VALUES (1, ?)", (signature,))
-        except RunIndexError:
-            pass
+            partial.write_text(signature, encoding="ascii")
+            os.replace(partial, self.listing_path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
     def rebuild(self, run_dirs: Iterable[Path] | None = None) -> int:
         """Adds runs whose directories exist but are not indexed (copied in, or an index lost)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 RUN_LOG_NAME = "run.jtlog"
 OUTPUT_LOG_NAME = "output.log"
 INDEX_NAME = "index.sqlite"
+#: beside the index: the digest of the last run-directory listing the index held whole (store/index.py)
+LISTING_NAME = "index.listing"
 #: the sync part's record of what the server has (``sync/sync_state.py`` writes it)
 SYNC_STATE_NAME = "sync.json"
 FILES_DIR_NAME = "files"
