@@ -203,8 +203,12 @@ class LocalBackend:
             return [], True
         return [path for path in iter_run_dirs(self.root) if path in wanted], False
 
-    def _index_rows(self, project: str | None, equal: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def _index_rows(self, project: str | None, equal: Mapping[str, str] | None = None,
+                    holding: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Rows of the index, oldest first, with their JSON columns still text.
+
+        ``holding`` maps a JSON text column to text its rows must contain (a superset pre-screen,
+        checked by SQLite so the rows it drops are neither built nor decoded).
 
         ``RunIndex.runs`` decodes every config and summary; a 10,000-run listing that filters on
         ``group`` needs none of them, so this reads the same table without decoding. Rows of
@@ -219,8 +223,12 @@ class LocalBackend:
         conditions = [("project", project)] if project is not None else []
         conditions += list((equal or {}).items())
         arguments: tuple[Any, ...] = tuple(value for _, value in conditions)
-        if conditions:
-            query += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in conditions)
+        clauses = [f"{column} = ?" for column, _ in conditions]
+        for column, text in (holding or {}).items():
+            clauses.append(f"instr({column}, ?) > 0")
+            arguments += (text,)
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
         try:
             connection = sqlite3.connect(self.index.path, timeout=30)
             try:
@@ -255,18 +263,23 @@ class LocalBackend:
         if filters is not None and not isinstance(filters, Mapping):
             filter_module.compile_filter(filters)  # raises the ValueError that names what is wrong
         equal: dict[str, str] = {}
+        holding: dict[str, str] = {}
         for key, condition in (filters or {}).items():
             part = {key: condition}
             column = _SQL_EQUAL_COLUMNS.get(filter_module.canonical_field(key)) if isinstance(key, str) else None
             if column is not None and type(condition) is str:
                 equal[column] = condition  # also checked in Python below, on the few rows SQLite returns
+            if key == "tags" and type(condition) is str:
+                # a tag equal to it has its JSON text (as the index writes it) in the tags column;
+                # SQLite keeps only those rows, so a 10,000-run project decodes a handful
+                holding["tags"] = json.dumps(condition)
             (decoded if _json_columns(filter_module.fields_used(part)) else plain)[key] = condition
         keep_plain = filter_module.compile_filter(plain)
         keep_decoded = filter_module.compile_filter(decoded)
         filter_columns = _json_columns(filter_module.fields_used(decoded))
         selected = [
             _record_from_index(row)
-            for row in self._index_rows(project, equal)
+            for row in self._index_rows(project, equal, holding)
             if _entity_matches(row["entity"], entity) and keep_plain(row)
             and keep_decoded(_decode_columns(row, filter_columns))
         ]
