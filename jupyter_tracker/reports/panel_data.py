@@ -301,10 +301,14 @@ def _plain_number_columns(rows: list[dict[str, Any]], x_name: str, y_name: str) 
     ys = [row.get(y_name) for row in rows]
     if not (set(map(type, xs)) | set(map(type, ys))) <= _PLAIN_TYPES:
         return None
-    points = np.array([(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None],
-                      dtype=float).reshape(-1, 2)
-    points = points[~np.isnan(points[:, 0])]
-    return np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    # None becomes NaN in a float array: a missing or NaN x drops the point, a missing y does too
+    # (a NaN y stays), so only y needs its Nones told apart from NaNs
+    x = np.array(xs, dtype=float)
+    y = np.array(ys, dtype=float)
+    keep = ~np.isnan(x)
+    if None in ys:
+        keep &= np.fromiter((value is not None for value in ys), dtype=bool, count=len(ys))
+    return np.ascontiguousarray(x[keep]), np.ascontiguousarray(y[keep])
 
 
 def smoothed(values: np.ndarray, smoothing_type: str, factor: float) -> np.ndarray:
@@ -357,7 +361,20 @@ def _floats(values: np.ndarray) -> list[float | None]:
     if len(values) and np.isfinite(values).all() and (values == np.trunc(values)).all() \
             and float(np.abs(values).max()) < 2**53:
         return values.astype(np.int64).tolist()  # type: ignore[no-any-return]  # steps: 12, not 12.0
-    return [_short(value) if math.isfinite(value) else None for value in values.tolist()]
+    # the same numbers as _short per value, in bulk: whole ones as ints, the rest through one
+    # "%.7g" formatting of them all (the format _short uses), non-finite ones as None
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    whole = finite & (values == np.trunc(np.where(finite, values, 0.0))) & (np.abs(values) < 2**53)
+    fraction = finite & ~whole
+    result: list[float | None] = [None] * len(values)
+    for position, value in zip(np.flatnonzero(whole).tolist(), values[whole].astype(np.int64).tolist(), strict=True):
+        result[position] = value
+    parts = values[fraction].tolist()
+    shorts = map(float, ("%.7g " * len(parts) % tuple(parts)).split())
+    for position, value in zip(np.flatnonzero(fraction).tolist(), shorts, strict=True):
+        result[position] = value
+    return result
 
 
 def _short(value: float) -> float:
