@@ -260,8 +260,9 @@ def _series(api: Api, selection: RunSelection, run_id: str, x_key: str, metric: 
         columns: dict[tuple[str, str], tuple[list[float], list[float]]] = {pair: ([], []) for pair in wanted}
         names = sorted({name for pair in wanted for name in pair})
         rows = list(api.backend.history_rows(record.get("entity"), record["project"], run_id, keys=names))
+        values = {name: [row.get(name) for row in rows] for name in names}  # x is shared by every metric
         for pair in list(columns):
-            arrays = _plain_number_columns(rows, *pair)
+            arrays = _plain_number_columns(values[pair[0]], values[pair[1]])
             if arrays is not None:
                 selection.series[(run_id, pair[0], pair[1])] = arrays
                 del columns[pair]
@@ -291,14 +292,13 @@ def _series(api: Api, selection: RunSelection, run_id: str, x_key: str, metric: 
 _PLAIN_TYPES = frozenset({int, float, type(None)})
 
 
-def _plain_number_columns(rows: list[dict[str, Any]], x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(x, y)`` of the rows that have both, built in bulk when every value is a plain int, float or None.
+def _plain_number_columns(xs: list[Any], ys: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(x, y)`` of the rows that have both (each row's x and y values, None where it has none),
+    built in bulk when every value is a plain int, float or None.
 
     The same points as the row-by-row loop of :func:`_series` (rows without ``y`` or with a NaN
     ``x`` are left out; NaN and inf ``y`` stay); None when any value needs that loop's checks.
     """
-    xs = [row.get(x_name) for row in rows]
-    ys = [row.get(y_name) for row in rows]
     if not (set(map(type, xs)) | set(map(type, ys))) <= _PLAIN_TYPES:
         return None
     # None becomes NaN in a float array: a missing or NaN x drops the point, a missing y does too
