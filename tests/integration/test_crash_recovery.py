@@ -35,9 +35,18 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def interruptible() -> None:
+    """Runs in each child before Python starts: Ctrl-C raises KeyboardInterrupt there, as in a terminal.
+
+    A test run started in the background (``cmd &`` in a script) ignores SIGINT, children inherit
+    that, and a Python started with SIGINT ignored never turns it into KeyboardInterrupt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_script(tmp_path: Path, code: str, **extra: str) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=child_env(tmp_path, **extra),
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=child_env(tmp_path, **extra), preexec_fn=interruptible,
                             capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     assert time.monotonic() - started < CHILD_TIMEOUT
     return result
@@ -65,7 +74,7 @@ KILLED_LOOP = """
 def kill_after_flushes(tmp_path: Path, flushes: int) -> int:
     """Starts the logging loop, waits for ``flushes`` flush reports, SIGKILLs it; returns the last flushed step."""
     process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED_LOOP)], cwd=tmp_path,
-                               env=child_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=child_env(tmp_path), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     flushed = 0
     try:
         assert process.stdout is not None
@@ -112,7 +121,7 @@ def test_the_writer_flushes_on_its_own_so_a_kill_after_one_interval_loses_nothin
         print("logged", run.step, "interval", run.settings.flush_interval, flush=True)
         time.sleep(CHILD_TIMEOUT)
     """.replace("CHILD_TIMEOUT", str(CHILD_TIMEOUT))
-    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=child_env(tmp_path),
+    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=child_env(tmp_path), preexec_fn=interruptible,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -292,7 +301,7 @@ def test_interrupts_landing_anywhere_in_log_never_corrupt_the_step_sequence(tmp_
         run.finish()
         print("interrupts", interrupts, "step", run.step, flush=True)
     """
-    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=child_env(tmp_path),
+    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=child_env(tmp_path), preexec_fn=interruptible,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
