@@ -86,34 +86,28 @@ def block_of_records(
     else:
         data = b"".join(payload[int(start) : int(stop)] for start, stop in zip(starts, stops, strict=True))
         ends = np.cumsum(stops - starts, dtype=np.int64)
-    step_array = np.asarray(steps, dtype=_INT64)
-    return {
-        "first_seq": int(seqs[0]),
-        "last_seq": int(seqs[-1]),
-        "min_step": int(step_array.min()),
-        "max_step": int(step_array.max()),
-        "rows": len(starts),
-        "seqs": np.asarray(seqs, dtype=_INT64).tobytes(),
-        "steps": step_array.tobytes(),
-        "ends": ends.astype(_INT64, copy=False).tobytes(),
-        "block": data,
-    }
+    return _block_record(seqs, steps, ends, data)
 
 
 def pack_existing(seqs: Sequence[int], steps: Sequence[int], packed_rows: Sequence[bytes]) -> dict[str, Any]:
     """A block from rows already packed one by one (the migration reuses the per-row table's bytes)."""
     ends = np.cumsum(np.fromiter(map(len, packed_rows), dtype=np.int64, count=len(packed_rows)), dtype=np.int64)
+    return _block_record(seqs, steps, ends, b"".join(packed_rows))
+
+
+def _block_record(seqs: Sequence[int], steps: Sequence[int], ends: np.ndarray, data: bytes) -> dict[str, Any]:
+    """The stored form of one block: its seq and step ranges, row count, offsets and packed rows."""
     step_array = np.asarray(steps, dtype=_INT64)
     return {
         "first_seq": int(seqs[0]),
         "last_seq": int(seqs[-1]),
         "min_step": int(step_array.min()),
         "max_step": int(step_array.max()),
-        "rows": len(packed_rows),
+        "rows": len(ends),
         "seqs": np.asarray(seqs, dtype=_INT64).tobytes(),
         "steps": step_array.tobytes(),
         "ends": ends.astype(_INT64, copy=False).tobytes(),
-        "block": b"".join(packed_rows),
+        "block": data,
     }
 
 
