@@ -297,6 +297,26 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.delenv(name, raising=False)
 
 
+@contextlib.contextmanager
+def client_with_server(root: Path) -> Iterator[ServerProcess]:
+    """A test module's client side under ``root`` (as ``isolated_environment``, working in ``root``) and its server."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_TRACKER_HOME", str(root / "home"))
+        for name in CLIENT_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        patch.chdir(root)
+        with start_server(root / "server") as server:
+            yield server
+
+
+def remote_backend(server: ServerProcess) -> Any:
+    """The Api's backend reading ``server`` with its key, as JupyterLab configured for it does."""
+    from jupyter_tracker.api.remote import RemoteBackend
+    from jupyter_tracker.settings import resolve
+
+    return RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
+
+
 def online(server: ServerProcess, **extra: Any) -> dict[str, Any]:
     """``init(settings=...)`` of a run that syncs to ``server`` quickly and quietly; ``extra`` overrides."""
     values: dict[str, Any] = {

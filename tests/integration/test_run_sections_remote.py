@@ -13,11 +13,9 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.api.backend import RunNotFoundError
-from jupyter_tracker.api.remote import RemoteBackend
 from jupyter_tracker.lab import run_views
 from jupyter_tracker.lab.handlers import run_file_path
-from jupyter_tracker.settings import resolve
-from tests.integration.server_fixtures import start_server
+from tests.integration.server_fixtures import client_with_server, online, remote_backend
 
 pytestmark = pytest.mark.integration
 
@@ -25,29 +23,23 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("run-sections-remote")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_TRACKER_HOME", str(root / "home"))
-        for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_PROJECT"):
-            patch.delenv(name, raising=False)
-        patch.chdir(root)
-        with start_server(root / "server") as server:
-            settings = {"base_url": server.base_url, "api_key": server.api_key, "sync_interval": 0.2,
-                        "console": "off", "live": "off", "sync_unsynced_on_init": False}
-            (root / "notes.txt").write_text("notes\n", encoding="utf-8")
-            ids = []
-            for lr in (0.1, 0.01):
-                run = jt.init(project="remote", dir=root / "runs", config={"lr": lr}, settings=settings)
-                for step in range(20):
-                    row: dict[str, Any] = {"loss": lr * (20 - step)}
-                    if step % 10 == 0:
-                        row["picture"] = jt.Image(np.full((4, 4, 3), step, dtype=np.uint8), caption=f"at {step}")
-                    run.log(row)
-                run.save(str(root / "notes.txt"), base_path=str(root))
-                run.finish()
-                ids.append(run.id)
-            backend = RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
-            yield {"server": server, "ids": ids, "backend": backend, "root": root}
-            backend.close()
+    with client_with_server(root) as server:
+        settings = online(server, live="off")
+        (root / "notes.txt").write_text("notes\n", encoding="utf-8")
+        ids = []
+        for lr in (0.1, 0.01):
+            run = jt.init(project="remote", dir=root / "runs", config={"lr": lr}, settings=settings)
+            for step in range(20):
+                row: dict[str, Any] = {"loss": lr * (20 - step)}
+                if step % 10 == 0:
+                    row["picture"] = jt.Image(np.full((4, 4, 3), step, dtype=np.uint8), caption=f"at {step}")
+                run.log(row)
+            run.save(str(root / "notes.txt"), base_path=str(root))
+            run.finish()
+            ids.append(run.id)
+        backend = remote_backend(server)
+        yield {"server": server, "ids": ids, "backend": backend, "root": root}
+        backend.close()
 
 
 def test_media_files_and_compare_come_from_the_tracking_server(synced: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from jupyter_tracker.api.local import LocalBackend
 from jupyter_tracker.api.remote import RemoteBackend
 from jupyter_tracker.lab import run_views
 from jupyter_tracker.settings import resolve
-from tests.integration.server_fixtures import start_server
+from tests.integration.server_fixtures import client_with_server, online, remote_backend
 
 pytestmark = pytest.mark.integration
 
@@ -24,23 +24,16 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("run-system-remote")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_TRACKER_HOME", str(root / "home"))
-        for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_PROJECT"):
-            patch.delenv(name, raising=False)
-        patch.chdir(root)
-        with start_server(root / "server") as server:
-            settings = {"base_url": server.base_url, "api_key": server.api_key, "sync_interval": 0.2,
-                        "console": "off", "live": "off", "sync_unsynced_on_init": False,
-                        "system_sample_interval": 0.02, "system_window": 0.1}
-            run = jt.init(project="remote", dir=root / "runs", settings=settings)
-            for step in range(5):
-                run.log({"loss": 1.0 / (step + 1)})
-            time.sleep(0.6)
-            run.finish()
-            backend = RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
-            yield {"server": server, "run": run, "backend": backend, "local": LocalBackend(root / "runs" / "jupyter_tracker")}
-            backend.close()
+    with client_with_server(root) as server:
+        settings = online(server, live="off", system_sample_interval=0.02, system_window=0.1)
+        run = jt.init(project="remote", dir=root / "runs", settings=settings)
+        for step in range(5):
+            run.log({"loss": 1.0 / (step + 1)})
+        time.sleep(0.6)
+        run.finish()
+        backend = remote_backend(server)
+        yield {"server": server, "run": run, "backend": backend, "local": LocalBackend(root / "runs" / "jupyter_tracker")}
+        backend.close()
 
 
 def test_system_rows_come_from_the_tracking_server(synced: dict[str, Any]) -> None:

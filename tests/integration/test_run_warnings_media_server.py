@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 import jupyter_tracker as jt
-from jupyter_tracker.api.remote import RemoteBackend
 from jupyter_tracker.lab import run_views
 from jupyter_tracker.lab.handlers import run_file_path
-from jupyter_tracker.settings import resolve
-from tests.integration.server_fixtures import start_server
+from tests.integration.server_fixtures import client_with_server, online, remote_backend
 
 pytestmark = pytest.mark.integration
 MARKUP = '<img src=x onerror="alert(1)">'
@@ -27,29 +25,23 @@ MARKUP = '<img src=x onerror="alert(1)">'
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("run-warnings-media-server")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_TRACKER_HOME", str(root / "home"))
-        for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_PROJECT"):
-            patch.delenv(name, raising=False)
-        patch.chdir(root)
-        with start_server(root / "server") as server:
-            settings = {"base_url": server.base_url, "api_key": server.api_key, "sync_interval": 0.2,
-                        "console": "off", "live": "off", "sync_unsynced_on_init": False}
-            run = jt.init(project="media", dir=root / "runs", settings=settings)
-            with pytest.warns(UserWarning, match="one logged value"):
-                run.log({f"blob {MARKUP}": "x" * 1_100_000})
-            for step in range(3):
-                run.log({"speech": jt.Audio(np.zeros(800), sample_rate=8000, caption=MARKUP),
-                         "page": jt.Html(f"<h1>step {step}</h1>"),
-                         "predictions": jt.Table(columns=["id", "label"], data=[[i, f"{MARKUP}{i}"] for i in range(5)])})
-            quiet = jt.init(project="media", dir=root / "runs", settings=settings)
-            quiet.log({"loss": 1.0})
-            quiet.finish()
-            run.finish()
-            backend = RemoteBackend(resolve({"base_url": server.base_url, "api_key": server.api_key, "mode": "online"}))
-            yield {"server": server, "run": run, "quiet": quiet, "backend": backend,
-                   "bob_key": server.create_key(user="bob")}
-            backend.close()
+    with client_with_server(root) as server:
+        settings = online(server, live="off")
+        run = jt.init(project="media", dir=root / "runs", settings=settings)
+        with pytest.warns(UserWarning, match="one logged value"):
+            run.log({f"blob {MARKUP}": "x" * 1_100_000})
+        for step in range(3):
+            run.log({"speech": jt.Audio(np.zeros(800), sample_rate=8000, caption=MARKUP),
+                     "page": jt.Html(f"<h1>step {step}</h1>"),
+                     "predictions": jt.Table(columns=["id", "label"], data=[[i, f"{MARKUP}{i}"] for i in range(5)])})
+        quiet = jt.init(project="media", dir=root / "runs", settings=settings)
+        quiet.log({"loss": 1.0})
+        quiet.finish()
+        run.finish()
+        backend = remote_backend(server)
+        yield {"server": server, "run": run, "quiet": quiet, "backend": backend,
+               "bob_key": server.create_key(user="bob")}
+        backend.close()
 
 
 @contextlib.contextmanager
