@@ -20,7 +20,8 @@ from tests.integration.framework_runs import clean_environment
 # looked up, not imported: the tests' scripts import tensorflow
 pytestmark = [pytest.mark.frameworks, pytest.mark.integration, missing_module_mark("tensorflow", "tensorflow", TENSORFLOW)]
 
-#: the program pauses after its first flush (``flushed`` appears) until the test writes ``go on``, then writes two
+#: the program pauses after its first flush (``flushed`` appears; the watcher reads the file within its next poll)
+#: until the test writes ``go on``, then writes two
 #: steps without flushing (TensorFlow writes each to the file itself: ``max_queue=1``) and waits for ``finish``
 PROGRAM = """
     import sys, time
@@ -75,7 +76,10 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[d
             assert process.poll() is None and time.time() < deadline, process.communicate()[0][-4000:]
             time.sleep(0.2)
         run_id = (directory / "flushed").read_text()
-        while_running = rows(directory, run_id, ["loss", "global_step"])
+        while_running: list[dict[str, Any]] = []
+        while len(while_running) < 3 and time.time() < deadline:  # the flushed file is read at the next poll
+            time.sleep(0.2)
+            while_running = rows(directory, run_id, ["loss", "global_step"])
         (directory / "go on").write_text("")
         while not (directory / "unflushed").exists():
             assert process.poll() is None and time.time() < deadline, process.communicate()[0][-4000:]
