@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jupyter_tracker.server import access_log, api_keys, history_series, json_values, openapi_doc
+from jupyter_tracker.server import access_log, api_keys, history_series, json_values, openapi_doc, uniform_batch
 from jupyter_tracker.server.artifact_routes import artifact_router
 from jupyter_tracker.server.config import ServerConfig
 from jupyter_tracker.server.file_store import FileNameError, FileStore, FileTooLarge
@@ -337,7 +337,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
             raise ApiError(415, "records must be sent as Content-Type: application/msgpack")
         body = await _read_body(request, config.max_batch_bytes)
         try:
-            first_seq, batch = records.decode_payload(body)
+            first_seq, batch = _decode_records(body)
         except Exception:
             raise ApiError(
                 400, "malformed batch: the body is not a msgpack [first_seq, [records...]] payload"
@@ -394,7 +394,7 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
             return {"applied_seq": applied, "received": offset + len(body)}
         try:
             try:
-                payload_seq, batch = records.decode_payload(payload)
+                payload_seq, batch = _decode_records(payload)
             except Exception:
                 raise ApiError(
                     400, "malformed payload: the parts do not form a msgpack [first_seq, [records...]] payload"
@@ -577,6 +577,18 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
     app.include_router(run_sections_router(config, storage))  # the run page's sections and compare, signed in
     app.include_router(web_router(config, storage, authenticate))  # last: its page paths are catch-alls
     return app
+
+
+def _decode_records(payload: bytes) -> tuple[int, Any]:
+    """``(first_seq, batch)`` of a records payload: uniform float history as columns, anything else decoded.
+
+    Columns (:class:`~jupyter_tracker.server.uniform_batch.UniformBatch`) build no object per
+    row; :meth:`Storage.apply_batch` takes either form. Raises on bytes that are not a payload.
+    """
+    columns = uniform_batch.parse(payload)
+    if columns is not None:
+        return columns.first_seq, columns
+    return records.decode_payload(payload)
 
 
 def _check_file_name(name: str) -> None:

@@ -73,6 +73,17 @@ def numeric_points(
     return found
 
 
+def table_points(
+    steps: Sequence[int], times: Sequence[Any], runtimes: Sequence[Any], keys: Sequence[str], table: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`numeric_points` of rows already read as a rows x keys float64 ``table`` (every row logs ``keys``)."""
+    step_array = np.asarray(steps, dtype=np.int64)
+    found = {key: (step_array, table[:, index]) for index, key in enumerate(keys)}
+    found["_timestamp"] = (step_array, np.asarray(times, dtype=np.float64))
+    found["_runtime"] = (step_array, np.asarray(runtimes, dtype=np.float64))
+    return found
+
+
 def _uniform_floats(
     step_array: np.ndarray, rows: Sequence[dict[str, Any]], checked: bool = False
 ) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ from sqlalchemy import event
 from jupyter_tracker import run_names
 from jupyter_tracker.server import api_keys, history_blocks, history_series, json_values, run_query_sql
 from jupyter_tracker.server import schema as t
+from jupyter_tracker.server.uniform_batch import UniformBatch
 from jupyter_tracker.store import records
 
 #: steps are stored as signed 64-bit integers
@@ -184,6 +185,8 @@ class _PlainBatch:
     #: the distinct orders of keys the rows have (one when every row logs the same keys)
     key_orders: set[tuple[str, ...]]
     value_types: set[type]
+    #: the batch read as columns (:mod:`uniform_batch`), its rows made dicts only when asked for
+    table: UniformBatch | None = None
 
     @property
     def uniform_floats(self) -> bool:
@@ -218,6 +221,40 @@ def _plain_history_batch(batch: list[Any]) -> _PlainBatch | None:
     if not value_types <= _SCALARS:
         return None
     return _PlainBatch(steps, times, runtimes, rows, key_orders, value_types)
+
+
+class _TableRows(Sequence[dict[str, Any]]):
+    """The logged dicts of a :class:`UniformBatch`'s rows, each built only when read."""
+
+    def __init__(self, table: UniformBatch, rows: range) -> None:
+        self._table = table
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return _TableRows(self._table, self._rows[index])
+        return self._table.row(self._rows[index])
+
+
+def _uniform_plain(batch: UniformBatch) -> _PlainBatch | None:
+    """What :func:`_plain_history_batch` finds, for a batch read as columns; None when a value is out of range."""
+    if int(batch.steps.min()) < 0 or int(batch.steps.max()) > MAX_STEP:
+        return None
+    for column in (batch.times, batch.runtimes):
+        if not bool(np.all(np.abs(column) <= _MAX_TIME)):  # NaN fails too
+            return None
+    return _PlainBatch(
+        batch.steps,  # type: ignore[arg-type]
+        batch.times,  # type: ignore[arg-type]
+        batch.runtimes,  # type: ignore[arg-type]
+        _TableRows(batch, range(len(batch))),  # type: ignore[arg-type]
+        {batch.keys},
+        {float},
+        batch,
+    )
 
 
 def _validate_records(first_seq: Any, batch: Any) -> tuple[list[list[Any]], _PlainBatch | None]:
@@ -727,10 +764,19 @@ class Storage:
         that starts past ``applied_seq + 1`` raises :class:`SequenceGap`; a malformed batch raises
         :class:`BadRequest` before anything is written. ``payload``, the msgpack
         ``[first_seq, batch]`` the batch was decoded from, lets history rows be stored as the
-        bytes sent instead of encoded again.
+        bytes sent instead of encoded again; ``batch`` may also be that payload read as a
+        :class:`UniformBatch` (then ``payload`` is required).
         """
-        checked, plain = _validate_records(first_seq, batch)
-        spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
+        checked: Sequence[Any]
+        if isinstance(batch, UniformBatch):  # read from ``payload`` as columns (:mod:`uniform_batch`)
+            assert payload is not None and first_seq == batch.first_seq
+            plain = _uniform_plain(batch)
+            if plain is None:  # a value out of range: the ordinary checks name it
+                return self.apply_batch(entity, project, run_id, *records.decode_payload(payload), payload)
+            checked, spans = range(len(batch)), batch.spans
+        else:
+            checked, plain = _validate_records(first_seq, batch)
+            spans = None if payload is None else history_blocks.record_spans(payload, len(checked))
         with self.write() as connection:
             row = connection.execute(
                 self._run_for_batch, {"entity": entity, "project": project, "run_id": run_id}
@@ -757,12 +803,12 @@ class Storage:
             )
             pack = records.make_packer()  # a packer of its own: a Packer is not safe to share across threads
             system: list[dict[str, Any]] = []
-            history: list[list[Any]]
+            history: Sequence[Any]
             history_seqs: Sequence[int]
             if plain is not None:  # a plain batch: history records only, in sequence order
                 history = fresh
                 history_seqs = range(applied + 1, applied + 1 + len(fresh))
-                doc.columns["runtime"] = float(fresh[-1][3])
+                doc.columns["runtime"] = float(plain.runtimes[-1])
             else:
                 history, history_seqs = [], []
             for offset, record in enumerate(() if plain is not None else fresh):
@@ -835,8 +881,15 @@ class Storage:
                         for cut, end in cuts
                     ]
                 self._bulk_insert(connection, t.history_blocks, blocks)
-                uniform = None if plain is None else plain.uniform_floats
-                points = history_series.numeric_points(steps, times, runtimes, logged_rows, uniform_floats=uniform)
+                if plain is not None and plain.table is not None:
+                    points = history_series.table_points(
+                        steps, times, runtimes, plain.table.keys, plain.table.values[skip:]
+                    )
+                else:
+                    uniform = None if plain is None else plain.uniform_floats
+                    points = history_series.numeric_points(
+                        steps, times, runtimes, logged_rows, uniform_floats=uniform
+                    )
                 self._append_points(connection, pk, points)
                 doc.columns["history_rows"] = int(row.history_rows) + len(history)
             if system:

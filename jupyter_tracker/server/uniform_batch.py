@@ -1,0 +1,234 @@
+"""A records payload of uniform float history rows read as arrays, straight from its msgpack bytes.
+
+The usual batch a training loop sends is history records that all log the same float keys,
+``[first_seq, [["h", step, time, runtime, {key: float, ...}], ...]]``. Decoding it builds a list,
+a dict and a dozen floats per row, and checking and storing it walks them all again: most of
+the server's CPU per batch. Here the first record's bytes are a template: its type bytes,
+lengths and keys are the *structure*, its step and float bytes the *values*. Records laid out
+exactly like it (compared as one 2-D byte array per run of equal records) are read with numpy
+views; a change of step width (127 -> 128 ...) starts a new run with a new template.
+
+A record is accepted only when every structure byte matches, so it decodes to the same shape
+as the template: a ``["h", int, float, float, dict]`` whose keys are the template's and whose
+values are float64. Anything else (other record kinds, mixed keys, ints, an odd encoding) gives
+None, and the caller decodes the payload the ordinary way. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+
+#: a batch cut into more runs of equal records than this is decoded the ordinary way
+MAX_RUNS = 16
+_FLOAT64 = 0xCB
+_UINTS = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+_RECORD_FIELDS = frozenset({"_step", "_timestamp", "_runtime"})
+
+
+class _NotUniform(Exception):
+    """The bytes are not laid out as this module reads them."""
+
+
+@dataclass(frozen=True)
+class UniformBatch:
+    """The history records of one payload as columns: row ``i`` is ``seq first_seq + i``."""
+
+    first_seq: int
+    steps: np.ndarray
+    times: np.ndarray
+    runtimes: np.ndarray
+    keys: tuple[str, ...]
+    #: rows x keys, float64
+    values: np.ndarray
+    #: ``len + 1`` offsets into the payload: record ``i`` is ``payload[spans[i]:spans[i + 1]]``
+    spans: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def row(self, index: int) -> dict[str, float]:
+        """The logged dict of row ``index``, as decoding the record would give it."""
+        return dict(zip(self.keys, self.values[index].tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class _Template:
+    """Where one record's values lie, and the bytes every record like it has elsewhere."""
+
+    length: int
+    structure: np.ndarray  # positions of the structure bytes
+    expected: np.ndarray  # their values
+    step_at: int  # the step's first byte (its value bytes, or the fixint itself)
+    step_width: int  # 0: a positive fixint
+    time_at: int
+    runtime_at: int
+    value_at: np.ndarray  # first payload byte of each key's float64
+    keys: tuple[str, ...]
+
+
+def parse(payload: bytes) -> UniformBatch | None:
+    """The payload as a :class:`UniformBatch`, or None when it is anything but uniform float history."""
+    try:
+        return _parse(payload)
+    except (_NotUniform, IndexError, UnicodeDecodeError):
+        return None
+
+
+def _parse(payload: bytes) -> UniformBatch:
+    if len(payload) < 3 or payload[0] != 0x92:
+        raise _NotUniform
+    first_seq, at = _read_uint(payload, 1)
+    count, at = _array_header(payload, at)
+    if count == 0 or first_seq < 1:
+        raise _NotUniform
+    data = np.frombuffer(payload, dtype=np.uint8)
+    pieces: list[tuple[_Template, np.ndarray]] = []
+    starts: list[np.ndarray] = []
+    keys: tuple[str, ...] | None = None
+    done = 0
+    while done < count:
+        if len(pieces) == MAX_RUNS:
+            raise _NotUniform
+        template = _template(payload, at)
+        if keys is None:
+            keys = template.keys
+        elif template.keys != keys:
+            raise _NotUniform
+        room = min(count - done, (len(payload) - at) // template.length)
+        block = data[at : at + room * template.length].reshape(room, template.length)
+        matches = np.all(block[:, template.structure] == template.expected, axis=1)
+        if template.step_width == 0:
+            matches &= block[:, template.step_at] < 0x80
+        run = room if bool(matches.all()) else int(np.argmin(matches))
+        if run == 0:
+            raise _NotUniform
+        pieces.append((template, block[:run]))
+        starts.append(at + template.length * np.arange(run, dtype=np.int64))
+        at += run * template.length
+        done += run
+    if at != len(payload) or keys is None:
+        raise _NotUniform
+    steps = np.concatenate([_steps(template, block) for template, block in pieces])
+    times = np.concatenate([_floats(block, template.time_at) for template, block in pieces])
+    runtimes = np.concatenate([_floats(block, template.runtime_at) for template, block in pieces])
+    values = np.concatenate([_table(template, block) for template, block in pieces])
+    spans = np.concatenate([*starts, np.asarray([at], dtype=np.int64)])
+    return UniformBatch(first_seq, steps, times, runtimes, keys, values, spans)
+
+
+def _template(payload: bytes, at: int) -> _Template:
+    """Reads one record at ``at`` byte by byte and notes which of its bytes are structure."""
+    structure: list[int] = []
+    start = at
+    if payload[at] != 0x95 or payload[at + 1] != 0xA1 or payload[at + 2] != ord("h"):
+        raise _NotUniform
+    structure += [at, at + 1, at + 2]
+    at += 3
+    kind = payload[at]
+    if kind < 0x80:
+        step_at, step_width = at, 0
+        at += 1
+    elif kind in _UINTS:
+        structure.append(at)
+        step_at, step_width = at + 1, _UINTS[kind]
+        at += 1 + step_width
+    else:
+        raise _NotUniform
+    floats = []
+    for _ in range(2):
+        if payload[at] != _FLOAT64:
+            raise _NotUniform
+        structure.append(at)
+        floats.append(at + 1)
+        at += 9
+    size, header_end = _map_header(payload, at)
+    structure += range(at, header_end)
+    at = header_end
+    keys: list[str] = []
+    value_at: list[int] = []
+    for _ in range(size):
+        length, key_at = _str_header(payload, at)
+        keys.append(payload[key_at : key_at + length].decode("utf-8"))
+        structure += range(at, key_at + length)
+        at = key_at + length
+        if payload[at] != _FLOAT64:
+            raise _NotUniform
+        structure.append(at)
+        value_at.append(at + 1)
+        at += 9
+    if not keys or len(set(keys)) != len(keys) or not _RECORD_FIELDS.isdisjoint(keys):
+        raise _NotUniform
+    positions = np.asarray(structure, dtype=np.int64)
+    return _Template(
+        length=at - start,
+        structure=positions - start,
+        expected=np.frombuffer(payload, dtype=np.uint8)[positions],
+        step_at=step_at - start,
+        step_width=step_width,
+        time_at=floats[0] - start,
+        runtime_at=floats[1] - start,
+        value_at=np.asarray(value_at, dtype=np.int64) - start,
+        keys=tuple(keys),
+    )
+
+
+def _steps(template: _Template, block: np.ndarray) -> np.ndarray:
+    if template.step_width == 0:
+        return block[:, template.step_at].astype(np.int64)
+    raw = np.ascontiguousarray(block[:, template.step_at : template.step_at + template.step_width])
+    steps = raw.view(f">u{template.step_width}").reshape(len(block)).astype(np.uint64)
+    if template.step_width == 8 and bool((steps >= np.uint64(1 << 63)).any()):
+        raise _NotUniform
+    return steps.astype(np.int64)
+
+
+def _floats(block: np.ndarray, at: int) -> np.ndarray:
+    return np.ascontiguousarray(block[:, at : at + 8]).view(">f8").reshape(len(block)).astype(np.float64)
+
+
+def _table(template: _Template, block: np.ndarray) -> np.ndarray:
+    columns = template.value_at[:, None] + np.arange(8)  # keys x 8 byte positions
+    raw = np.ascontiguousarray(block[:, columns])  # rows x keys x 8
+    return raw.view(">f8").reshape(len(block), len(template.keys)).astype(np.float64)
+
+
+def _read_uint(payload: bytes, at: int) -> tuple[int, int]:
+    kind = payload[at]
+    if kind < 0x80:
+        return kind, at + 1
+    width = _UINTS.get(kind)
+    if width is None:
+        raise _NotUniform
+    return int.from_bytes(payload[at + 1 : at + 1 + width], "big"), at + 1 + width
+
+
+def _array_header(payload: bytes, at: int) -> tuple[int, int]:
+    kind = payload[at]
+    if 0x90 <= kind <= 0x9F:
+        return kind & 0x0F, at + 1
+    if kind == 0xDC:
+        return int.from_bytes(payload[at + 1 : at + 3], "big"), at + 3
+    if kind == 0xDD:
+        return int.from_bytes(payload[at + 1 : at + 5], "big"), at + 5
+    raise _NotUniform
+
+
+def _map_header(payload: bytes, at: int) -> tuple[int, int]:
+    kind = payload[at]
+    if 0x80 <= kind <= 0x8F:
+        return kind & 0x0F, at + 1
+    if kind == 0xDE:
+        return int.from_bytes(payload[at + 1 : at + 3], "big"), at + 3
+    raise _NotUniform
+
+
+def _str_header(payload: bytes, at: int) -> tuple[int, int]:
+    kind = payload[at]
+    if 0xA0 <= kind <= 0xBF:
+        return kind & 0x1F, at + 1
+    if kind == 0xD9:
+        return payload[at + 1], at + 2
+    if kind == 0xDA:
+        return int.from_bytes(payload[at + 1 : at + 3], "big"), at + 3
+    raise _NotUniform
