@@ -146,6 +146,33 @@ def test_resending_a_batch_changes_nothing(shared_server: ServerProcess) -> None
         assert after["config"] == before["config"] and after["history_rows"] == 51
 
 
+def test_float_rows_resent_in_part_add_only_their_new_rows(shared_server: ServerProcess) -> None:
+    """Rows that all log the same float keys (read as columns): an overlapping batch, steps across widths."""
+    steps = [*range(120, 140), 70_000, 70_001]
+    batch = [history_record(step, {"loss": 1.0 / (step + 1), "acc": step / 1e5}) for step in steps]
+    with shared_server.client() as client:
+        run_id = new_run(client)
+        assert post(client, run_id, 1, batch[:12]).json() == {"applied_seq": 12}
+        assert post(client, run_id, 6, batch[5:]).json() == {"applied_seq": len(steps)}
+        rows = scan_all(client, run_id)
+        assert [row["_step"] for row in rows] == steps
+        assert [(row["loss"], row["acc"], row["_runtime"]) for row in rows] == [
+            (record[4]["loss"], record[4]["acc"], record[3]) for record in batch
+        ]
+        answer = client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": "loss", "samples": 1000}
+        ).json()
+        assert [(row["_step"], row["loss"]) for row in answer["rows"]] == [
+            (record[1], record[4]["loss"]) for record in batch
+        ]
+        run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
+        assert run["history_rows"] == len(steps) and run["summary"]["loss"] == batch[-1][4]["loss"]
+        late = [["h", 70_002, 1e300, 1.0, {"loss": 0.5, "acc": 0.5}]]  # a time out of range: refused
+        answer = post(client, run_id, len(steps) + 1, late)
+        assert answer.status_code == 400 and "time must be a finite number" in answer.json()["error"]
+        assert client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()["applied_seq"] == len(steps)
+
+
 def test_a_gap_is_refused_with_409(shared_server: ServerProcess) -> None:
     with shared_server.client() as client:
         run_id = new_run(client)
