@@ -107,7 +107,9 @@ class Run:
         #: when all are plain: a row with the same names and types takes log()'s fast path. None while
         #: a step is pending and once the run is finished.
         self._row_keys: tuple[str, ...] | None = None
-        self._row_types: tuple[type, ...] = ()
+        #: the last committed row's names then its value types, as one list (None: no fast path):
+        #: one list build and one comparison per call, cheaper than a tuple of names and one of types
+        self._row_signature: list[Any] | None = None
         #: while the fast path is on, the step it started from (its rows are counted for the limits
         #: from the step, when the counts are read) and the step whose row crosses a points bound
         self._fast_from = 0
@@ -291,10 +293,10 @@ class Run:
         step than the current one warns and drops the row). Invalid values raise ``TypeError``
         naming the key, and nothing of the call is recorded.
         """
-        if (type(data) is dict and step is None and commit is None and tuple(data) == self._row_keys
-                and tuple(map(type, data.values())) == self._row_types):
+        if (type(data) is dict and step is None and commit is None
+                and [*data, *map(type, data.values())] == self._row_signature):
             # The common case: the names of the last committed row (already checked: strings, not
-            # empty) with the same plain value types, no pending step, a live run (_row_keys is None
+            # empty) with the same plain value types, no pending step, a live run (_row_signature is None
             # otherwise). The same row the general path writes, in the same interrupt-safe order;
             # the limits count these rows from the step when they read the counts (_count_fast_rows),
             # and the row that crosses a bound is known ahead (_warn_step).
@@ -329,7 +331,7 @@ class Run:
             if commit is None:
                 commit = False
         if commit is False:
-            self._row_keys = None  # the next committing call merges the pending step: not the fast path
+            self._row_keys = self._row_signature = None  # the next committing call merges the pending step
             self._pending.update(row)
             return
         # A KeyboardInterrupt (the notebook's stop button) can land after any C call. So every call
@@ -350,11 +352,12 @@ class Run:
         found = limits.count_row(row)
         types = tuple(map(type, row.values()))
         if _plain_types_only(types):  # the next row with these names and types may take the fast path
-            self._row_keys, self._row_types = limits.run_keys, types
+            # names are str, never equal to a type: a row matches only with the same names and types
+            self._row_keys, self._row_signature = limits.run_keys, [*limits.run_keys, *types]
             self._fast_from = self._step
             self._warn_step = self._step + limits.run_limit - limits.run_rows
         else:
-            self._row_keys = None
+            self._row_keys = self._row_signature = None
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:
@@ -492,7 +495,8 @@ class Run:
             try:
                 self._finish(exit_code)
             finally:
-                self._row_keys = None  # log() takes the general path, which refuses a finished run
+                # log() takes the general path, which refuses a finished run
+                self._row_keys = self._row_signature = None
                 self._finished = True
         for callback in self._finish_callbacks:
             try:

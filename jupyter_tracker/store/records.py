@@ -158,8 +158,19 @@ def frame_from_encoded(first_seq: int, encoded_records: bytes) -> bytes:
     The writer packs records as they arrive and numbers them only when it writes them, so that
     records it had to drop (a full disk) leave no gap in the sequence the server applies.
     """
-    payload = b"\x92" + msgpack.packb(first_seq) + encoded_records
-    return FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+    head, body = frame_parts(first_seq, encoded_records)
+    return head + body
+
+
+def frame_parts(first_seq: int, encoded_records: bytes) -> tuple[bytes, bytes]:
+    """:func:`frame_from_encoded`'s frame as its first few bytes and the records' bytes, not copied.
+
+    The CRC is taken over the two pieces in turn, so a writer can join many frames in one copy
+    instead of building each frame first (a frame of 4,096 rows is close to a megabyte).
+    """
+    prefix = b"\x92" + msgpack.packb(first_seq)
+    length = len(prefix) + len(encoded_records)
+    return FRAME_HEADER.pack(length, zlib.crc32(encoded_records, zlib.crc32(prefix))) + prefix, encoded_records
 
 
 def decode_payload(payload: bytes) -> tuple[int, list[Any]]:

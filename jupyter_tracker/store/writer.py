@@ -512,11 +512,11 @@ class RunLogWriter:
         """Writes every waiting frame in one call; False (the file cut back to its last whole frame) if it failed."""
         unwritten = self._unwritten
         seq = self._write_seq
-        frames = []
+        parts: list[bytes] = []
         for packed, count in unwritten:
-            frames.append(records.frame_from_encoded(seq, packed))
+            parts += records.frame_parts(seq, packed)
             seq += count
-        data = b"".join(frames)
+        data = b"".join(parts)
         try:
             _write_all(self._file, data)
         except (OSError, ValueError):
