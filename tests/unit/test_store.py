@@ -618,6 +618,14 @@ def test_joined_packed_lists_are_the_bytes_of_one_packed_list():
         assert records.join_packed([pack(items) for items in lists], sum(sizes)) == pack([r for items in lists for r in items])
 
 
+def test_frames_written_from_packed_records_are_the_frames_encode_frame_gives():
+    for first_seq in (1, 127, 128, 70_000, 2**40):
+        batch = [history(step, {"a": float(step), "b": step}) for step in range(first_seq % 50 + 1)]
+        expected = records.encode_frame(first_seq, batch, pack)
+        assert records.frame_from_encoded(first_seq, pack(batch)) == expected
+        assert b"".join(records.frame_parts(first_seq, pack(batch))) == expected
+
+
 def test_rows_packed_ahead_by_the_loop_are_written_once_in_order_beside_those_it_cannot_pack(tmp_path: Path):
     path = tmp_path / RUN_LOG_NAME
     seen: list[tuple[int, int]] = []
