@@ -580,12 +580,14 @@ def create_app(config: ServerConfig, storage: Storage | None = None) -> FastAPI:
 
 
 def _decode_records(payload: bytes) -> tuple[int, Any]:
-    """``(first_seq, batch)`` of a records payload: uniform float history as columns, anything else decoded.
+    """``(first_seq, batch)`` of a records payload: runs of uniform float history as columns, the rest decoded.
 
-    Columns (:class:`~jupyter_tracker.server.uniform_batch.UniformBatch`) build no object per
-    row; :meth:`Storage.apply_batch` takes either form. Raises on bytes that are not a payload.
+    Columns (:class:`~jupyter_tracker.server.uniform_batch.UniformBatch`, or
+    :class:`~jupyter_tracker.server.uniform_batch.Segments` when other records lie among them)
+    build no object per row; :meth:`Storage.apply_batch` takes every form. Raises on bytes that
+    are not a payload.
     """
-    columns = uniform_batch.parse(payload)
+    columns = uniform_batch.read(payload)
     if columns is not None:
         return columns.first_seq, columns
     return records.decode_payload(payload)

@@ -41,7 +41,7 @@ from sqlalchemy import event
 from jupyter_tracker import run_names
 from jupyter_tracker.server import api_keys, history_blocks, history_series, json_values, run_query_sql
 from jupyter_tracker.server import schema as t
-from jupyter_tracker.server.uniform_batch import UniformBatch
+from jupyter_tracker.server.uniform_batch import Segments, UniformBatch
 from jupyter_tracker.store import records
 
 #: steps are stored as signed 64-bit integers
@@ -269,58 +269,59 @@ def _validate_records(first_seq: Any, batch: Any) -> tuple[list[list[Any]], _Pla
     plain = _plain_history_batch(batch)
     if plain is not None:
         return batch, plain  # records are only read from here on
-    checked: list[list[Any]] = []
-    for index, record in enumerate(batch):
-        if _plain_history(record):
-            checked.append(list(record))
-            continue
-        where = f"record {index} (seq {first_seq + index})"
-        if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
-            raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
-        kind = record[0]
-        if json_values.nesting_depth_over(record):
-            raise BadRequest(f"malformed batch: {where} nests values more than {json_values.MAX_NESTING} levels deep")
-        if kind == records.HISTORY:
-            if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
-                raise BadRequest(f"malformed batch: {where} is not a history record [h, step, time, runtime, row]")
-            if not 0 <= record[1] <= MAX_STEP:
-                raise BadRequest(f"malformed batch: {where} has step {record[1]}, outside 0..{MAX_STEP}")
-            _check_finite(record[2], f"{where} time")
-            _check_finite(record[3], f"{where} runtime")
-            if not all(isinstance(key, str) for key in record[4]):
-                raise BadRequest(f"malformed batch: {where} has a non-string metric name")
-        elif kind == records.SYSTEM:
-            if len(record) != 4 or not isinstance(record[3], dict):
-                raise BadRequest(f"malformed batch: {where} is not a system record [system, time, runtime, values]")
-            _check_finite(record[1], f"{where} time")
-            _check_finite(record[2], f"{where} runtime")
-        elif kind in (
-            records.RUN,
-            records.CONFIG,
-            records.SUMMARY,
-            records.DEFINE_METRIC,
-            records.WARNING,
-            records.FILE,
-            records.RESUME,
-            records.FINISH,
-        ):
-            if len(record) < 2 or not isinstance(record[1], dict):
-                raise BadRequest(f"malformed batch: {where} ({kind}) must carry a dict")
-            if kind == records.FILE and not isinstance(record[1].get("name"), str):
-                raise BadRequest(f"malformed batch: {where} (file) has no name")
-            if kind == records.RUN and "created" in record[1] and record[1]["created"] is not None:
-                _check_finite(record[1]["created"], f"{where} (run) created")
-            if kind == records.FINISH:
-                summary = record[1].get("summary")
-                code = record[1].get("exit_code")
-                if summary is not None and not isinstance(summary, dict):
-                    raise BadRequest(f"malformed batch: {where} (finish) summary must be a dict")
-                if code is not None and (type(code) is not int or not -(2**31) <= code < 2**31):
-                    raise BadRequest(f"malformed batch: {where} (finish) exit_code must be a 32-bit integer")
-                if record[1].get("runtime") is not None:
-                    _check_finite(record[1]["runtime"], f"{where} (finish) runtime")
-        checked.append(list(record))
-    return checked, None
+    return [_check_record(first_seq, index, record) for index, record in enumerate(batch)], None
+
+
+def _check_record(first_seq: int, index: int, record: Any) -> list[Any]:
+    """One record checked on its own (as a list), raising BadRequest with what is wrong and where."""
+    if _plain_history(record):
+        return list(record)
+    where = f"record {index} (seq {first_seq + index})"
+    if not isinstance(record, (list, tuple)) or not record or not isinstance(record[0], str):
+        raise BadRequest(f"malformed batch: {where} is not a [kind, ...] list")
+    kind = record[0]
+    if json_values.nesting_depth_over(record):
+        raise BadRequest(f"malformed batch: {where} nests values more than {json_values.MAX_NESTING} levels deep")
+    if kind == records.HISTORY:
+        if len(record) != 5 or type(record[1]) is not int or not isinstance(record[4], dict):
+            raise BadRequest(f"malformed batch: {where} is not a history record [h, step, time, runtime, row]")
+        if not 0 <= record[1] <= MAX_STEP:
+            raise BadRequest(f"malformed batch: {where} has step {record[1]}, outside 0..{MAX_STEP}")
+        _check_finite(record[2], f"{where} time")
+        _check_finite(record[3], f"{where} runtime")
+        if not all(isinstance(key, str) for key in record[4]):
+            raise BadRequest(f"malformed batch: {where} has a non-string metric name")
+    elif kind == records.SYSTEM:
+        if len(record) != 4 or not isinstance(record[3], dict):
+            raise BadRequest(f"malformed batch: {where} is not a system record [system, time, runtime, values]")
+        _check_finite(record[1], f"{where} time")
+        _check_finite(record[2], f"{where} runtime")
+    elif kind in (
+        records.RUN,
+        records.CONFIG,
+        records.SUMMARY,
+        records.DEFINE_METRIC,
+        records.WARNING,
+        records.FILE,
+        records.RESUME,
+        records.FINISH,
+    ):
+        if len(record) < 2 or not isinstance(record[1], dict):
+            raise BadRequest(f"malformed batch: {where} ({kind}) must carry a dict")
+        if kind == records.FILE and not isinstance(record[1].get("name"), str):
+            raise BadRequest(f"malformed batch: {where} (file) has no name")
+        if kind == records.RUN and "created" in record[1] and record[1]["created"] is not None:
+            _check_finite(record[1]["created"], f"{where} (run) created")
+        if kind == records.FINISH:
+            summary = record[1].get("summary")
+            code = record[1].get("exit_code")
+            if summary is not None and not isinstance(summary, dict):
+                raise BadRequest(f"malformed batch: {where} (finish) summary must be a dict")
+            if code is not None and (type(code) is not int or not -(2**31) <= code < 2**31):
+                raise BadRequest(f"malformed batch: {where} (finish) exit_code must be a 32-bit integer")
+            if record[1].get("runtime") is not None:
+                _check_finite(record[1]["runtime"], f"{where} (finish) runtime")
+    return list(record)
 
 
 class Storage:
@@ -765,10 +766,17 @@ class Storage:
         :class:`BadRequest` before anything is written. ``payload``, the msgpack
         ``[first_seq, batch]`` the batch was decoded from, lets history rows be stored as the
         bytes sent instead of encoded again; ``batch`` may also be that payload read as a
-        :class:`UniformBatch` (then ``payload`` is required).
+        :class:`UniformBatch` or as :class:`Segments` (then ``payload`` is required).
         """
         checked: Sequence[Any]
-        if isinstance(batch, UniformBatch):  # read from ``payload`` as columns (:mod:`uniform_batch`)
+        segments: Segments | None = None
+        if isinstance(batch, Segments):  # columns for its runs of float history, the rest decoded
+            assert payload is not None and first_seq == batch.first_seq
+            if not _segments_valid(batch):  # the ordinary checks name what is wrong, in order
+                return self.apply_batch(entity, project, run_id, *records.decode_payload(payload), payload)
+            segments, plain = batch, None
+            checked, spans = range(len(batch)), batch.spans
+        elif isinstance(batch, UniformBatch):  # read from ``payload`` as columns (:mod:`uniform_batch`)
             assert payload is not None and first_seq == batch.first_seq
             plain = _uniform_plain(batch)
             if plain is None:  # a value out of range: the ordinary checks name it
@@ -805,93 +813,81 @@ class Storage:
             system: list[dict[str, Any]] = []
             history: Sequence[Any]
             history_seqs: Sequence[int]
-            if plain is not None:  # a plain batch: history records only, in sequence order
-                history = fresh
-                history_seqs = range(applied + 1, applied + 1 + len(fresh))
-                doc.columns["runtime"] = float(plain.runtimes[-1])
+            if segments is not None:
+                history_count = self._apply_segments(connection, pk, doc, pack, applied, segments, payload, system)
+                if history_count:
+                    doc.columns["history_rows"] = int(row.history_rows) + history_count
             else:
-                history, history_seqs = [], []
-            for offset, record in enumerate(() if plain is not None else fresh):
-                seq = applied + 1 + offset
-                kind = record[0]
-                if kind == records.HISTORY:
-                    history.append(record)
-                    history_seqs.append(seq)  # type: ignore[union-attr]
-                    doc.columns["runtime"] = float(record[3])
-                elif kind == records.SYSTEM:
-                    _, timestamp, runtime, measured = record
-                    system.append(
-                        {
-                            "run_pk": pk,
-                            "seq": seq,
-                            "timestamp": float(timestamp),
-                            "runtime": float(runtime),
-                            "row": pack(measured),
-                        }
-                    )
+                if plain is not None:  # a plain batch: history records only, in sequence order
+                    history = fresh
+                    history_seqs = range(applied + 1, applied + 1 + len(fresh))
+                    doc.columns["runtime"] = float(plain.runtimes[-1])
                 else:
-                    _apply_other(doc, kind, record[1] if len(record) > 1 else None)
-            if history:
-                if plain is not None:
-                    steps, times, runtimes, logged_rows = (
-                        plain.steps[skip:],
-                        plain.times[skip:],
-                        plain.runtimes[skip:],
-                        plain.rows[skip:],
-                    )
-                else:
-                    _, steps, times, runtimes, logged_rows = zip(*history, strict=True)
-                last_logged: dict[str, Any]
-                if plain is not None and len(plain.key_orders) == 1:  # every row logs the same keys
-                    last_logged = dict(logged_rows[-1])
-                else:
-                    last_logged = {}
-                    for logged in logged_rows:
-                        last_logged.update(logged)
-                doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
-                doc.changed.add("last_values")
-                size = history_blocks.BLOCK_ROWS
-                cuts = [(cut, cut + size) for cut in range(0, len(history), size)]
-                if spans is not None and payload is not None:
-                    # each history record's bytes as sent: its position in the batch is its seq - first_seq
-                    where = np.asarray(history_seqs, dtype=np.int64) - first_seq
-                    starts, stops = spans[where], spans[where + 1]
-                    blocks = [
-                        {
-                            "run_pk": pk,
-                            **history_blocks.block_of_records(
-                                history_seqs[cut:end], steps[cut:end], payload, starts[cut:end], stops[cut:end]
-                            ),
-                        }
-                        for cut, end in cuts
-                    ]
-                else:
-                    blocks = [
-                        {
-                            "run_pk": pk,
-                            **history_blocks.pack_block(
-                                pack,
-                                history_seqs[cut:end],
-                                steps[cut:end],
-                                times[cut:end],
-                                runtimes[cut:end],
-                                logged_rows[cut:end],
-                            ),
-                        }
-                        for cut, end in cuts
-                    ]
-                self._bulk_insert(connection, t.history_blocks, blocks)
-                if plain is not None and plain.table is not None:
-                    points = history_series.table_points(
-                        steps, times, runtimes, plain.table.keys, plain.table.values[skip:]
-                    )
-                else:
-                    uniform = None if plain is None else plain.uniform_floats
-                    points = history_series.numeric_points(
-                        steps, times, runtimes, logged_rows, uniform_floats=uniform
-                    )
-                self._append_points(connection, pk, points)
-                doc.columns["history_rows"] = int(row.history_rows) + len(history)
+                    walked: list[list[Any]] = []
+                    walked_seqs: list[int] = []
+                    _walk_records(doc, pk, pack, applied + 1, fresh, walked, walked_seqs, system)
+                    history, history_seqs = walked, walked_seqs
+                if history:
+                    if plain is not None:
+                        steps, times, runtimes, logged_rows = (
+                            plain.steps[skip:],
+                            plain.times[skip:],
+                            plain.runtimes[skip:],
+                            plain.rows[skip:],
+                        )
+                    else:
+                        _, steps, times, runtimes, logged_rows = zip(*history, strict=True)
+                    last_logged: dict[str, Any]
+                    if plain is not None and len(plain.key_orders) == 1:  # every row logs the same keys
+                        last_logged = dict(logged_rows[-1])
+                    else:
+                        last_logged = {}
+                        for logged in logged_rows:
+                            last_logged.update(logged)
+                    doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
+                    doc.changed.add("last_values")
+                    size = history_blocks.BLOCK_ROWS
+                    cuts = [(cut, cut + size) for cut in range(0, len(history), size)]
+                    if spans is not None and payload is not None:
+                        # each history record's bytes as sent: its position in the batch is its seq - first_seq
+                        where = np.asarray(history_seqs, dtype=np.int64) - first_seq
+                        starts, stops = spans[where], spans[where + 1]
+                        blocks = [
+                            {
+                                "run_pk": pk,
+                                **history_blocks.block_of_records(
+                                    history_seqs[cut:end], steps[cut:end], payload, starts[cut:end], stops[cut:end]
+                                ),
+                            }
+                            for cut, end in cuts
+                        ]
+                    else:
+                        blocks = [
+                            {
+                                "run_pk": pk,
+                                **history_blocks.pack_block(
+                                    pack,
+                                    history_seqs[cut:end],
+                                    steps[cut:end],
+                                    times[cut:end],
+                                    runtimes[cut:end],
+                                    logged_rows[cut:end],
+                                ),
+                            }
+                            for cut, end in cuts
+                        ]
+                    self._bulk_insert(connection, t.history_blocks, blocks)
+                    if plain is not None and plain.table is not None:
+                        points = history_series.table_points(
+                            steps, times, runtimes, plain.table.keys, plain.table.values[skip:]
+                        )
+                    else:
+                        uniform = None if plain is None else plain.uniform_floats
+                        points = history_series.numeric_points(
+                            steps, times, runtimes, logged_rows, uniform_floats=uniform
+                        )
+                    self._append_points(connection, pk, points)
+                    doc.columns["history_rows"] = int(row.history_rows) + len(history)
             if system:
                 self._bulk_insert(connection, t.system_rows, system)
             new_applied = applied + len(fresh)
@@ -913,6 +909,74 @@ class Storage:
                     applied_seq=applied,
                 )
         return new_applied
+
+    def _apply_segments(
+        self,
+        connection: sa.Connection,
+        pk: int,
+        doc: _RunDoc,
+        pack: Any,
+        applied: int,
+        segments: Segments,
+        payload: bytes | None,
+        system: list[dict[str, Any]],
+    ) -> int:
+        """Applies the records of ``segments`` above ``applied``, in sequence order; returns the history rows added.
+
+        What the ordinary path does for the same records: runs of float history are read from
+        their columns, the records between them walked one by one, and the history of all of
+        them stored together (blocks of the bytes as sent, one series append per key).
+        """
+        assert payload is not None
+        history_seqs: list[int] = []
+        step_pieces: list[np.ndarray] = []
+        point_pieces: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
+        last_logged: dict[str, Any] = {}
+        for part in segments.parts:
+            cut = max(0, applied + 1 - part.first_seq)
+            if cut >= len(part):
+                continue
+            first = part.first_seq + cut
+            if isinstance(part, UniformBatch):
+                steps = part.steps[cut:]
+                history_seqs.extend(range(first, part.first_seq + len(part)))
+                step_pieces.append(steps)
+                point_pieces.append(
+                    history_series.table_points(
+                        steps, part.times[cut:], part.runtimes[cut:], part.keys, part.values[cut:]
+                    )
+                )
+                last_logged.update(part.row(len(part) - 1))
+                doc.columns["runtime"] = float(part.runtimes[-1])
+                continue
+            history: list[list[Any]] = []
+            _walk_records(doc, pk, pack, first, part.records[cut:], history, history_seqs, system)
+            if history:
+                _, steps_found, times, runtimes, logged_rows = zip(*history, strict=True)
+                step_pieces.append(np.asarray(steps_found, dtype=np.int64))
+                point_pieces.append(history_series.numeric_points(steps_found, times, runtimes, logged_rows))
+                for logged in logged_rows:
+                    last_logged.update(logged)
+        if not history_seqs:
+            return 0
+        doc.last_values.update(json_values.to_json(last_logged))
+        doc.changed.add("last_values")
+        all_steps = np.concatenate(step_pieces)
+        where = np.asarray(history_seqs, dtype=np.int64) - segments.first_seq
+        starts, stops = segments.spans[where], segments.spans[where + 1]
+        size = history_blocks.BLOCK_ROWS
+        blocks = [
+            {
+                "run_pk": pk,
+                **history_blocks.block_of_records(
+                    history_seqs[cut:end], all_steps[cut:end], payload, starts[cut:end], stops[cut:end]
+                ),
+            }
+            for cut, end in ((cut, cut + size) for cut in range(0, len(history_seqs), size))
+        ]
+        self._bulk_insert(connection, t.history_blocks, blocks)
+        self._append_points(connection, pk, _merge_points(point_pieces))
+        return len(history_seqs)
 
     def _append_points(
         self, connection: sa.Connection, pk: int, points: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -1102,6 +1166,74 @@ class Storage:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _segments_valid(segments: Segments) -> bool:
+    """Every record of ``segments`` passes the ordinary checks (columns: their steps and times in range)."""
+    try:
+        for part in segments.parts:
+            if isinstance(part, UniformBatch):
+                if _uniform_plain(part) is None:
+                    return False
+            else:
+                offset = part.first_seq - segments.first_seq
+                first = segments.first_seq
+                part.records[:] = [
+                    _check_record(first, offset + index, record) for index, record in enumerate(part.records)
+                ]
+    except BadRequest:
+        return False
+    return True
+
+
+def _walk_records(
+    doc: _RunDoc,
+    pk: int,
+    pack: Any,
+    first: int,
+    fresh: Sequence[list[Any]],
+    history: list[list[Any]],
+    history_seqs: list[int],
+    system: list[dict[str, Any]],
+) -> None:
+    """Sorts checked records (seq ``first`` on) into history and system rows; applies the others to ``doc``."""
+    for offset, record in enumerate(fresh):
+        seq = first + offset
+        kind = record[0]
+        if kind == records.HISTORY:
+            history.append(record)
+            history_seqs.append(seq)
+            doc.columns["runtime"] = float(record[3])
+        elif kind == records.SYSTEM:
+            _, timestamp, runtime, measured = record
+            system.append(
+                {
+                    "run_pk": pk,
+                    "seq": seq,
+                    "timestamp": float(timestamp),
+                    "runtime": float(runtime),
+                    "row": pack(measured),
+                }
+            )
+        else:
+            _apply_other(doc, kind, record[1] if len(record) > 1 else None)
+
+
+def _merge_points(
+    pieces: list[dict[str, tuple[np.ndarray, np.ndarray]]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each key's points of several pieces (in sequence order) joined, as one pass over all the rows finds them."""
+    if len(pieces) == 1:
+        return pieces[0]
+    merged: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key in dict.fromkeys(chain.from_iterable(pieces)):
+        found = [piece[key] for piece in pieces if key in piece]
+        merged[key] = (
+            (np.concatenate([steps for steps, _ in found]), np.concatenate([values for _, values in found]))
+            if len(found) > 1
+            else found[0]
+        )
+    return merged
 
 
 def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:

@@ -12,18 +12,36 @@ A record is accepted only when every structure byte matches, so it decodes to th
 as the template: a ``["h", int, float, float, dict]`` whose keys are the template's and whose
 values are float64. Anything else (other record kinds, mixed keys, ints, an odd encoding) gives
 None, and the caller decodes the payload the ordinary way. Pure.
+
+A real client's batches mix other records in: the run record in the first, system metrics
+or a summary in the middle, the finish record in the last. :func:`read` cuts such a payload
+into :class:`Segments`: runs of uniform float history as columns, every other record decoded
+as the ordinary way decodes it, in sequence order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import io
+from typing import Any
+
+import msgpack
 import numpy as np
+
+from jupyter_tracker.store import records
 
 #: a batch cut into more runs of equal records than this is decoded the ordinary way
 MAX_RUNS = 16
 _FLOAT64 = 0xCB
 _UINTS = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
 _RECORD_FIELDS = frozenset({"_step", "_timestamp", "_runtime"})
+#: a run of fewer equal float history records than this is decoded with its neighbours
+MIN_RUN = 8
+#: history records no template fits (ints, mixed keys) tried before the rest of a batch is decoded
+MAX_MISSES = 4
+#: a payload cut into more segments than this is decoded the ordinary way
+MAX_SEGMENTS = 64
+_HISTORY_START = b"\x95\xa1h"
 
 
 class _NotUniform(Exception):
@@ -53,6 +71,30 @@ class UniformBatch:
 
 
 @dataclass(frozen=True)
+class Decoded:
+    """Records decoded the ordinary way: record ``i`` is ``seq first_seq + i``."""
+
+    first_seq: int
+    records: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """A payload cut into runs of uniform float history (columns) and other records (decoded), in order."""
+
+    first_seq: int
+    parts: tuple[UniformBatch | Decoded, ...]
+    #: ``count + 1`` offsets into the payload: record ``i`` is ``payload[spans[i]:spans[i + 1]]``
+    spans: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.spans) - 1
+
+
+@dataclass(frozen=True)
 class _Template:
     """Where one record's values lie, and the bytes every record like it has elsewhere."""
 
@@ -73,6 +115,134 @@ def parse(payload: bytes) -> UniformBatch | None:
         return _parse(payload)
     except (_NotUniform, IndexError, UnicodeDecodeError):
         return None
+
+
+def read(payload: bytes) -> UniformBatch | Segments | None:
+    """The payload as one :class:`UniformBatch`, as :class:`Segments`, or None (decode it the ordinary way).
+
+    None when no run of :data:`MIN_RUN` uniform float history records is found (after
+    :data:`MAX_MISSES` history records that fit no template, the search stops), when there
+    would be more than :data:`MAX_SEGMENTS` segments, or when the bytes are not a payload.
+    """
+    try:
+        return _read(payload)
+    except (_NotUniform, IndexError, UnicodeDecodeError, ValueError, msgpack.UnpackException):
+        return None
+
+
+def _read(payload: bytes) -> UniformBatch | Segments | None:
+    if len(payload) < 3 or payload[0] != 0x92:
+        raise _NotUniform
+    first_seq, at = _read_uint(payload, 1)
+    count, at = _array_header(payload, at)
+    if count == 0 or first_seq < 1:
+        raise _NotUniform
+    data = np.frombuffer(payload, dtype=np.uint8)
+    parts: list[tuple[int, UniformBatch | list[int]]] = []  # (first index, columns or decoded record starts)
+    starts: list[np.ndarray] = []
+    stream = io.BytesIO(payload)
+    unpacker: Any = None  # skips the records of the current decoded stretch
+    base = 0
+    index = misses = short_until = 0
+    columns_found = False
+    while index < count:
+        if len(parts) > MAX_SEGMENTS:
+            raise _NotUniform
+        run = 0
+        if index >= short_until and misses < MAX_MISSES and payload[at : at + 3] == _HISTORY_START:
+            try:
+                template = _template(payload, at)
+            except _NotUniform:
+                misses += 1
+            else:
+                block = _run(data, template, at, count - index)
+                run = len(block) if len(block) >= MIN_RUN else 0
+                if run == 0:  # a short run: its records are decoded, none of them tried again
+                    misses += 1
+                    short_until = index + len(block)
+        if run:
+            offsets = at + template.length * np.arange(run, dtype=np.int64)
+            piece = _columns(first_seq + index, template, block, np.append(offsets, at + run * template.length))
+            parts.append((index, piece))
+            starts.append(offsets)
+            columns_found = True
+            unpacker = None
+            at += run * template.length
+            index += run
+            continue
+        if misses >= MAX_MISSES and not columns_found:
+            raise _NotUniform
+        if unpacker is None:
+            stream.seek(at)
+            unpacker = msgpack.Unpacker(stream, read_size=min(16384, len(payload)), max_buffer_size=len(payload) + 1)
+            base = at
+            parts.append((index, []))
+        pending = parts[-1][1]
+        assert isinstance(pending, list)
+        pending.append(at)
+        unpacker.skip()
+        at = base + unpacker.tell()
+        starts.append(np.asarray([pending[-1]], dtype=np.int64))
+        index += 1
+    if at != len(payload) or not columns_found:
+        raise _NotUniform
+    spans = np.concatenate([*starts, np.asarray([at], dtype=np.int64)])
+    if len(parts) == 1:
+        only = parts[0][1]
+        assert isinstance(only, UniformBatch)
+        return only
+    return Segments(first_seq, _decode_stretches(payload, first_seq, parts, spans), spans)
+
+
+def _decode_stretches(
+    payload: bytes, first_seq: int, parts: list[tuple[int, UniformBatch | list[int]]], spans: np.ndarray
+) -> tuple[UniformBatch | Decoded, ...]:
+    """The parts, each stretch of other records decoded (all of them in one ordinary decode)."""
+    stretches = [(index, len(part)) for index, part in parts if isinstance(part, list)]
+    pieces = [payload[int(spans[index]) : int(spans[index + size])] for index, size in stretches]
+    total = sum(size for _, size in stretches)
+    _, decoded = records.decode_payload(b"\x92\x01" + _array_prefix(total) + b"".join(pieces))
+    found: list[UniformBatch | Decoded] = []
+    taken = 0
+    for index, part in parts:
+        if isinstance(part, UniformBatch):
+            found.append(part)
+        else:
+            found.append(Decoded(first_seq + index, decoded[taken : taken + len(part)]))
+            taken += len(part)
+    return tuple(found)
+
+
+def _array_prefix(count: int) -> bytes:
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def _run(data: np.ndarray, template: _Template, at: int, limit: int) -> np.ndarray:
+    """The records from ``at`` on laid out like ``template`` (at most ``limit``), as rows of a 2-D byte array."""
+    room = min(limit, (len(data) - at) // template.length)
+    block = data[at : at + room * template.length].reshape(room, template.length)
+    matches = np.all(block[:, template.structure] == template.expected, axis=1)
+    if template.step_width == 0:
+        matches &= block[:, template.step_at] < 0x80
+    run = room if bool(matches.all()) else int(np.argmin(matches))
+    return block[:run]
+
+
+def _columns(first_seq: int, template: _Template, block: np.ndarray, spans: np.ndarray) -> UniformBatch:
+    """One run of records laid out like ``template`` as columns."""
+    return UniformBatch(
+        first_seq,
+        _steps(template, block),
+        _floats(block, template.time_at),
+        _floats(block, template.runtime_at),
+        template.keys,
+        _table(template, block),
+        spans,
+    )
 
 
 def _parse(payload: bytes) -> UniformBatch:

@@ -77,3 +77,44 @@ def test_bytes_that_are_not_a_whole_payload() -> None:
     payload = _payload(1, [_history(i, {"a": float(i)}) for i in range(10)])
     for broken in (b"", b"\x92", payload[:-1], payload + b"\x00", payload[:20]):
         assert uniform_batch.parse(broken) is None
+
+
+def test_a_client_batch_is_read_as_float_runs_and_decoded_records_in_order() -> None:
+    """A run record, float rows with a system record, an int row and a summary among them, a finish."""
+    batch: list[Any] = [["run", {"name": "r", "tags": ["a"]}]]
+    for step in range(120, 300):
+        batch.append(_history(step, {"loss": 1.0 / step, "acc": step / 1e3}))
+        if step == 150:
+            batch.append(["system", 1.7e9, 3.0, {"system/cpu_percent": 5.0}])
+        if step == 200:
+            batch.append(_history(step, {"epoch": 2, "loss": 0.5}))
+            batch.append(["summary", {"best": 1}])
+    batch.append(["finish", {"state": "finished", "exit_code": 0}])
+    payload = _payload(7, batch)
+    read = uniform_batch.read(payload)
+    assert isinstance(read, uniform_batch.Segments) and read.first_seq == 7 and len(read) == len(batch)
+    rebuilt: list[Any] = []
+    for part in read.parts:
+        assert part.first_seq == 7 + len(rebuilt)
+        if isinstance(part, uniform_batch.UniformBatch):
+            assert len(part) >= uniform_batch.MIN_RUN
+            rebuilt += [
+                ["h", int(step), float(when), float(runtime), part.row(index)]
+                for index, (step, when, runtime) in enumerate(zip(part.steps, part.times, part.runtimes, strict=True))
+            ]
+        else:
+            rebuilt += part.records
+    assert rebuilt == records.decode_payload(payload)[1]
+    assert [type(value) for value in rebuilt[batch.index(["summary", {"best": 1}]) - 1][4].values()] == [int, float]
+    for index, record in enumerate(batch):
+        assert msgpack.unpackb(payload[read.spans[index] : read.spans[index + 1]], strict_map_key=False) == record
+
+
+def test_batches_without_a_long_float_run_are_left_to_the_ordinary_decode() -> None:
+    ints = [_history(step, {"epoch": step, "loss": 0.5}) for step in range(100)]
+    assert uniform_batch.read(_payload(1, ints)) is None
+    few = [["run", {"name": "r"}], *[_history(step, {"loss": 0.5}) for step in range(5)], ["finish", {}]]
+    assert uniform_batch.read(_payload(1, few)) is None
+    plain = [_history(step, {"loss": 0.5}) for step in range(50)]
+    assert isinstance(uniform_batch.read(_payload(1, plain)), uniform_batch.UniformBatch)
+    assert uniform_batch.read(_payload(1, plain)[:-1]) is None

@@ -1,0 +1,106 @@
+"""A real client's batches (run record, float history with system metrics and a summary among it, finish)
+are stored as the same batches sent one record at a time store them, on both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from jupyter_tracker.server import uniform_batch
+from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
+    ServerProcess,
+    history_record,
+    pack_batch,
+    server_backend,
+    shared_server,
+)
+from tests.integration.test_server import new_run, post, scan_all
+
+pytestmark = pytest.mark.integration
+
+
+def _client_like_records() -> list[list[Any]]:
+    """What a client's sync sends for a short live run, in sequence order."""
+    found: list[list[Any]] = [
+        ["run", {"name": "segmented-1", "group": "g", "tags": ["t"], "created": 1_700_000_000.0, "host": "h"}],
+        ["config", {"lr": 0.01, "epochs": 3}],
+    ]
+    for step in range(300):  # steps cross the 127/128 and 255/256 encoding widths
+        loss = float("nan") if step == 77 else 1.0 / (step + 1)
+        found.append(history_record(step, {"loss": loss, "acc": step / 300.0, "lr": 0.01}))
+        if step % 50 == 25:
+            found.append(
+                ["system", 1_700_000_000.0 + step, step / 10.0, {"system/cpu_percent": float(step % 7), "system/gpu": 1}]
+            )
+        if step == 140:
+            found.append(["summary", {"best": 0.5, "note": "mid"}])
+        if step in (99, 199):  # an epoch's end: an int among the floats, and one key more
+            found.append(history_record(step, {"loss": 0.25, "acc": 0.5, "lr": 0.01, "epoch": step // 100}))
+    found.append(["finish", {"state": "finished", "exit_code": 0, "runtime": 31.5, "summary": {"loss": 0.1}}])
+    return found
+
+
+def _stored(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    """Everything a user reads back of a run's records, with JSON value types made visible."""
+    run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
+    rows = scan_all(client, run_id)
+    history = {
+        key: client.get(
+            f"/api/v1/runs/alice/mnist/{run_id}/history", params={"keys": key, "samples": 10_000}
+        ).json()["rows"]
+        for key in ("loss", "acc", "epoch")
+    }
+    system = client.get(
+        f"/api/v1/runs/alice/mnist/{run_id}/history",
+        params={"stream": "system", "keys": "system/cpu_percent,system/gpu", "samples": 1000},
+    ).json()["rows"]
+    typed_rows = [[(key, type(value).__name__, value) for key, value in row.items()] for row in rows]
+    fields = ("name", "group", "tags", "config", "summary", "state", "exit_code", "runtime", "history_rows", "applied_seq")
+    return {
+        "run": {field: run[field] for field in fields},
+        "summary_types": {key: type(value).__name__ for key, value in run["summary"].items()},
+        "rows": typed_rows,
+        "history": history,
+        "system": system,
+    }
+
+
+def test_client_batches_store_what_records_sent_one_by_one_store(shared_server: ServerProcess) -> None:
+    records = _client_like_records()
+    # the second batch resends 30 records already applied; the last (4 rows and the finish) is
+    # sent alike to both runs (a batch's finish summary is overwritten by the batch's own rows)
+    last = len(records) - 5
+    cuts = [(0, 130), (100, 260), (260, last)]
+    for start, stop in cuts:
+        read = uniform_batch.read(pack_batch(start + 1, records[start:stop]))
+        assert isinstance(read, uniform_batch.Segments)  # the batches take the segmented path
+    assert uniform_batch.read(pack_batch(last + 1, records[last:])) is None
+    with shared_server.client() as client:
+        one_by_one = new_run(client)
+        for seq, record in enumerate(records[:last], start=1):  # a one-record batch is decoded the ordinary way
+            assert uniform_batch.read(pack_batch(seq, [record])) is None
+            assert post(client, one_by_one, seq, [record]).json() == {"applied_seq": seq}
+        batched = new_run(client)
+        for start, stop in cuts:
+            assert post(client, batched, start + 1, records[start:stop]).json() == {"applied_seq": stop}
+        for run_id in (one_by_one, batched):
+            assert post(client, run_id, last + 1, records[last:]).json() == {"applied_seq": len(records)}
+        assert post(client, batched, 1, records[:200]).json() == {"applied_seq": len(records)}  # resent: nothing new
+        expected, got = _stored(client, one_by_one), _stored(client, batched)
+        assert got == expected
+        assert got["run"]["history_rows"] == 302 and got["run"]["state"] == "finished"
+        epochs = [value for row in got["rows"] for key, _, value in row if key == "epoch"]
+        assert epochs == [0, 1] and all(type(value) is int for value in epochs)
+
+
+def test_a_bad_record_among_float_runs_is_refused_and_changes_nothing(shared_server: ServerProcess) -> None:
+    batch: list[Any] = [history_record(step, {"loss": 1.0 / (step + 1)}) for step in range(40)]
+    batch.insert(20, ["system", float("inf"), 1.0, {"system/cpu_percent": 1.0}])
+    with shared_server.client() as client:
+        run_id = new_run(client)
+        answer = post(client, run_id, 1, batch)
+        assert answer.status_code == 400 and "record 20 (seq 21) time must be a finite number" in answer.json()["error"]
+        run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
+        assert run["applied_seq"] == 0 and run["history_rows"] == 0
