@@ -3,16 +3,24 @@ are stored as the same batches sent one record at a time store them, on both bac
 
 from __future__ import annotations
 
+import json
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from jupyter_tracker.server import uniform_batch
+from jupyter_tracker.server.storage import Storage, open_storage
+from jupyter_tracker.store import records as run_log
 from tests.integration.server_fixtures import (  # noqa: F401  (fixtures)
     ServerProcess,
     history_record,
     pack_batch,
+    postgres_database,
     server_backend,
     shared_server,
 )
@@ -32,7 +40,12 @@ def _client_like_records() -> list[list[Any]]:
         found.append(history_record(step, {"loss": loss, "acc": step / 300.0, "lr": 0.01}))
         if step % 50 == 25:
             found.append(
-                ["system", 1_700_000_000.0 + step, step / 10.0, {"system/cpu_percent": float(step % 7), "system/gpu": 1}]
+                [
+                    "system",
+                    1_700_000_000.0 + step,
+                    step / 10.0,
+                    {"system/cpu_percent": float(step % 7), "system/gpu": 1},
+                ]
             )
         if step == 140:
             found.append(["summary", {"best": 0.5, "note": "mid"}])
@@ -57,7 +70,10 @@ def _stored(client: httpx.Client, run_id: str) -> dict[str, Any]:
         params={"stream": "system", "keys": "system/cpu_percent,system/gpu", "samples": 1000},
     ).json()["rows"]
     typed_rows = [[(key, type(value).__name__, value) for key, value in row.items()] for row in rows]
-    fields = ("name", "group", "tags", "config", "summary", "state", "exit_code", "runtime", "history_rows", "applied_seq")
+    fields = (
+        *("name", "group", "tags", "config", "summary", "state"),
+        *("exit_code", "runtime", "history_rows", "applied_seq"),
+    )
     return {
         "run": {field: run[field] for field in fields},
         "summary_types": {key: type(value).__name__ for key, value in run["summary"].items()},
@@ -104,3 +120,89 @@ def test_a_bad_record_among_float_runs_is_refused_and_changes_nothing(shared_ser
         assert answer.status_code == 400 and "record 20 (seq 21) time must be a finite number" in answer.json()["error"]
         run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
         assert run["applied_seq"] == 0 and run["history_rows"] == 0
+
+
+@contextmanager
+def _storage(backend: str, tmp_path: Path) -> Iterator[Storage]:
+    if backend == "sqlite":
+        storage = open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        try:
+            yield storage
+        finally:
+            storage.close()
+        return
+    with postgres_database() as url:
+        storage = open_storage(url)
+        try:
+            yield storage
+        finally:
+            storage.close()
+
+
+def _random_stream(rng: random.Random) -> list[list[Any]]:
+    """A run's records: float rows whose keys change now and then, ints, NaN and bools among them, other kinds."""
+    found: list[list[Any]] = [["run", {"name": "r"}]]
+    key_sets = [("a", "b"), ("a", "b", "c"), ("x",)]
+    keys = key_sets[0]
+    step = rng.choice([0, 100, 250, 65_530])
+    for _ in range(rng.randint(50, 400)):
+        draw = rng.random()
+        if draw < 0.03:
+            found.append(["system", 1.7e9, 1.0, {"system/cpu_percent": rng.random()}])
+        elif draw < 0.05:
+            found.append(["summary", {"s": rng.random()}])
+        elif draw < 0.06:
+            found.append(["config", {"c": rng.randint(0, 9)}])
+        elif draw < 0.08:
+            found.append(history_record(step, {"epoch": rng.randint(0, 300), "a": rng.random()}))
+        elif draw < 0.09:
+            keys = rng.choice(key_sets)
+        elif draw < 0.095:
+            found.append(history_record(step, {"a": float("nan"), "b": True}))
+        else:
+            found.append(history_record(step, {key: rng.random() for key in keys}))
+        step += rng.choice([1, 1, 1, 0, 2])
+    if rng.random() < 0.5:
+        found.append(["finish", {"state": "finished", "exit_code": 0, "runtime": 5.0, "summary": {"q": 1}}])
+    return found
+
+
+def _read_back(storage: Storage, run_id: str) -> list[Any]:
+    pk = storage.run_pk("alice", "p", run_id)
+    run = storage.get_run("alice", "p", run_id)
+    stamps = {"id", "run_id", "name", "created", "updated", "version"}
+    kept = {key: value for key, value in run.items() if key not in stamps}
+    keys = storage.numeric_keys(pk)
+    series = {
+        key: (steps.tolist(), [repr(value) for value in values.tolist()])
+        for key, (steps, values) in storage.series(pk, keys).items()
+    }
+    rows = json.dumps(storage.scan_rows(pk, 0, 100_000), default=repr)
+    return [kept, keys, series, rows, json.dumps(storage.system_rows(pk), default=repr)]
+
+
+def test_random_client_streams_store_what_the_ordinary_decode_stores(server_backend: str, tmp_path: Path) -> None:
+    """The same batches (overlapping resends among them) applied decoded and as read by uniform_batch."""
+    pack = run_log.make_packer()
+    read_kinds: set[str] = set()
+    with _storage(server_backend, tmp_path) as storage:
+        storage.ensure_user("alice")
+        for trial in range(25):
+            rng = random.Random(trial)
+            stream = _random_stream(rng)
+            decoded, read = f"decoded-{trial}", f"read-{trial}"
+            for run_id in (decoded, read):
+                storage.upsert_run("alice", "p", run_id, {}, "alice")
+            start = 0
+            while start < len(stream):
+                stop = min(len(stream), start + rng.randint(1, 200))
+                first = start - (rng.randint(0, min(start, 30)) if rng.random() < 0.4 else 0)
+                payload = pack([first + 1, stream[first:stop]])
+                storage.apply_batch("alice", "p", decoded, *run_log.decode_payload(payload), payload)
+                columns = uniform_batch.read(payload)
+                read_kinds.add(type(columns).__name__)
+                batch: Any = run_log.decode_payload(payload)[1] if columns is None else columns
+                storage.apply_batch("alice", "p", read, first + 1, batch, payload)
+                start = stop
+            assert _read_back(storage, read) == _read_back(storage, decoded)
+    assert "Segments" in read_kinds
