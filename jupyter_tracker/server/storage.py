@@ -252,7 +252,7 @@ def _uniform_plain(batch: UniformBatch) -> _PlainBatch | None:
         batch.runtimes,  # type: ignore[arg-type]
         _TableRows(batch, range(len(batch))),  # type: ignore[arg-type]
         {batch.keys},
-        {float},
+        {float, int} if batch.ints else {float},
         batch,
     )
 

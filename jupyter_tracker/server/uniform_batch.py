@@ -10,8 +10,10 @@ views; a change of step width (127 -> 128 ...) starts a new run with a new templ
 
 A record is accepted only when every structure byte matches, so it decodes to the same shape
 as the template: a ``["h", int, float, float, dict]`` whose keys are the template's and whose
-values are float64. Anything else (other record kinds, mixed keys, ints, an odd encoding) gives
-None, and the caller decodes the payload the ordinary way. Pure.
+values are float64 or ints of 32 bits at most (exact as float64; ``row`` gives them back as ints,
+and a value that changes encoding, 127 -> 128, starts a new run). Anything else (other record
+kinds, mixed keys, wider ints, bools, an odd encoding) gives None, and the caller decodes the
+payload the ordinary way. Pure.
 
 A real client's batches mix other records in: the run record in the first, system metrics
 or a summary in the middle, the finish record in the last. :func:`read` cuts such a payload
@@ -34,10 +36,13 @@ from jupyter_tracker.store import records
 MAX_RUNS = 16
 _FLOAT64 = 0xCB
 _UINTS = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+#: int values read as columns: the type byte and its big-endian numpy type (up to 32 bits, exact as float64)
+_INTS = {0xCC: ">u1", 0xCD: ">u2", 0xCE: ">u4", 0xD0: ">i1", 0xD1: ">i2", 0xD2: ">i4"}
+_POSITIVE_FIXINT, _NEGATIVE_FIXINT = "+fix", "-fix"
 _RECORD_FIELDS = frozenset({"_step", "_timestamp", "_runtime"})
 #: a run of fewer equal float history records than this is decoded with its neighbours
 MIN_RUN = 8
-#: history records no template fits (ints, mixed keys) tried before the rest of a batch is decoded
+#: history records no template fits (strings, wide ints) tried before the rest of a batch is decoded
 MAX_MISSES = 4
 #: a payload cut into more segments than this is decoded the ordinary way
 MAX_SEGMENTS = 64
@@ -61,13 +66,18 @@ class UniformBatch:
     values: np.ndarray
     #: ``len + 1`` offsets into the payload: record ``i`` is ``payload[spans[i]:spans[i + 1]]``
     spans: np.ndarray
+    #: the columns (indices into ``keys``) whose values were sent as ints (32 bits at most: exact in ``values``)
+    ints: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.steps)
 
-    def row(self, index: int) -> dict[str, float]:
-        """The logged dict of row ``index``, as decoding the record would give it."""
-        return dict(zip(self.keys, self.values[index].tolist(), strict=True))
+    def row(self, index: int) -> dict[str, float | int]:
+        """The logged dict of row ``index``, as decoding the record would give it (ints as ints)."""
+        values: list[float | int] = self.values[index].tolist()
+        for column in self.ints:
+            values[column] = int(values[column])
+        return dict(zip(self.keys, values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,14 @@ class _Template:
     step_width: int  # 0: a positive fixint
     time_at: int
     runtime_at: int
-    value_at: np.ndarray  # first payload byte of each key's float64
+    value_at: np.ndarray  # first payload byte of each key's value (a fixint's only byte)
     keys: tuple[str, ...]
+    #: each key's value type: ">f8", an entry of :data:`_INTS`, or a positive or negative fixint
+    value_types: tuple[str, ...]
+
+    @property
+    def ints(self) -> tuple[int, ...]:
+        return tuple(index for index, kind in enumerate(self.value_types) if kind != ">f8")
 
 
 def parse(payload: bytes) -> UniformBatch | None:
@@ -225,11 +241,22 @@ def _run(data: np.ndarray, template: _Template, at: int, limit: int) -> np.ndarr
     """The records from ``at`` on laid out like ``template`` (at most ``limit``), as rows of a 2-D byte array."""
     room = min(limit, (len(data) - at) // template.length)
     block = data[at : at + room * template.length].reshape(room, template.length)
+    matches = _matches(block, template)
+    run = room if bool(matches.all()) else int(np.argmin(matches))
+    return block[:run]
+
+
+def _matches(block: np.ndarray, template: _Template) -> np.ndarray:
+    """Which rows of ``block`` are laid out like ``template``: its structure bytes, and fixints still fixints."""
     matches = np.all(block[:, template.structure] == template.expected, axis=1)
     if template.step_width == 0:
         matches &= block[:, template.step_at] < 0x80
-    run = room if bool(matches.all()) else int(np.argmin(matches))
-    return block[:run]
+    for at, kind in zip(template.value_at, template.value_types, strict=True):
+        if kind == _POSITIVE_FIXINT:
+            matches &= block[:, at] < 0x80
+        elif kind == _NEGATIVE_FIXINT:
+            matches &= block[:, at] >= 0xE0
+    return matches
 
 
 def _columns(first_seq: int, template: _Template, block: np.ndarray, spans: np.ndarray) -> UniformBatch:
@@ -242,6 +269,7 @@ def _columns(first_seq: int, template: _Template, block: np.ndarray, spans: np.n
         template.keys,
         _table(template, block),
         spans,
+        template.ints,
     )
 
 
@@ -256,20 +284,19 @@ def _parse(payload: bytes) -> UniformBatch:
     pieces: list[tuple[_Template, np.ndarray]] = []
     starts: list[np.ndarray] = []
     keys: tuple[str, ...] | None = None
+    ints: tuple[int, ...] = ()
     done = 0
     while done < count:
         if len(pieces) == MAX_RUNS:
             raise _NotUniform
         template = _template(payload, at)
         if keys is None:
-            keys = template.keys
-        elif template.keys != keys:
+            keys, ints = template.keys, template.ints
+        elif template.keys != keys or template.ints != ints:
             raise _NotUniform
         room = min(count - done, (len(payload) - at) // template.length)
         block = data[at : at + room * template.length].reshape(room, template.length)
-        matches = np.all(block[:, template.structure] == template.expected, axis=1)
-        if template.step_width == 0:
-            matches &= block[:, template.step_at] < 0x80
+        matches = _matches(block, template)
         run = room if bool(matches.all()) else int(np.argmin(matches))
         if run == 0:
             raise _NotUniform
@@ -284,7 +311,7 @@ def _parse(payload: bytes) -> UniformBatch:
     runtimes = np.concatenate([_floats(block, template.runtime_at) for template, block in pieces])
     values = np.concatenate([_table(template, block) for template, block in pieces])
     spans = np.concatenate([*starts, np.asarray([at], dtype=np.int64)])
-    return UniformBatch(first_seq, steps, times, runtimes, keys, values, spans)
+    return UniformBatch(first_seq, steps, times, runtimes, keys, values, spans, ints)
 
 
 def _template(payload: bytes, at: int) -> _Template:
@@ -317,16 +344,25 @@ def _template(payload: bytes, at: int) -> _Template:
     at = header_end
     keys: list[str] = []
     value_at: list[int] = []
+    value_types: list[str] = []
     for _ in range(size):
         length, key_at = _str_header(payload, at)
         keys.append(payload[key_at : key_at + length].decode("utf-8"))
         structure += range(at, key_at + length)
         at = key_at + length
-        if payload[at] != _FLOAT64:
+        kind = payload[at]
+        if kind == _FLOAT64 or kind in _INTS:
+            value_type = ">f8" if kind == _FLOAT64 else _INTS[kind]
+            structure.append(at)
+            value_at.append(at + 1)
+            at += 1 + int(value_type[-1])
+        elif kind < 0x80 or kind >= 0xE0:  # the value is the byte: its range is checked per record
+            value_type = _POSITIVE_FIXINT if kind < 0x80 else _NEGATIVE_FIXINT
+            value_at.append(at)
+            at += 1
+        else:
             raise _NotUniform
-        structure.append(at)
-        value_at.append(at + 1)
-        at += 9
+        value_types.append(value_type)
     if not keys or len(set(keys)) != len(keys) or not _RECORD_FIELDS.isdisjoint(keys):
         raise _NotUniform
     positions = np.asarray(structure, dtype=np.int64)
@@ -340,6 +376,7 @@ def _template(payload: bytes, at: int) -> _Template:
         runtime_at=floats[1] - start,
         value_at=np.asarray(value_at, dtype=np.int64) - start,
         keys=tuple(keys),
+        value_types=tuple(value_types),
     )
 
 
@@ -358,9 +395,20 @@ def _floats(block: np.ndarray, at: int) -> np.ndarray:
 
 
 def _table(template: _Template, block: np.ndarray) -> np.ndarray:
-    columns = template.value_at[:, None] + np.arange(8)  # keys x 8 byte positions
-    raw = np.ascontiguousarray(block[:, columns])  # rows x keys x 8
-    return raw.view(">f8").reshape(len(block), len(template.keys)).astype(np.float64)
+    if not template.ints:
+        columns = template.value_at[:, None] + np.arange(8)  # keys x 8 byte positions
+        raw = np.ascontiguousarray(block[:, columns])  # rows x keys x 8
+        return raw.view(">f8").reshape(len(block), len(template.keys)).astype(np.float64)
+    table = np.empty((len(block), len(template.keys)), dtype=np.float64)
+    for index, (at, kind) in enumerate(zip(template.value_at, template.value_types, strict=True)):
+        if kind == _POSITIVE_FIXINT:
+            table[:, index] = block[:, at]
+        elif kind == _NEGATIVE_FIXINT:
+            table[:, index] = block[:, at].view(np.int8)
+        else:
+            width = int(kind[-1])
+            table[:, index] = np.ascontiguousarray(block[:, at : at + width]).view(kind).reshape(len(block))
+    return table
 
 
 def _read_uint(payload: bytes, at: int) -> tuple[int, int]:

@@ -140,9 +140,9 @@ def _storage(backend: str, tmp_path: Path) -> Iterator[Storage]:
 
 
 def _random_stream(rng: random.Random) -> list[list[Any]]:
-    """A run's records: float rows whose keys change now and then, ints, NaN and bools among them, other kinds."""
+    """A run's records: rows whose keys change now and then (some ints), NaN and bools among them, other kinds."""
     found: list[list[Any]] = [["run", {"name": "r"}]]
-    key_sets = [("a", "b"), ("a", "b", "c"), ("x",)]
+    key_sets = [("a", "b"), ("a", "b", "c"), ("x",), ("a", "epoch", "neg")]
     keys = key_sets[0]
     step = rng.choice([0, 100, 250, 65_530])
     for _ in range(rng.randint(50, 400)):
@@ -160,7 +160,8 @@ def _random_stream(rng: random.Random) -> list[list[Any]]:
         elif draw < 0.095:
             found.append(history_record(step, {"a": float("nan"), "b": True}))
         else:
-            found.append(history_record(step, {key: rng.random() for key in keys}))
+            ints = {"epoch": step // 50, "neg": -(step // 40)}  # ints whose encoding widens now and then
+            found.append(history_record(step, {key: ints.get(key, rng.random()) for key in keys}))
         step += rng.choice([1, 1, 1, 0, 2])
     if rng.random() < 0.5:
         found.append(["finish", {"state": "finished", "exit_code": 0, "runtime": 5.0, "summary": {"q": 1}}])

@@ -58,7 +58,7 @@ def test_steps_in_any_order_of_widths() -> None:
 @pytest.mark.parametrize(
     "batch",
     [
-        [_history(1, {"a": 1})],  # an int value
+        [_history(1, {"a": 2**40})],  # an int wider than 32 bits
         [_history(1, {"a": 1.0}), _history(2, {"b": 1.0})],  # keys change
         [_history(1, {"a": 1.0, "b": 2.0}), _history(2, {"b": 2.0, "a": 1.0})],  # key order changes
         [_history(1, {"a": 1.0}), ["config", {"lr": 0.1}]],  # another kind of record
@@ -111,10 +111,31 @@ def test_a_client_batch_is_read_as_float_runs_and_decoded_records_in_order() -> 
 
 
 def test_batches_without_a_long_float_run_are_left_to_the_ordinary_decode() -> None:
-    ints = [_history(step, {"epoch": step, "loss": 0.5}) for step in range(100)]
-    assert uniform_batch.read(_payload(1, ints)) is None
+    text = [_history(step, {"phase": "train", "loss": 0.5}) for step in range(100)]
+    assert uniform_batch.read(_payload(1, text)) is None
     few = [["run", {"name": "r"}], *[_history(step, {"loss": 0.5}) for step in range(5)], ["finish", {}]]
     assert uniform_batch.read(_payload(1, few)) is None
     plain = [_history(step, {"loss": 0.5}) for step in range(50)]
     assert isinstance(uniform_batch.read(_payload(1, plain)), uniform_batch.UniformBatch)
     assert uniform_batch.read(_payload(1, plain)[:-1]) is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0, 5, 127, 128, 255, 256, 65_535, 65_536, 2**32 - 1],  # positive fixint, uint8, uint16, uint32
+        [-1, -32, -33, -128, -129, -32_768, -32_769, -(2**31)],  # negative fixint, int8, int16, int32
+    ],
+)
+def test_int_values_are_read_as_ints(values: list[int]) -> None:
+    """Ints of every width up to 32 bits, beside floats: the same rows (ints as ints) as decoding them."""
+    batch = [_history(step, {"loss": 0.5 / (step + 1), "epoch": value}) for value in values for step in range(12)]
+    payload = _payload(1, batch)
+    read = uniform_batch.read(payload)
+    assert read is not None and len(read) == len(batch)
+    parts = read.parts if isinstance(read, uniform_batch.Segments) else (read,)
+    rows = [part.row(index) for part in parts for index in range(len(part))]  # type: ignore[union-attr]
+    assert rows == [record[4] for record in batch]
+    assert all(type(row["epoch"]) is int and type(row["loss"]) is float for row in rows)
+    whole = uniform_batch.parse(_payload(1, [_history(step, {"epoch": 3, "lr": 0.1}) for step in range(20)]))
+    assert whole is not None and whole.ints == (0,) and whole.row(19) == {"epoch": 3, "lr": 0.1}
