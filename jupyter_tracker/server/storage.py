@@ -137,6 +137,9 @@ class _RunDoc:
     last_values: dict[str, Any]
     extra: dict[str, Any]
     changed: set[str] = field(default_factory=set)
+    #: a finish record's summary applied in this batch (JSON values), and its sequence number
+    finish_summary: dict[str, Any] | None = None
+    finish_seq: int = -1
 
 
 def _check_finite(value: Any, what: str) -> None:
@@ -846,6 +849,7 @@ class Storage:
                             last_logged.update(logged)
                     doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
                     doc.changed.add("last_values")
+                    _keep_finish_summary(doc, history_seqs[-1])
                     size = history_blocks.BLOCK_ROWS
                     cuts = [(cut, cut + size) for cut in range(0, len(history), size)]
                     if spans is not None and payload is not None:
@@ -961,6 +965,7 @@ class Storage:
             return 0
         doc.last_values.update(json_values.to_json(last_logged))
         doc.changed.add("last_values")
+        _keep_finish_summary(doc, history_seqs[-1])
         all_steps = np.concatenate(step_pieces)
         where = np.asarray(history_seqs, dtype=np.int64) - segments.first_seq
         starts, stops = segments.spans[where], segments.spans[where + 1]
@@ -1217,6 +1222,8 @@ def _walk_records(
             )
         else:
             _apply_other(doc, kind, record[1] if len(record) > 1 else None)
+            if kind == records.FINISH:
+                doc.finish_seq = seq
 
 
 def _merge_points(
@@ -1234,6 +1241,18 @@ def _merge_points(
             else found[0]
         )
     return merged
+
+
+def _keep_finish_summary(doc: _RunDoc, last_history_seq: int) -> None:
+    """A finish record's summary stays the run's summary when the batch's rows came before it.
+
+    The batch's last logged values are folded in once, after its records; the finish summary
+    (aggregates such as ``define_metric(summary="max")`` among it) is what the client had after
+    those rows, as the local reader finds it, so they must not overwrite it.
+    """
+    final = doc.finish_summary
+    if final is not None and doc.finish_seq > last_history_seq:
+        doc.last_values = {key: value for key, value in final.items() if key not in doc.summary_manual}
 
 
 def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:
@@ -1279,6 +1298,7 @@ def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:
         if fields.get("summary") is not None:
             # as the local reader does: keys set by hand stay marked so a resumed run keeps them
             final = json_values.to_json(dict(fields["summary"]))
+            doc.finish_summary = final
             doc.summary_manual = {key: final[key] for key in doc.summary_manual if key in final}
             doc.last_values = {key: value for key, value in final.items() if key not in doc.summary_manual}
             doc.changed.update(("last_values", "summary_manual"))

@@ -86,7 +86,7 @@ def _stored(client: httpx.Client, run_id: str) -> dict[str, Any]:
 def test_client_batches_store_what_records_sent_one_by_one_store(shared_server: ServerProcess) -> None:
     records = _client_like_records()
     # the second batch resends 30 records already applied; the last (4 rows and the finish) is
-    # sent alike to both runs (a batch's finish summary is overwritten by the batch's own rows)
+    # too short to be read as columns, and is sent alike to both runs
     last = len(records) - 5
     cuts = [(0, 130), (100, 260), (260, last)]
     for start, stop in cuts:
@@ -109,6 +109,21 @@ def test_client_batches_store_what_records_sent_one_by_one_store(shared_server: 
         assert got["run"]["history_rows"] == 302 and got["run"]["state"] == "finished"
         epochs = [value for row in got["rows"] for key, _, value in row if key == "epoch"]
         assert epochs == [0, 1] and all(type(value) is int for value in epochs)
+
+
+@pytest.mark.parametrize("rows", [40, 3], ids=["read-as-columns", "decoded"])
+def test_a_finish_summary_sent_with_the_last_rows_is_the_run_summary(shared_server: ServerProcess, rows: int) -> None:
+    """define_metric(summary="max") and the like: the finish record's summary, not the batch's last row, is the summary."""
+    batch: list[Any] = [history_record(step, {"acc": 0.9 - step / 100, "loss": 1.0 / (step + 1)}) for step in range(rows)]
+    batch.append(["finish", {"state": "finished", "exit_code": 0, "runtime": 9.0,
+                             "summary": {"acc": 0.9, "loss": 1.0 / rows, "best_epoch": 0}}])
+    assert isinstance(uniform_batch.read(pack_batch(1, batch)), uniform_batch.Segments) == (rows >= 8)
+    with shared_server.client() as client:
+        run_id = new_run(client)
+        assert post(client, run_id, 1, batch).json() == {"applied_seq": rows + 1}
+        run = client.get(f"/api/v1/runs/alice/mnist/{run_id}").json()
+        assert run["summary"] == {"acc": 0.9, "loss": 1.0 / rows, "best_epoch": 0}
+        assert run["state"] == "finished" and run["history_rows"] == rows
 
 
 def test_a_bad_record_among_float_runs_is_refused_and_changes_nothing(shared_server: ServerProcess) -> None:
