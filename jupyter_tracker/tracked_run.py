@@ -103,12 +103,9 @@ class Run:
         self._last_row: dict[str, Any] | None = None
         self._aggregated: set[str] = set()
         self._known_key_count = 0
-        #: the names of the last committed row, in its order (checked), and the types of its values
-        #: when all are plain: a row with the same names and types takes log()'s fast path. None while
-        #: a step is pending and once the run is finished.
-        self._row_keys: tuple[str, ...] | None = None
-        #: the last committed row's names then its value types, as one list (None: no fast path):
-        #: one list build and one comparison per call, cheaper than a tuple of names and one of types
+        #: the last committed row's names, in its order (checked), then its value types when all are
+        #: plain, as one list: a row with the same names and types takes log()'s fast path (one list
+        #: build and one comparison per call). None while a step is pending and once the run is finished.
         self._row_signature: list[Any] | None = None
         #: while the fast path is on, the step it started from (its rows are counted for the limits
         #: from the step, when the counts are read) and the step whose row crosses a points bound
@@ -331,7 +328,7 @@ class Run:
             if commit is None:
                 commit = False
         if commit is False:
-            self._row_keys = self._row_signature = None  # the next committing call merges the pending step
+            self._row_signature = None  # the next committing call merges the pending step: not the fast path
             self._pending.update(row)
             return
         # A KeyboardInterrupt (the notebook's stop button) can land after any C call. So every call
@@ -353,11 +350,11 @@ class Run:
         types = tuple(map(type, row.values()))
         if _plain_types_only(types):  # the next row with these names and types may take the fast path
             # names are str, never equal to a type: a row matches only with the same names and types
-            self._row_keys, self._row_signature = limits.run_keys, [*limits.run_keys, *types]
+            self._row_signature = [*limits.run_keys, *types]
             self._fast_from = self._step
             self._warn_step = self._step + limits.run_limit - limits.run_rows
         else:
-            self._row_keys = self._row_signature = None
+            self._row_signature = None
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:
@@ -373,7 +370,7 @@ class Run:
 
     def _count_fast_rows(self) -> None:
         """Adds the rows the fast path committed since it was turned on to the limits' count (before it is read)."""
-        if self._row_keys is not None:
+        if self._row_signature is not None:
             self._limits.run_rows += self._step - self._fast_from
             self._fast_from = self._step
 
@@ -495,8 +492,7 @@ class Run:
             try:
                 self._finish(exit_code)
             finally:
-                # log() takes the general path, which refuses a finished run
-                self._row_keys = self._row_signature = None
+                self._row_signature = None  # log() takes the general path, which refuses a finished run
                 self._finished = True
         for callback in self._finish_callbacks:
             try:

@@ -847,24 +847,11 @@ class Storage:
                         last_logged = {}
                         for logged in logged_rows:
                             last_logged.update(logged)
-                    doc.last_values.update(json_values.to_json(last_logged))  # made JSON once per batch
-                    doc.changed.add("last_values")
-                    _keep_finish_summary(doc, history_seqs[-1])
+                    _fold_last_logged(doc, last_logged, history_seqs[-1])
                     size = history_blocks.BLOCK_ROWS
                     cuts = [(cut, cut + size) for cut in range(0, len(history), size)]
                     if spans is not None and payload is not None:
-                        # each history record's bytes as sent: its position in the batch is its seq - first_seq
-                        where = np.asarray(history_seqs, dtype=np.int64) - first_seq
-                        starts, stops = spans[where], spans[where + 1]
-                        blocks = [
-                            {
-                                "run_pk": pk,
-                                **history_blocks.block_of_records(
-                                    history_seqs[cut:end], steps[cut:end], payload, starts[cut:end], stops[cut:end]
-                                ),
-                            }
-                            for cut, end in cuts
-                        ]
+                        blocks = _blocks_as_sent(pk, history_seqs, steps, payload, spans, first_seq)
                     else:
                         blocks = [
                             {
@@ -963,22 +950,9 @@ class Storage:
                     last_logged.update(logged)
         if not history_seqs:
             return 0
-        doc.last_values.update(json_values.to_json(last_logged))
-        doc.changed.add("last_values")
-        _keep_finish_summary(doc, history_seqs[-1])
+        _fold_last_logged(doc, last_logged, history_seqs[-1])
         all_steps = np.concatenate(step_pieces)
-        where = np.asarray(history_seqs, dtype=np.int64) - segments.first_seq
-        starts, stops = segments.spans[where], segments.spans[where + 1]
-        size = history_blocks.BLOCK_ROWS
-        blocks = [
-            {
-                "run_pk": pk,
-                **history_blocks.block_of_records(
-                    history_seqs[cut:end], all_steps[cut:end], payload, starts[cut:end], stops[cut:end]
-                ),
-            }
-            for cut, end in ((cut, cut + size) for cut in range(0, len(history_seqs), size))
-        ]
+        blocks = _blocks_as_sent(pk, history_seqs, all_steps, payload, segments.spans, segments.first_seq)
         self._bulk_insert(connection, t.history_blocks, blocks)
         self._append_points(connection, pk, _merge_points(point_pieces))
         return len(history_seqs)
@@ -1243,16 +1217,38 @@ def _merge_points(
     return merged
 
 
-def _keep_finish_summary(doc: _RunDoc, last_history_seq: int) -> None:
-    """A finish record's summary stays the run's summary when the batch's rows came before it.
+def _fold_last_logged(doc: _RunDoc, last_logged: dict[str, Any], last_history_seq: int) -> None:
+    """Folds a batch's last logged values into the run's (made JSON once per batch, after its records).
 
-    The batch's last logged values are folded in once, after its records; the finish summary
-    (aggregates such as ``define_metric(summary="max")`` among it) is what the client had after
-    those rows, as the local reader finds it, so they must not overwrite it.
+    A finish record after those rows keeps its summary (aggregates such as
+    ``define_metric(summary="max")`` among it): it is what the client had after them, as the
+    local reader finds it.
     """
     final = doc.finish_summary
     if final is not None and doc.finish_seq > last_history_seq:
         doc.last_values = {key: value for key, value in final.items() if key not in doc.summary_manual}
+    else:
+        doc.last_values.update(json_values.to_json(last_logged))
+    doc.changed.add("last_values")
+
+
+def _blocks_as_sent(
+    pk: int, history_seqs: Sequence[int], steps: Any, payload: bytes, spans: np.ndarray, first_seq: int
+) -> list[dict[str, Any]]:
+    """History block rows holding each history record's bytes as sent (its position in the batch: seq - first_seq)."""
+    where = np.asarray(history_seqs, dtype=np.int64) - first_seq
+    starts, stops = spans[where], spans[where + 1]
+    size = history_blocks.BLOCK_ROWS
+    return [
+        {
+            "run_pk": pk,
+            **history_blocks.block_of_records(
+                history_seqs[cut : cut + size], steps[cut : cut + size], payload,
+                starts[cut : cut + size], stops[cut : cut + size],
+            ),
+        }
+        for cut in range(0, len(history_seqs), size)
+    ]
 
 
 def _apply_other(doc: _RunDoc, kind: str, fields: Any) -> None:

@@ -147,12 +147,7 @@ def read(payload: bytes) -> UniformBatch | Segments | None:
 
 
 def _read(payload: bytes) -> UniformBatch | Segments | None:
-    if len(payload) < 3 or payload[0] != 0x92:
-        raise _NotUniform
-    first_seq, at = _read_uint(payload, 1)
-    count, at = _array_header(payload, at)
-    if count == 0 or first_seq < 1:
-        raise _NotUniform
+    first_seq, count, at = _payload_head(payload)
     data = np.frombuffer(payload, dtype=np.uint8)
     parts: list[tuple[int, UniformBatch | list[int]]] = []  # (first index, columns or decoded record starts)
     starts: list[np.ndarray] = []
@@ -274,12 +269,7 @@ def _columns(first_seq: int, template: _Template, block: np.ndarray, spans: np.n
 
 
 def _parse(payload: bytes) -> UniformBatch:
-    if len(payload) < 3 or payload[0] != 0x92:
-        raise _NotUniform
-    first_seq, at = _read_uint(payload, 1)
-    count, at = _array_header(payload, at)
-    if count == 0 or first_seq < 1:
-        raise _NotUniform
+    first_seq, count, at = _payload_head(payload)
     data = np.frombuffer(payload, dtype=np.uint8)
     pieces: list[tuple[_Template, np.ndarray]] = []
     starts: list[np.ndarray] = []
@@ -294,13 +284,11 @@ def _parse(payload: bytes) -> UniformBatch:
             keys, ints = template.keys, template.ints
         elif template.keys != keys or template.ints != ints:
             raise _NotUniform
-        room = min(count - done, (len(payload) - at) // template.length)
-        block = data[at : at + room * template.length].reshape(room, template.length)
-        matches = _matches(block, template)
-        run = room if bool(matches.all()) else int(np.argmin(matches))
+        block = _run(data, template, at, count - done)
+        run = len(block)
         if run == 0:
             raise _NotUniform
-        pieces.append((template, block[:run]))
+        pieces.append((template, block))
         starts.append(at + template.length * np.arange(run, dtype=np.int64))
         at += run * template.length
         done += run
@@ -409,6 +397,17 @@ def _table(template: _Template, block: np.ndarray) -> np.ndarray:
             width = int(kind[-1])
             table[:, index] = np.ascontiguousarray(block[:, at : at + width]).view(kind).reshape(len(block))
     return table
+
+
+def _payload_head(payload: bytes) -> tuple[int, int, int]:
+    """A payload's first sequence number, its record count and where its first record starts."""
+    if len(payload) < 3 or payload[0] != 0x92:
+        raise _NotUniform
+    first_seq, at = _read_uint(payload, 1)
+    count, at = _array_header(payload, at)
+    if count == 0 or first_seq < 1:
+        raise _NotUniform
+    return first_seq, count, at
 
 
 def _read_uint(payload: bytes, at: int) -> tuple[int, int]:
