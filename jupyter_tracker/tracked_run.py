@@ -27,10 +27,11 @@ from jupyter_tracker.settings import Settings
 from jupyter_tracker.store import records
 from jupyter_tracker.store.reader import RunState
 from jupyter_tracker.store.run_dir import SYNC_STATE_NAME
-from jupyter_tracker.store.writer import RunLogWriter, UnwrittenRecordsWarning
+from jupyter_tracker.store.writer import CATCH_UP_ROWS, RunLogWriter, UnwrittenRecordsWarning
 from jupyter_tracker.values import PLAIN_TYPES, fast_copy, normalise_row
 
 _HISTORY = records.HISTORY
+_CATCH_UP_MASK = CATCH_UP_ROWS - 1
 _time = time.time
 #: True when every type of an iterable is one the store keeps as it is (one C call)
 _plain_types_only = PLAIN_TYPES.issuperset
@@ -303,7 +304,7 @@ class Run:
             self._step = step + 1
             self._append((_HISTORY, step, now, now - self._t0, row))
             self._last_row = row  # it has every name of the rows before it: folded in when read
-            if not step & 1023 and self._writer is not None:
+            if not step & _CATCH_UP_MASK and self._writer is not None:
                 self._writer.catch_up()  # packs the queued rows here, in one call; waits if the writer falls behind
             if self._aggregated:
                 aggregated = self._aggregated.intersection(row)
@@ -343,7 +344,7 @@ class Run:
         step = self._step
         self._step = step + 1
         self._append((_HISTORY, step, now, now - self._t0, row))
-        if not step & 1023 and self._writer is not None:
+        if not step & _CATCH_UP_MASK and self._writer is not None:
             self._writer.catch_up()
         limits = self._limits
         found = limits.count_row(row)
