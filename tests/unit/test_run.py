@@ -622,6 +622,26 @@ def test_reinit_false_returns_the_current_run(root):
     assert jt.init(project="p", reinit=True) is not first
 
 
+def test_the_module_log_always_reaches_the_current_run(root):
+    from jupyter_tracker import log as imported_before_init  # a script may hold the name from before init
+
+    first = jt.init(project="p")
+    held_during_first = jt.log  # as wandb.log is run.log after wandb.init
+    jt.log({"a": 1.0})
+    imported_before_init({"a": 2.0})
+    second = jt.init(project="p", reinit=True)  # finishes the first run
+    jt.log({"b": 3.0})
+    imported_before_init({"b": 4.0})
+    with pytest.raises(RunFinishedError):
+        held_during_first({"a": 5.0})
+    second.finish()
+    for call in (jt.log, imported_before_init):
+        with pytest.raises(UsageError, match="init"):
+            call({"c": 6.0})
+    assert history_of(first) == [{"_step": 0, "a": 1.0}, {"_step": 1, "a": 2.0}]
+    assert history_of(second) == [{"_step": 0, "b": 3.0}, {"_step": 1, "b": 4.0}]
+
+
 def test_context_manager_finishes_and_marks_failures(root):
     with jt.init() as run:
         run.log({"a": 1.0})
