@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from itertools import islice, repeat, starmap
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jupyter_tracker.store import records
 
@@ -73,6 +73,18 @@ MAX_BACKLOG_WAIT = 0.5
 BACKLOG_WAIT_PAUSE = 30.0
 #: while writes keep failing, the failure is reported again this often (seconds)
 FAILURE_REPORT_INTERVAL = 30.0
+
+
+def _iov_max() -> int:
+    try:
+        value = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - no sysconf, or no such name
+        return 1024
+    return value if value > 0 else 1024
+
+
+#: buffers one ``writev`` call takes at most (the system's IOV_MAX; 1024 where it cannot be read)
+IOV_MAX = _iov_max()
 
 
 class RunLogBusyError(RuntimeError):
@@ -113,6 +125,36 @@ def _write_all(handle: Any, data: bytes) -> None:
     while view:
         written = handle.write(view)
         view = view[written or 0 :]
+
+
+def _writev_all(writev: Callable[[int, list[Any]], int], fd: int, buffers: list[Any]) -> None:
+    """Writes every byte of ``buffers`` in order, :data:`IOV_MAX` buffers a call, none of them copied.
+
+    A call may write only part of what it was given (a disk filling up): the rest is written by
+    the next calls, whose error (the disk is full) is raised to the caller, which cuts the file back.
+    ``buffers`` is consumed (a buffer written in part is replaced by a view of its rest).
+    """
+    start = 0
+    while start < len(buffers):
+        chunk = buffers[start : start + IOV_MAX]
+        written = writev(fd, chunk)
+        if written <= 0:
+            raise OSError(f"the run log accepted none of {sum(map(len, chunk)):,} bytes")
+        for buffer in chunk:
+            size = len(buffer)
+            if written < size:
+                buffers[start] = memoryview(buffer)[written:]
+                break
+            written -= size
+            start += 1
+
+
+class _Packed(NamedTuple):
+    """Records packed and waiting to be written: ``pack(records)`` as pieces (not joined), their size and count."""
+
+    pieces: list[bytes | memoryview]
+    size: int
+    count: int
 
 
 class RunLogWriter:
@@ -156,8 +198,10 @@ class RunLogWriter:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        #: packed records not yet on disk, oldest first: (``pack(records)`` bytes, how many records)
-        self._unwritten: deque[tuple[bytes, int]] = deque()
+        #: packed records not yet on disk, oldest first, one frame each
+        self._unwritten: deque[_Packed] = deque()
+        #: the system call that writes buffers to the log's descriptor (a test stands a full disk in for it)
+        self._writev: Callable[[int, list[Any]], int] = os.writev
         self._unwritten_bytes = 0
         self.max_backlog_bytes = max_backlog_bytes
         self._clock = clock
@@ -244,7 +288,7 @@ class RunLogWriter:
     @property
     def records_unwritten(self) -> int:
         """Records encoded but not on disk: the disk refused them (only while it does)."""
-        return sum(count for _, count in self._unwritten)
+        return sum(packed.count for packed in self._unwritten)
 
     def _loop(self) -> None:
         busy = min(self.flush_interval, MAX_WAKE_INTERVAL)
@@ -369,7 +413,12 @@ class RunLogWriter:
             self._keep_merged(merged, merged_count)
 
     def _keep_merged(self, packed_batches: list[bytes], count: int) -> None:
-        self._keep(packed_batches[0] if len(packed_batches) == 1 else records.join_packed(packed_batches, count), count)
+        """Queues batches as one frame: their bytes are referred to, never copied (:func:`records.packed_pieces`)."""
+        if len(packed_batches) == 1:
+            self._keep([packed_batches[0]], len(packed_batches[0]), count)
+            return
+        pieces = records.packed_pieces(packed_batches, count)
+        self._keep(pieces, sum(map(len, pieces)), count)
 
     def _notify(self, first_seq: int, batch: list[Any]) -> None:
         for observer in list(self._observers):
@@ -433,14 +482,16 @@ class RunLogWriter:
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self._encoded_seq
         try:
-            self._keep(self._pack(batch), len(batch))
+            packed = self._pack(batch)
+            self._keep([packed], len(packed), len(batch))
             self._encoded_seq += len(batch)
             self.records_written += len(batch)
         except Exception:
             # one bad record must not take its neighbours with it: encode them one by one
             for record in batch:
                 try:
-                    self._keep(self._pack([record]), 1)
+                    packed = self._pack([record])
+                    self._keep([packed], len(packed), 1)
                     self._encoded_seq += 1
                     self.records_written += 1
                 except Exception as single_error:
@@ -451,7 +502,8 @@ class RunLogWriter:
         coerced, changed = records.coerce_unencodable(record)
         if changed:
             try:
-                self._keep(self._pack([coerced]), 1)
+                packed = self._pack([coerced])
+                self._keep([packed], len(packed), 1)
             except Exception:
                 pass
             else:
@@ -462,49 +514,59 @@ class RunLogWriter:
                 return
         self._report(f"could not encode a {record[0]!r} record; it was skipped", error)
 
-    def _keep(self, frame: bytes, count: int) -> None:
-        """Queues packed records for writing; while the disk refuses, the backlog stays bounded.
+    def _keep(self, pieces: list[bytes | memoryview], size: int, count: int) -> None:
+        """Queues packed records (``pieces``, ``size`` bytes) as one frame; a refusing disk's backlog stays bounded.
 
         Dropped records were never numbered, so the sequence on disk has no gap (a gap would stop
         the server from applying anything after it).
         """
-        self._unwritten.append((frame, count))
-        self._unwritten_bytes += len(frame)
+        self._unwritten.append(_Packed(pieces, size, count))
+        self._unwritten_bytes += size
         if self._failing_since is not None:
             while self._unwritten_bytes > self.max_backlog_bytes and len(self._unwritten) > 1:
-                dropped, dropped_count = self._unwritten.popleft()
-                self._unwritten_bytes -= len(dropped)
-                self.records_dropped += dropped_count
+                dropped = self._unwritten.popleft()
+                self._unwritten_bytes -= dropped.size
+                self.records_dropped += dropped.count
+
+    def _write_buffers(self, buffers: list[Any]) -> BaseException | None:
+        """Writes ``buffers`` whole; else returns the error, the file cut back to its last whole frame.
+
+        A partly written frame is cut off so that a retry does not leave garbage behind.
+        """
+        try:
+            _writev_all(self._writev, self._file.fileno(), buffers)
+        except (OSError, ValueError) as error:
+            try:
+                self._file.truncate(self._good_end)
+                self._file.seek(self._good_end)
+            except (OSError, ValueError):
+                pass
+            return error
+        return None
 
     def _write_frames(self) -> None:
-        """Writes waiting frames: all in one system call while writes succeed, else one by one.
+        """Writes waiting frames: all in one ``writev`` while writes succeed, else one by one.
 
         One call spares the writer thread a GIL hand-over per frame; once a write has failed, frames
-        go one by one, so that freed space smaller than the backlog is still used.
+        go one by one, so that freed space smaller than the backlog is still used. Either way the
+        packed bytes go to the system as they are, never joined into a copy.
         """
         unwritten = self._unwritten
         if len(unwritten) > 1 and self._failing_since is None and self._write_together():
             return
         while unwritten:
-            packed, count = unwritten[0]
-            frame = records.frame_from_encoded(self._write_seq, packed)
-            try:
-                _write_all(self._file, frame)
-            except (OSError, ValueError) as error:
-                # kept in memory and retried on the next tick: a full disk must not lose points; a
-                # partly written frame is cut off first so that the retry does not leave garbage behind
-                try:
-                    self._file.truncate(self._good_end)
-                    self._file.seek(self._good_end)
-                except (OSError, ValueError):
-                    pass
+            packed = unwritten[0]
+            head = records.frame_head(self._write_seq, packed.pieces, packed.size)
+            error = self._write_buffers([head, *packed.pieces])
+            if error is not None:
+                # kept in memory and retried on the next tick: a full disk must not lose points
                 self._note_failure(error)
                 return
             unwritten.popleft()
-            self._unwritten_bytes -= len(packed)
-            self._write_seq += count
-            self._good_end += len(frame)
-            self.bytes_written += len(frame)
+            self._unwritten_bytes -= packed.size
+            self._write_seq += packed.count
+            self._good_end += len(head) + packed.size
+            self.bytes_written += len(head) + packed.size
         if self._failing_since is not None:
             failed_for = self._clock() - self._failing_since
             self._failing_since = None
@@ -513,28 +575,24 @@ class RunLogWriter:
                             "; nothing was lost"), None)
 
     def _write_together(self) -> bool:
-        """Writes every waiting frame in one call; False (the file cut back to its last whole frame) if it failed."""
+        """Writes every waiting frame at once; False (the file cut back to its last whole frame) if it failed."""
         unwritten = self._unwritten
         seq = self._write_seq
-        parts: list[bytes] = []
-        for packed, count in unwritten:
-            parts += records.frame_parts(seq, packed)
-            seq += count
-        data = b"".join(parts)
-        try:
-            _write_all(self._file, data)
-        except (OSError, ValueError):
-            try:
-                self._file.truncate(self._good_end)
-                self._file.seek(self._good_end)
-            except (OSError, ValueError):
-                pass
+        buffers: list[Any] = []
+        size = 0
+        for packed in unwritten:
+            head = records.frame_head(seq, packed.pieces, packed.size)
+            buffers.append(head)
+            buffers += packed.pieces
+            size += len(head) + packed.size
+            seq += packed.count
+        if self._write_buffers(buffers) is not None:
             return False
         unwritten.clear()
         self._unwritten_bytes = 0
         self._write_seq = seq
-        self._good_end += len(data)
-        self.bytes_written += len(data)
+        self._good_end += size
+        self.bytes_written += size
         return True
 
     def _note_failure(self, error: BaseException) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
 import threading
 import warnings
@@ -289,27 +290,23 @@ def test_strings_that_are_not_valid_unicode_are_kept_with_a_replacement(tmp_path
     assert errors
 
 
-class FailingFile:
-    """Wraps the writer's file and fails the first ``failures`` writes, as a full disk would."""
+class FailingWrites:
+    """Stands in for the writer's ``writev`` and fails the first ``failures`` writes, as a full disk would."""
 
-    def __init__(self, handle, failures: int, partial: bool = False) -> None:
-        self._handle = handle
+    def __init__(self, failures: int, partial: bool = False) -> None:
         self.failures = failures
         self.partial = partial
         self.calls = 0
 
-    def write(self, data: bytes) -> int:
+    def writev(self, fd: int, buffers) -> int:
         self.calls += 1
         if self.failures:
             self.failures -= 1
             if self.partial:
-                self._handle.write(data[: len(data) // 2])
-                self._handle.flush()
+                data = b"".join(buffers)
+                os.write(fd, data[: len(data) // 2])
             raise OSError(28, "No space left on device")
-        return self._handle.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
+        return os.writev(fd, buffers)
 
 
 @pytest.mark.parametrize("partial", [False, True])
@@ -317,8 +314,8 @@ def test_writer_keeps_data_when_a_write_fails(tmp_path, partial):
     path = tmp_path / "run" / RUN_LOG_NAME
     errors: list[str] = []
     writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: errors.append(what))
-    failing = FailingFile(writer._file, failures=3, partial=partial)
-    writer._file = failing
+    failing = FailingWrites(failures=3, partial=partial)
+    writer._writev = failing.writev
     writer.start()
     for step in range(100):
         writer.append(history(step, {"a": float(step)}))
@@ -337,8 +334,8 @@ def test_writer_keeps_data_when_a_write_fails(tmp_path, partial):
 def test_flush_says_false_while_the_disk_refuses_and_true_once_written(tmp_path):
     path = tmp_path / "run" / RUN_LOG_NAME
     writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None)
-    failing = FailingFile(writer._file, failures=10**9)
-    writer._file = failing
+    failing = FailingWrites(failures=10**9)
+    writer._writev = failing.writev
     writer.start()
     writer.append(history(0, {"a": 1.0}))
     assert writer.flush(timeout=0.3) is False
@@ -399,18 +396,20 @@ def test_run_directories_are_found_by_id(tmp_path):
 
 
 class SmallDisk:
-    """Wraps the writer's file as a disk with ``free`` bytes left: a write that does not fit is refused.
+    """Wraps the writer's file and ``writev`` as a disk with ``free`` bytes left: a write that does not fit is refused.
 
     Like a real full filesystem, a write may be cut short to the space that is left (``partial``).
     ``free`` is read and changed under a lock: the test frees space from its own thread while the
     writer's thread writes and truncates, and an unlocked ``+=`` there could undo the test's change.
     """
 
-    def __init__(self, handle, free: int, partial: bool = True) -> None:
-        self._handle = handle
+    def __init__(self, writer: RunLogWriter, free: int, partial: bool = True) -> None:
+        self._handle = writer._file
         self._lock = threading.Lock()
         self._free = free
         self.partial = partial
+        writer._file = self
+        writer._writev = self.writev
 
     @property
     def free(self) -> int:
@@ -422,17 +421,17 @@ class SmallDisk:
         with self._lock:
             self._free = value
 
-    def write(self, data) -> int:
-        size = len(data)
+    def writev(self, fd: int, buffers) -> int:
+        size = sum(map(len, buffers))
         with self._lock:
             if size > self._free:
                 if self.partial and self._free:
-                    written = self._handle.write(bytes(data[: self._free]))
+                    written = os.write(fd, b"".join(buffers)[: self._free])
                     self._free -= written
                     return written
                 raise OSError(28, "No space left on device")
             self._free -= size
-            return self._handle.write(data)
+            return os.writev(fd, buffers)
 
     def truncate(self, size: int) -> int:
         with self._lock:
@@ -447,8 +446,7 @@ def test_space_freed_on_a_full_disk_is_used_frame_by_frame(tmp_path):
     """Issue 9 item 3: the backlog was written as one block, so freed space smaller than it was never used."""
     path = tmp_path / "run" / RUN_LOG_NAME
     writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None)
-    disk = SmallDisk(writer._file, free=0)
-    writer._file = disk
+    disk = SmallDisk(writer, free=0)
     writer.start()
     for step in range(20_000):  # ten frames of 2,048 records
         writer.append(history(step, {"a": float(step)}))
@@ -479,13 +477,12 @@ def test_the_backlog_of_a_refusing_disk_is_bounded_and_drops_the_oldest_with_a_c
     """Issue 9 item 2: the in-memory backlog grew without bound while the disk was full."""
     path = tmp_path / "run" / RUN_LOG_NAME
     writer = RunLogWriter(path, flush_interval=0.01, on_error=lambda what, error: None, max_backlog_bytes=200_000)
-    disk = SmallDisk(writer._file, free=0)
-    writer._file = disk
+    disk = SmallDisk(writer, free=0)
     writer.start()
     for step in range(100_000):
         writer.append(history(step, {"a": float(step)}))
     wait_until(lambda: writer.pending == 0 and writer.records_dropped > 0, timeout=20)
-    frame_bytes = max(len(frame) for frame, _ in writer._unwritten)
+    frame_bytes = max(packed.size for packed in writer._unwritten)
     assert writer._unwritten_bytes <= 200_000 + frame_bytes
     assert writer.records_dropped + writer.records_unwritten == 100_000
     disk.free = 10**9
@@ -501,8 +498,7 @@ def test_a_disk_that_stays_full_is_reported_again_and_its_end_is_reported(tmp_pa
     messages: list[str] = []
     path = tmp_path / "run" / RUN_LOG_NAME
     writer = RunLogWriter(path, on_error=lambda what, error: messages.append(what), clock=lambda: now[0])
-    disk = SmallDisk(writer._file, free=0)
-    writer._file = disk
+    disk = SmallDisk(writer, free=0)
     writer.append(history(0, {"a": 1.0}))
     for minute in range(4):  # the thread is not started: each flush() is one wake-up
         now[0] = minute * 60.0
@@ -612,18 +608,87 @@ def test_a_stuck_writer_slows_the_loop_once_not_at_every_check(tmp_path: Path, m
 
 
 # packing ahead on the logging thread (issue 14) ---------------------------------------------------
-def test_joined_packed_lists_are_the_bytes_of_one_packed_list():
+def test_pieces_of_packed_lists_are_the_bytes_of_one_packed_list():
     for sizes in [(1, 2), (10, 10), (3000, 2000), (70_000, 1)]:
         lists = [[history(step, {"a": float(step)}) for step in range(count)] for count in sizes]
-        assert records.join_packed([pack(items) for items in lists], sum(sizes)) == pack([r for items in lists for r in items])
+        pieces = records.packed_pieces([pack(items) for items in lists], sum(sizes))
+        assert b"".join(pieces) == pack([r for items in lists for r in items])
 
 
 def test_frames_written_from_packed_records_are_the_frames_encode_frame_gives():
     for first_seq in (1, 127, 128, 70_000, 2**40):
         batch = [history(step, {"a": float(step), "b": step}) for step in range(first_seq % 50 + 1)]
         expected = records.encode_frame(first_seq, batch, pack)
-        assert records.frame_from_encoded(first_seq, pack(batch)) == expected
-        assert b"".join(records.frame_parts(first_seq, pack(batch))) == expected
+        packed = pack(batch)
+        assert records.frame_head(first_seq, [packed], len(packed)) + packed == expected
+        pieces = records.packed_pieces([pack(batch[:1]), pack(batch[1:])], len(batch))
+        assert records.frame_head(first_seq, pieces, len(packed)) + b"".join(pieces) == expected
+
+
+class Dribbling:
+    """Stands in for the writer's ``writev``: each call writes at most ``most`` bytes, as a filling disk may."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.calls = 0
+
+    def writev(self, fd: int, buffers) -> int:
+        self.calls += 1
+        return os.write(fd, b"".join(buffers)[: self.most])
+
+
+@pytest.mark.parametrize("disk", ["writev", "iov_max_3", "dribbling", "failing_then_one_by_one"])
+def test_the_log_holds_the_frames_encode_frame_gives_however_the_records_were_packed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disk: str):
+    """Issue 14: frames written from the loop's packed batches (views, by writev) are byte for byte encode_frame's."""
+    from jupyter_tracker.store import writer as writer_module
+
+    path = tmp_path / RUN_LOG_NAME
+    writer = RunLogWriter(path)  # not started: each flush() is one wake-up, so frames fall where the test says
+    if disk == "iov_max_3":
+        monkeypatch.setattr(writer_module, "IOV_MAX", 3)
+    elif disk == "dribbling":
+        writer._writev = Dribbling(most=777).writev
+    elif disk == "failing_then_one_by_one":
+        failing = FailingWrites(failures=1, partial=True)
+        writer._writev = failing.writev
+    appended: list[tuple] = []
+
+    def log(count: int, values=lambda step: {f"m{i}": step * 0.25 + i for i in range(10)}) -> None:
+        for _ in range(count):
+            appended.append(history(len(appended), values(len(appended))))
+            writer.append(appended[-1])
+
+    for size in (64, 700, 2048, 1500, 99, 2048, 333):  # packed ahead in batches of varying sizes, past 4,096 in all
+        log(size)
+        writer.catch_up()
+    log(10)  # fewer than ENCODE_AHEAD_MIN: encoded by the writer itself
+    writer.flush()
+    log(1, values=lambda step: {"w": np.arange(4.0), "loss": 1.5})  # numpy: the loop cannot pack it
+    log(300)
+    writer.catch_up()  # refuses (the numpy row heads the queue): the writer encodes all of them
+    log(5000)
+    writer.catch_up()
+    writer.flush()
+    log(3)
+    writer.close()
+
+    data = path.read_bytes()
+    assert data.startswith(records.MAGIC)
+    offset, expected, counts = len(records.MAGIC), bytearray(records.MAGIC), []
+    while offset < len(data):
+        length, _ = records.FRAME_HEADER.unpack_from(data, offset)
+        payload = data[offset + records.FRAME_HEADER.size : offset + records.FRAME_HEADER.size + length]
+        first_seq, decoded = records.decode_payload(payload)
+        counts.append(len(decoded))
+        expected += records.encode_frame(first_seq, appended[first_seq - 1 : first_seq - 1 + len(decoded)], pack)
+        offset += records.FRAME_HEADER.size + length
+    assert data == bytes(expected)
+    assert sum(counts) == len(appended)
+    # batches packed ahead were merged while they fit in MERGED_FRAME_RECORDS (4,096), then the writer's own
+    assert counts[:3] == [64 + 700 + 2048, 1500 + 99 + 2048 + 333, 10]
+    if disk == "failing_then_one_by_one":
+        assert failing.calls > len(counts)  # the failed write, then frame by frame
 
 
 def test_rows_packed_ahead_by_the_loop_are_written_once_in_order_beside_those_it_cannot_pack(tmp_path: Path):
