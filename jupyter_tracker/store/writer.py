@@ -155,6 +155,17 @@ def _writev_all(writev: Callable[[int, list[Any]], int], fd: int, buffers: list[
             start += 1
 
 
+def _write_each(fd: int, buffers: list[Any]) -> int:
+    """``os.writev`` where the system has none: the buffers written one by one, up to the first short write."""
+    total = 0
+    for buffer in buffers:
+        written = os.write(fd, buffer)
+        total += written
+        if written < len(buffer):
+            break
+    return total
+
+
 class _Packed(NamedTuple):
     """Records packed and waiting to be written: ``pack(records)`` as pieces (not joined), their size and count."""
 
@@ -207,7 +218,7 @@ class RunLogWriter:
         #: packed records not yet on disk, oldest first, one frame each
         self._unwritten: deque[_Packed] = deque()
         #: the system call that writes buffers to the log's descriptor (a test stands a full disk in for it)
-        self._writev: Callable[[int, list[Any]], int] = os.writev
+        self._writev: Callable[[int, list[Any]], int] = getattr(os, "writev", _write_each)
         self._unwritten_bytes = 0
         self.max_backlog_bytes = max_backlog_bytes
         self._clock = clock
