@@ -1,6 +1,7 @@
 """A small SQLite index of the runs under one store root, so listing 10,000 runs stays fast.
 
-The index is a cache: every row can be rebuilt from the run logs (``rebuild``).
+The index is a cache: every row can be rebuilt from the run logs (``rebuild``). Its connection
+stays open between uses (``index_connections``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from jupyter_tracker.store.index_connections import forget, kept_connection
 from jupyter_tracker.store.run_dir import INDEX_NAME, LISTING_NAME, iter_run_dirs
 
 _SCHEMA = """
@@ -99,15 +101,11 @@ class RunIndex:
         """One transaction on the index; SQLite's and the file system's errors become :class:`RunIndexError`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30)
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
-                with connection:
-                    yield connection
-            finally:
-                connection.close()
+            connection, lock = kept_connection(self.path, _SCHEMA)
+            with lock, connection:
+                yield connection
         except (sqlite3.Error, OSError) as error:
+            forget(self.path)
             raise RunIndexError(f"could not use the run index {self.path} ({type(error).__name__}: {error}); "
                                 "the run logs are intact (is the disk full?)") from error
 

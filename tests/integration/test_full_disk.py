@@ -10,6 +10,7 @@ import pytest
 
 import jupyter_tracker as jt
 from jupyter_tracker.api.backend import ApiError
+from jupyter_tracker.store import index_connections
 from jupyter_tracker.store.reader import read_run
 from jupyter_tracker.store.writer import UnwrittenRecordsWarning
 from tests.extras import SYSTEM, skip_or_fail
@@ -71,6 +72,7 @@ def test_api_on_a_full_disk_raises_the_libraries_own_error(on_small_disk):
     run = jt.init(project="p")
     run.log({"a": 1.0})
     run.finish()
+    index_connections.close_all()  # as in a new process: no open connection keeps the deleted index's space
     for leftover in (on_small_disk / "jupyter_tracker").glob("index.sqlite*"):
         leftover.unlink()  # the index is a cache: Api rebuilds it, which needs a little space
     _fill(on_small_disk / "filler")
