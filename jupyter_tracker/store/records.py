@@ -99,9 +99,7 @@ def packed_pieces(packed_lists: list[bytes], count: int) -> list[bytes | memoryv
     """One packed list of ``count`` records, as pieces, from several packed lists (``pack(records)``) that hold them.
 
     The pieces joined are the bytes ``pack`` gives for the concatenated list: one array header for
-    the whole, then each list without its own array header, as a view (not copied). A writer hands
-    the pieces to ``writev`` as they are: a 20,000-row run is megabytes that a join would copy while
-    holding the GIL the training loop waits for.
+    the whole, then each list without its own array header, as a view (not copied until joined).
     """
     pieces: list[bytes | memoryview] = [_array_header(count)]
     for packed in packed_lists:
