@@ -95,6 +95,33 @@ def _array_header(count: int) -> bytes:
     return b"\xdd" + count.to_bytes(4, "big")
 
 
+def pack_records(items: list[Any], pack: Callable[[Any], bytes]) -> bytes:
+    """``pack(items)`` for a list of records some of which ``log()`` packed already (``bytes``, one record each).
+
+    A list of packed records only is joined (a copy, no encoding); records still Python objects
+    are packed here, one call for a list that holds no packed record.
+    """
+    try:
+        return _array_header(len(items)) + b"".join(items)
+    except TypeError:  # records that are not packed yet
+        pass
+    if bytes not in set(map(type, items)):
+        return pack(items)
+    return _array_header(len(items)) + b"".join([item if type(item) is bytes else pack(item) for item in items])
+
+
+def unpacked_records(items: list[Any]) -> list[Any]:
+    """The records of a list where ``log()`` packed some of them already, all as tuples (for record observers)."""
+    if bytes not in set(map(type, items)):
+        return items
+    return [unpack_record(item) if type(item) is bytes else item for item in items]
+
+
+def unpack_record(packed: bytes) -> tuple[Any, ...]:
+    """A record packed by ``log()`` as the tuple it was packed from."""
+    return msgpack.unpackb(packed, raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=False)
+
+
 def packed_pieces(packed_lists: list[bytes], count: int) -> list[bytes | memoryview]:
     """One packed list of ``count`` records, as pieces, from several packed lists (``pack(records)``) that hold them.
 

@@ -5,19 +5,22 @@ training loop never waits on disk. The thread wakes every ``flush_interval`` sec
 queued in frames and hands it to the OS, so a killed process loses at most one interval; ``close``
 drains everything and fsyncs.
 
-Who encodes: a fast training loop calls :meth:`RunLogWriter.catch_up` every :data:`CATCH_UP_ROWS`
-rows, which packs what is queued in one msgpack call on the loop's own thread and leaves the bytes
-for the writer thread. On a 2-core machine this is cheaper for the loop than leaving the encoding to the writer
-thread: the work is the same, but the writer thread then needs the GIL only for a moment every
-interval instead of taking it for milliseconds many times a second (each hand-over of the GIL
-between two threads can stall the loop for a scheduler tick when the machine is busy). What the loop
-does not pack (media, numpy arrays, values msgpack refuses, or a loop that never calls
-``catch_up``) the writer thread encodes as before, waking at most every :data:`MAX_WAKE_INTERVAL`
-while it finds records to encode (which bounds the memory queued records take) and every
-:data:`IDLE_WAKE_INTERVAL` while none arrive. While the loop keeps packing ahead, the writer thread
-leaves the queue to it (it takes records only once they sat a whole wake-up interval, about half a
-flush interval, untouched): encoding them here too made the loop wait for the GIL in the middle of
-log() calls, which put its mean far above its median.
+Who encodes: ``log()``'s fast path packs each row into its record's bytes itself (a queued record
+is then ``bytes``; :func:`records.pack_records` joins such records as they are), and a fast training
+loop calls :meth:`RunLogWriter.catch_up` every :data:`CATCH_UP_ROWS` rows, which joins what is
+queued, packing what is still Python objects in one msgpack call, on the loop's own thread, and
+leaves the bytes for the writer thread. On a 2-core machine this is cheaper for the loop than
+leaving the encoding to the writer thread: the work is the same, but the writer thread then needs
+the GIL only for a moment every interval instead of taking it for milliseconds many times a second
+(each hand-over of the GIL between two threads can stall the loop for a scheduler tick when the
+machine is busy). What the loop does not pack (media, numpy arrays, values msgpack refuses, or a
+loop that never calls ``catch_up``) the writer thread encodes as before, waking at most every
+:data:`MAX_WAKE_INTERVAL` while it finds records to encode (which bounds the memory queued records
+take) and every :data:`IDLE_WAKE_INTERVAL` while none arrive. While the loop keeps packing ahead,
+the writer thread leaves the queue to it (it takes records only once they sat a whole wake-up
+interval, about half a flush interval, untouched): encoding them here too made the loop wait for
+the GIL in the middle of log() calls, which put its mean far above its median. Record observers
+(live views) are given every record as a tuple, rows ``log()`` packed unpacked again.
 
 Packed bytes are copied once at most: the batches of one frame are joined (so that its CRC is one
 call, which gives the GIL up once), and ``os.writev`` hands every waiting frame's head and body to
@@ -47,9 +50,9 @@ from jupyter_tracker.store import records
 FRAME_RECORDS = 2048
 #: records packed ahead by the logging thread are merged into frames of up to this many
 MERGED_FRAME_RECORDS = 4096
-#: the logging thread calls catch_up every this many rows (a power of two): 128 rows of 10 floats are
-#: ~200 KB of Python objects, still in the CPU's cache when they are packed and freed (every 1,024 rows,
-#: packing and freeing them from memory cost ~40 % more)
+#: the logging thread calls catch_up every this many rows (a power of two): rows that are still Python
+#: objects (a live view observes them), 128 of 10 floats are ~200 KB, are still in the CPU's cache when
+#: they are packed and freed (every 1,024 rows, packing and freeing them from memory cost ~40 % more)
 CATCH_UP_ROWS = 128
 #: catch_up packs the queue only once this many records wait (fewer: left to the writer thread)
 ENCODE_AHEAD_MIN = 64
@@ -442,6 +445,8 @@ class RunLogWriter:
         self._keep([joined], len(joined), count)
 
     def _notify(self, first_seq: int, batch: list[Any]) -> None:
+        if self._observers:
+            batch = records.unpacked_records(batch)  # rows log() packed before an observer came
         for observer in list(self._observers):
             try:
                 observer(first_seq, batch)
@@ -451,10 +456,11 @@ class RunLogWriter:
     def catch_up(self) -> None:
         """Called by the logging thread every :data:`CATCH_UP_ROWS` rows: packs what is queued, and waits if the writer is far behind.
 
-        The packing is one msgpack call per :data:`FRAME_RECORDS` records on this thread (a fraction
-        of a millisecond), which spares the writer thread most of its work and the GIL hand-overs it
-        costs (see the module docstring). A batch msgpack cannot pack on its own (media, numpy
-        arrays, a ``flush()`` marker) stays queued for the writer thread.
+        Rows ``log()`` packed are joined, other records packed in one msgpack call per
+        :data:`FRAME_RECORDS` records on this thread (a fraction of a millisecond), which spares the
+        writer thread most of its work and the GIL hand-overs it costs (see the module docstring).
+        A batch msgpack cannot pack on its own (media, numpy arrays, a ``flush()`` marker) stays
+        queued for the writer thread.
 
         A ``KeyboardInterrupt`` may land between any two steps here: the records are copied and
         packed while still queued, the packed batch is handed over, and only then are they taken
@@ -476,7 +482,7 @@ class RunLogWriter:
                     count = min(len(queue), FRAME_RECORDS)
                     batch = list(islice(queue, count))
                     try:
-                        packed = pack(batch)
+                        packed = records.pack_records(batch, pack)
                     except Exception:  # media, numpy, a flush() marker, a value msgpack refuses
                         break
                     ready.append((count, packed, batch if keep_records else None, batch[0]))
@@ -503,7 +509,7 @@ class RunLogWriter:
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self._encoded_seq
         try:
-            packed = self._pack(batch)
+            packed = records.pack_records(batch, self._pack)
             self._keep([packed], len(packed), len(batch))
             self._encoded_seq += len(batch)
             self.records_written += len(batch)
@@ -511,7 +517,7 @@ class RunLogWriter:
             # one bad record must not take its neighbours with it: encode them one by one
             for record in batch:
                 try:
-                    packed = self._pack([record])
+                    packed = records.pack_records([record], self._pack)
                     self._keep([packed], len(packed), 1)
                     self._encoded_seq += 1
                     self.records_written += 1

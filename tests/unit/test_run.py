@@ -315,6 +315,48 @@ def test_summary_holds_the_last_fast_path_row_before_and_after_rows_with_other_n
     assert read_run(Path(run.dir))[0].summary == {"loss": 0.5, "acc": 0.7, "lr": 0.2}
 
 
+def test_a_dict_changed_after_log_keeps_the_values_it_had_when_logged(root):
+    run = jt.init()
+    metrics = {"loss": 1.0, "epoch": 0}
+    for step in range(300):  # the same dict, changed in place: log()'s fast path from the second row
+        metrics["loss"] = 1.0 / (step + 1)
+        metrics["epoch"] = step // 100
+        run.log(metrics)
+        metrics["loss"] = -1.0  # changed after log() returned: never seen in the run
+    assert dict(run.summary) == {"loss": 1.0 / 300, "epoch": 2}
+    rows = history_of(run)
+    assert [row["loss"] for row in rows] == [1.0 / (step + 1) for step in range(300)]
+    assert [row["epoch"] for row in rows] == [step // 100 for step in range(300)]
+
+
+def test_values_msgpack_cannot_hold_on_the_fast_path_are_kept_approximately_and_logging_goes_on(root):
+    run = jt.init()
+    for step in range(3):
+        run.log({"count": step, "name": "ok"})
+    run.log({"count": 2**70, "name": "bad\udc80name"})  # same names and types: the fast path
+    run.log({"count": 4, "name": "ok"})
+    assert run.summary["count"] == 4
+    rows = history_of(run)
+    assert [(row["count"], row["name"]) for row in rows] == [
+        (0, "ok"), (1, "ok"), (2, "ok"), (float(2**70), "bad\ufffdname"), (4, "ok")]
+
+
+def test_a_record_observer_added_mid_run_sees_every_later_row_as_python_objects(root):
+    run = jt.init()
+    for step in range(500):  # packed by the fast path before anyone observes
+        run.log({"loss": float(step)})
+    seen: list[tuple] = []
+    run.add_record_observer(lambda first_seq, batch: seen.extend(batch))
+    for step in range(500, 1000):
+        run.log({"loss": float(step)})
+    assert run.flush()
+    rows = [record for record in seen if record[0] == "h"]
+    assert all(type(record) is tuple and type(record[4]) is dict for record in rows)
+    steps = [record[1] for record in rows]
+    assert steps == sorted(steps) and set(range(500, 1000)) <= set(steps)
+    assert all(record[4] == {"loss": float(record[1])} for record in rows)
+
+
 def test_summary_set_by_hand_wins_and_is_stored(root):
     run = jt.init()
     run.log({"acc": 0.5})
