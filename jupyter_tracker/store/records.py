@@ -122,18 +122,18 @@ def unpack_record(packed: bytes) -> tuple[Any, ...]:
     return msgpack.unpackb(packed, raw=False, ext_hook=_ext_hook, strict_map_key=False, use_list=False)
 
 
-def packed_pieces(packed_lists: list[bytes], count: int) -> list[bytes | memoryview]:
-    """One packed list of ``count`` records, as pieces, from several packed lists (``pack(records)``) that hold them.
+def join_packed(packed_lists: list[bytes], count: int) -> bytes:
+    """One packed list of ``count`` records from several packed lists (``pack(records)``) that hold them.
 
-    The pieces joined are the bytes ``pack`` gives for the concatenated list: one array header for
-    the whole, then each list without its own array header, as a view (not copied until joined).
+    The bytes are those ``pack`` gives for the concatenated list: each list's array header is
+    dropped and one for the whole is written, the records themselves are copied as they are.
     """
-    pieces: list[bytes | memoryview] = [_array_header(count)]
+    parts: list[bytes | memoryview] = [_array_header(count)]
     for packed in packed_lists:
         first = packed[0]
         skip = 1 if 0x90 <= first <= 0x9F else 3 if first == 0xDC else 5
-        pieces.append(memoryview(packed)[skip:])
-    return pieces
+        parts.append(memoryview(packed)[skip:])
+    return b"".join(parts)
 
 
 _INT_RANGE = (-(2**63), 2**64 - 1)
@@ -179,20 +179,16 @@ def encode_frame(first_seq: int, records: list[Any], pack: Callable[[Any], bytes
     return FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def frame_head(first_seq: int, pieces: list[bytes | memoryview], size: int) -> bytes:
-    """The bytes that make records packed ahead (``pieces`` joined, ``size`` bytes: ``pack(records)``) a frame.
+def frame_head(first_seq: int, packed: bytes) -> bytes:
+    """The bytes that make records packed ahead (``packed``: ``pack(records)``) a frame, written before them.
 
-    ``frame_head(first_seq, pieces, size)`` followed by the pieces is the frame :func:`encode_frame`
-    gives for those records. The writer packs records as they arrive and numbers them only when it
-    writes them, so that records it had to drop (a full disk) leave no gap in the sequence the server
-    applies. The CRC is chained over the pieces in turn, so nothing is joined first (``zlib.crc32``
-    releases the GIL for large pieces).
+    ``frame_head(first_seq, packed) + packed`` is the frame :func:`encode_frame` gives for those
+    records. The writer packs records as they arrive and numbers them only when it writes them, so
+    that records it had to drop (a full disk) leave no gap in the sequence the server applies; it
+    writes the head and the records as two buffers, without joining them into a copy.
     """
     prefix = b"\x92" + msgpack.packb(first_seq)
-    crc = zlib.crc32(prefix)
-    for piece in pieces:
-        crc = zlib.crc32(piece, crc)
-    return FRAME_HEADER.pack(len(prefix) + size, crc) + prefix
+    return FRAME_HEADER.pack(len(prefix) + len(packed), zlib.crc32(packed, zlib.crc32(prefix))) + prefix
 
 
 def decode_payload(payload: bytes) -> tuple[int, list[Any]]:

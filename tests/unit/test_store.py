@@ -482,7 +482,7 @@ def test_the_backlog_of_a_refusing_disk_is_bounded_and_drops_the_oldest_with_a_c
     for step in range(100_000):
         writer.append(history(step, {"a": float(step)}))
     wait_until(lambda: writer.pending == 0 and writer.records_dropped > 0, timeout=20)
-    frame_bytes = max(packed.size for packed in writer._unwritten)
+    frame_bytes = max(len(packed.data) for packed in writer._unwritten)
     assert writer._unwritten_bytes <= 200_000 + frame_bytes
     assert writer.records_dropped + writer.records_unwritten == 100_000
     disk.free = 10**9
@@ -608,21 +608,28 @@ def test_a_stuck_writer_slows_the_loop_once_not_at_every_check(tmp_path: Path, m
 
 
 # packing ahead on the logging thread (issue 14) ---------------------------------------------------
-def test_pieces_of_packed_lists_are_the_bytes_of_one_packed_list():
+def test_joined_packed_lists_are_the_bytes_of_one_packed_list():
     for sizes in [(1, 2), (10, 10), (3000, 2000), (70_000, 1)]:
         lists = [[history(step, {"a": float(step)}) for step in range(count)] for count in sizes]
-        pieces = records.packed_pieces([pack(items) for items in lists], sum(sizes))
-        assert b"".join(pieces) == pack([r for items in lists for r in items])
+        assert records.join_packed([pack(items) for items in lists], sum(sizes)) == pack([r for items in lists for r in items])
+
+
+def test_records_some_packed_one_by_one_are_packed_as_one_list():
+    plain = records.make_plain_packer()
+    batch = [history(step, {"a": float(step), "n": step}) for step in range(300)]
+    mixed = [plain(record) if step % 3 else record for step, record in enumerate(batch)]
+    for items in (batch, mixed, [plain(record) for record in batch]):
+        assert records.pack_records(items, pack) == pack(batch)
+    assert records.pack_records(mixed[1:2], pack) == pack(batch[1:2]) and records.pack_records([], pack) == pack([])
+    assert records.unpacked_records(mixed) == batch
+    assert records.unpacked_records(batch) is batch
 
 
 def test_frames_written_from_packed_records_are_the_frames_encode_frame_gives():
     for first_seq in (1, 127, 128, 70_000, 2**40):
         batch = [history(step, {"a": float(step), "b": step}) for step in range(first_seq % 50 + 1)]
         expected = records.encode_frame(first_seq, batch, pack)
-        packed = pack(batch)
-        assert records.frame_head(first_seq, [packed], len(packed)) + packed == expected
-        pieces = records.packed_pieces([pack(batch[:1]), pack(batch[1:])], len(batch))
-        assert records.frame_head(first_seq, pieces, len(packed)) + b"".join(pieces) == expected
+        assert records.frame_head(first_seq, pack(batch)) + pack(batch) == expected
 
 
 class Dribbling:
@@ -656,10 +663,13 @@ def test_the_log_holds_the_frames_encode_frame_gives_however_the_records_were_pa
         writer._writev = failing.writev
     appended: list[tuple] = []
 
+    plain = records.make_plain_packer()
+
     def log(count: int, values=lambda step: {f"m{i}": step * 0.25 + i for i in range(10)}) -> None:
         for _ in range(count):
             appended.append(history(len(appended), values(len(appended))))
-            writer.append(appended[-1])
+            # every third record packed on its own first, as log()'s fast path packs rows
+            writer.append(plain(appended[-1]) if len(appended) % 3 == 0 and "w" not in appended[-1][4] else appended[-1])
 
     for size in (64, 700, 2048, 1500, 99, 2048, 333):  # packed ahead in batches of varying sizes, past 4,096 in all
         log(size)
