@@ -386,15 +386,19 @@ def _make_current(run: Run | None) -> None:
     """Makes ``run`` the current run; ``jupyter_tracker.log`` becomes its own ``log`` meanwhile.
 
     As ``wandb.log`` is ``run.log`` after ``wandb.init``: a training loop calling
-    ``jupyter_tracker.log`` (or ``wandb.log``) then makes one call, not the two that the forwarding
-    :func:`log` below costs (a tenth of a call that takes under a microsecond). Without a run the
-    name holds :func:`log` again, which explains that ``init`` comes first.
+    ``jupyter_tracker.log`` (or ``wandb.log``, when jupyter_tracker serves ``import wandb``) then
+    makes one call, not the two that the forwarding :func:`log` below costs (a tenth of a call that
+    takes under a microsecond). Without a run the name holds :func:`log` again, which explains that
+    ``init`` comes first. A module's ``log`` is replaced only while it is one of ours (an installed
+    wandb is never touched).
     """
     global _current
     _current = run
-    package = sys.modules.get("jupyter_tracker")
-    if package is not None:
-        package.log = run.log if run is not None else log  # type: ignore[attr-defined]
+    for name in ("jupyter_tracker", "wandb"):
+        module = sys.modules.get(name)
+        held = getattr(module, "log", None)
+        if held is log or isinstance(getattr(held, "__self__", None), Run):
+            module.log = run.log if run is not None else log  # type: ignore[union-attr]
 
 
 def _require_run(what: str) -> Run:

@@ -19,6 +19,7 @@ import jupyter_tracker
 from jupyter_tracker import sdk
 from jupyter_tracker.compat import WANDB_VERSION, as_wandb, is_wandb, stop_being_wandb
 from jupyter_tracker.compat.finder import TREE
+from jupyter_tracker.store.reader import read_run
 from tests.extras import FRAMEWORKS, import_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,6 +127,20 @@ def test_wandb_run_config_and_summary_follow_the_current_run(as_wandb_on):
     assert wandb._attach(run.id) is run
     wandb.finish()
     assert wandb.run is None
+
+
+def test_wandb_log_is_the_current_runs_log_as_in_wandb(as_wandb_on):
+    wandb = as_wandb_on
+    with pytest.raises(jupyter_tracker.UsageError, match="init"):
+        wandb.log({"loss": 1.0})
+    run = wandb.init(project="p")
+    assert wandb.log == run.log  # one call per logged row, not a forwarding function and then the run's
+    for step in range(3):
+        wandb.log({"loss": 1.0 / (step + 1)})
+    wandb.finish()
+    with pytest.raises(jupyter_tracker.UsageError, match="init"):
+        wandb.log({"loss": 1.0})
+    assert run.summary["loss"] == 1.0 / 3 and read_run(Path(run.dir))[0].rows == 3
 
 
 def test_wandb_settings_take_any_of_wandbs_settings(as_wandb_on):
