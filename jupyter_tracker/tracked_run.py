@@ -112,6 +112,9 @@ class Run:
         #: plain, as one list: a row with the same names and types takes log()'s fast path (one list
         #: build and one comparison per call). None while a step is pending and once the run is finished.
         self._row_signature: list[Any] | None = None
+        #: while the last committed row holds floats only and the fast path packs rows: what such a
+        #: row packs to (records.float_row_template), checked on the packed bytes; else None
+        self._row_template: tuple[int, int, int] | None = None
         #: while the fast path is on, the step it started from (its rows are counted for the limits
         #: from the step, when the counts are read) and the step whose row crosses a points bound
         self._fast_from = 0
@@ -295,40 +298,56 @@ class Run:
         step than the current one warns and drops the row). Invalid values raise ``TypeError``
         naming the key, and nothing of the call is recorded.
         """
-        if (type(data) is dict and step is None and commit is None
-                and [*data, *map(type, data.values())] == self._row_signature):
+        if type(data) is dict and step is None and commit is None:
             # The common case: the names of the last committed row (already checked: strings, not
-            # empty) with the same plain value types, no pending step, a live run (_row_signature is None
-            # otherwise). The same row the general path writes, in the same interrupt-safe order;
+            # empty) with the same plain value types, no pending step, a live run (_row_signature is
+            # None otherwise). The same row the general path writes, in the same interrupt-safe order;
             # the limits count these rows from the step when they read the counts (_count_fast_rows),
             # and the row that crosses a bound is known ahead (_warn_step).
             now = _time()
-            step = self._step
-            record: Any = (_HISTORY, step, now, now - self._t0, data)
-            pack_row = self._pack_row
-            if pack_row is not None:
-                # The record is packed now, on this thread, into the bytes the run log holds: that
-                # keeps the values as they are (the caller may change its dict once log() returns)
-                # without a copy, and the writer only joins bytes. Packing rows by the hundred later
-                # instead made every hundredth call pay for all of them, far above the median.
+            number = self._step
+            record: Any = None
+            template = self._row_template
+            if template is not None:
+                # Floats only (the usual metrics row): the row is packed first and its bytes are
+                # checked against what such a row packs to, in one integer operation
+                # (records.float_row_template), instead of comparing a list of names and types.
+                if number >= template[2]:  # the step's encoding grew a byte: so does the template
+                    template = self._row_template = records.float_row_template(
+                        self._pack_row, number, self._limits.run_keys)  # type: ignore[arg-type]
                 try:
-                    record = pack_row(record)
-                except Exception:  # a value msgpack refuses (an int beyond 64 bits, a lone surrogate)
-                    pack_row = None
-            if pack_row is None:  # Python objects: a record observer reads them, or the writer coerces
-                record = (_HISTORY, step, now, record[3], {**data})  # {**data}: dict.copy() without a lookup
-            self._step = step + 1
-            self._append(record)
-            self._last_row = record  # its row has every name of the rows before it: folded in when read
-            if not step & _CATCH_UP_MASK and self._writer is not None:
-                self._writer.catch_up()  # joins the queued rows here, in one call; waits if the writer falls behind
-            if self._aggregated:
-                aggregated = self._aggregated.intersection(data)
-                if aggregated:
-                    self.summary.add_values(data, aggregated)
-            if step >= self._warn_step:  # this row makes a name cross the points bound: warn now
-                self._check_points()
-            return
+                    packed = self._pack_row((_HISTORY, number, now, now - self._t0, data))  # type: ignore[misc]
+                except Exception:
+                    packed = b""
+                if template is not None and int.from_bytes(packed, "little") & template[0] == template[1]:
+                    record = packed
+            if record is None and [*data, *map(type, data.values())] == self._row_signature:
+                record = (_HISTORY, number, now, now - self._t0, data)
+                pack_row = self._pack_row
+                if pack_row is not None:
+                    # The record is packed now, on this thread, into the bytes the run log holds: that
+                    # keeps the values as they are (the caller may change its dict once log() returns)
+                    # without a copy, and the writer only joins bytes. Packing rows by the hundred later
+                    # instead made every hundredth call pay for all of them, far above the median.
+                    try:
+                        record = pack_row(record)
+                    except Exception:  # a value msgpack refuses (an int beyond 64 bits, a lone surrogate)
+                        pack_row = None
+                if pack_row is None:  # Python objects: a record observer reads them, or the writer coerces
+                    record = (_HISTORY, number, now, record[3], {**data})  # {**data}: dict.copy() without a lookup
+            if record is not None:
+                self._step = number + 1
+                self._append(record)
+                self._last_row = record  # its row has every name of the rows before it: folded in when read
+                if not number & _CATCH_UP_MASK and self._writer is not None:
+                    self._writer.catch_up()  # joins the queued rows here, in one call; waits if the writer falls behind
+                if self._aggregated:
+                    aggregated = self._aggregated.intersection(data)
+                    if aggregated:
+                        self.summary.add_values(data, aggregated)
+                if number >= self._warn_step:  # this row makes a name cross the points bound: warn now
+                    self._check_points()
+                return
         self._log_row(data, step, commit)
 
     def _log_row(self, data: Mapping[str, Any], step: int | None, commit: bool | None) -> None:
@@ -345,7 +364,7 @@ class Run:
             if commit is None:
                 commit = False
         if commit is False:
-            self._row_signature = None  # the next committing call merges the pending step: not the fast path
+            self._row_signature = self._row_template = None  # the next committing call merges the pending step
             self._pending.update(row)
             return
         # A KeyboardInterrupt (the notebook's stop button) can land after any C call. So every call
@@ -368,10 +387,12 @@ class Run:
         if _plain_types_only(types):  # the next row with these names and types may take the fast path
             # names are str, never equal to a type: a row matches only with the same names and types
             self._row_signature = [*limits.run_keys, *types]
+            self._row_template = (records.float_row_template(self._pack_row, self._step, limits.run_keys)
+                                  if self._pack_row is not None and types and set(types) == {float} else None)
             self._fast_from = self._step
             self._warn_step = self._step + limits.run_limit - limits.run_rows
         else:
-            self._row_signature = None
+            self._row_signature = self._row_template = None
         # new keys are resolved before the row reaches the last values, so that a summary
         # aggregate created for them here is not seeded with the value add_values adds next
         if len(limits.scalar_points) != self._known_key_count:
@@ -494,7 +515,7 @@ class Run:
     def add_record_observer(self, observer: Callable[[int, list[Any]], None]) -> None:
         """Feeds ``observer(first_seq, records)`` every batch the writer thread writes (live views)."""
         if self._writer is not None:
-            self._pack_row = None  # the observer reads the records as Python objects
+            self._pack_row = self._row_template = None  # the observer reads the records as Python objects
             self._writer.add_observer(observer)
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -510,7 +531,7 @@ class Run:
             try:
                 self._finish(exit_code)
             finally:
-                self._row_signature = None  # log() takes the general path, which refuses a finished run
+                self._row_signature = self._row_template = None  # log() takes the general path, which refuses a finished run
                 self._finished = True
         for callback in self._finish_callbacks:
             try:

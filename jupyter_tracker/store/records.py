@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -108,6 +108,36 @@ def pack_records(items: list[Any], pack: Callable[[Any], bytes]) -> bytes:
     if bytes not in set(map(type, items)):
         return pack(items)
     return _array_header(len(items)) + b"".join([item if type(item) is bytes else pack(item) for item in items])
+
+
+#: the first step of each width msgpack gives a positive int (fixint, uint8, uint16, uint32, uint64)
+_STEP_WIDTH_STARTS = (0, 0x80, 0x100, 0x10000, 0x1_0000_0000, 1 << 64)
+#: two float64 values none of whose bytes are alike (all 0x00 / all 0x7f)
+_FLOAT_PROBES = (0.0, struct.unpack(">d", b"\x7f" * 8)[0])
+
+
+def float_row_template(pack: Callable[[Any], bytes], step: int, names: Sequence[str]) -> tuple[int, int, int] | None:
+    """What a history record of floats under ``names`` (in that order) packs to, its values aside.
+
+    Returns ``(mask, expected, bound)``: for a step from ``step`` up to ``bound`` (where msgpack's
+    encoding of the step grows a byte), a record ``packed`` holds exactly these names, in this order,
+    each with a float value, if and only if ``int.from_bytes(packed, "little") & mask == expected``.
+    The mask keeps every byte but the payloads of the step, the two times and the values (the
+    bytes where two records of the same shape can differ); msgpack writes every float as 0xcb
+    and 8 bytes, so each marker kept in place pins its value's type and length, and so where the
+    next name starts and that the record ends there. One integer operation then checks a whole
+    row, where comparing its names and value types costs a list and a call per value. None for a
+    step beyond 64 bits.
+    """
+    for start, bound in zip(_STEP_WIDTH_STARTS, _STEP_WIDTH_STARTS[1:]):
+        if start <= step < bound:
+            break
+    else:
+        return None
+    low, high = (pack((HISTORY, number, value, value, dict.fromkeys(names, value)))
+                 for number, value in zip((start, bound - 1), _FLOAT_PROBES))
+    mask = int.from_bytes(bytes(0 if a != b else 0xFF for a, b in zip(low, high)), "little")
+    return mask, int.from_bytes(low, "little") & mask, bound
 
 
 def unpacked_records(items: list[Any]) -> list[Any]:

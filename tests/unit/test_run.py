@@ -329,6 +329,33 @@ def test_a_dict_changed_after_log_keeps_the_values_it_had_when_logged(root):
     assert [row["epoch"] for row in rows] == [step // 100 for step in range(300)]
 
 
+def test_float_rows_keep_every_value_type_and_name_order_across_step_widths(root):
+    """log()'s fast path checks float rows on their packed bytes: whatever differs must still be seen."""
+    run = jt.init()
+    expected = []
+
+    def log(row):
+        run.log(row)
+        expected.append(dict(row))
+
+    for step in range(70_000):  # the step's encoding grows at 128, 256 and 65,536
+        log({"loss": step * 0.5, "acc": -step / 3})
+        if step in (5, 127, 128, 255, 256, 65_535, 65_536, 69_000):
+            log({"loss": np.float64(1.5), "acc": 2.0})  # a float subclass: stored as the float it is
+            log({"loss": 1, "acc": 2.0})  # an int: stays an int
+            log({"acc": 2.0, "loss": 1.0})  # the same names in another order
+            log({"loss": True, "acc": 2.0})
+            log({"loss": "abcdefgh", "acc": 2.0})  # packs to as many bytes as a float
+            log({"loss": 1.0, "acc": 2.0, "extra": 3.0})
+            log({"loss": 1.0})
+    rows = history_of(run)
+    assert [row["_step"] for row in rows] == list(range(len(expected)))
+    assert [{key: value for key, value in row.items() if key != "_step"} for row in rows] == expected
+    assert [type(row["loss"]) for row in rows] == [type(row["loss"]) if type(row["loss"]) is not np.float64 else float
+                                                   for row in expected]
+    assert [list(row)[:2] for row in rows[6:9]] == [["loss", "acc"], ["loss", "acc"], ["acc", "loss"]]
+
+
 def test_values_msgpack_cannot_hold_on_the_fast_path_are_kept_approximately_and_logging_goes_on(root):
     run = jt.init()
     for step in range(3):
