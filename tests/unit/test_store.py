@@ -754,3 +754,22 @@ def test_an_interrupt_while_the_loop_packs_ahead_loses_and_repeats_nothing(tmp_p
     found = scan(path.read_bytes())[0]
     assert [r.fields[0] for r in found] == list(range(3000))
     assert [r.seq for r in found] == list(range(1, 3001))
+
+
+def test_a_float_row_template_matches_exactly_the_records_of_floats_under_its_names():
+    plain = records.make_plain_packer()
+    names = ["loss", "acc", "x" * 40, "é"]
+    good = {"loss": 1.5, "acc": -0.0, "x" * 40: math.nan, "é": math.inf}
+    others = [{**good, "loss": 1}, {**good, "loss": True}, {**good, "loss": "abcdefgh"}, {**good, "loss": [1.0]},
+              {**good, "loss": None}, {"acc": 0.0, "loss": 1.0, "x" * 40: 0.0, "é": 0.0},
+              {"loss": 1.0, "acc": 0.0, "x" * 40: 0.0}, {**good, "z": 1.0}, {**good, "é": {"a": 1.0}}]
+    for step in (0, 127, 128, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**63 - 1):
+        mask, expected, bound = records.float_row_template(plain, step, names)
+
+        def matches(row: dict, at: int = step) -> bool:
+            return int.from_bytes(plain(history(at, row)), "little") & mask == expected
+
+        assert matches(good) and matches(good, bound - 1)
+        assert bound == 2**64 or not matches(good, bound)  # the step's encoding grew a byte
+        assert not any(matches(row) for row in others)
+    assert records.float_row_template(plain, 2**64, names) is None
