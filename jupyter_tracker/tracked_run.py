@@ -311,7 +311,8 @@ class Run:
             if template is not None:
                 # Floats only (the usual metrics row): the row is packed first and its bytes are
                 # checked against what such a row packs to, in one integer operation
-                # (records.float_row_template), instead of comparing a list of names and types.
+                # (records.float_row_template), instead of comparing a list of names and types; a row
+                # it refuses could not match the list either (the list says floats only, under these names).
                 if number >= template[2]:  # the step's encoding grew a byte: so does the template
                     template = self._row_template = records.float_row_template(
                         self._pack_row, number, self._limits.run_keys)  # type: ignore[arg-type]
@@ -321,7 +322,7 @@ class Run:
                     packed = b""
                 if template is not None and int.from_bytes(packed, "little") & template[0] == template[1]:
                     record = packed
-            if record is None and [*data, *map(type, data.values())] == self._row_signature:
+            elif [*data, *map(type, data.values())] == self._row_signature:  # names and types as one list
                 record = (_HISTORY, number, now, now - self._t0, data)
                 pack_row = self._pack_row
                 if pack_row is not None:
@@ -531,7 +532,8 @@ class Run:
             try:
                 self._finish(exit_code)
             finally:
-                self._row_signature = self._row_template = None  # log() takes the general path, which refuses a finished run
+                # log() takes the general path, which refuses a finished run
+                self._row_signature = self._row_template = None
                 self._finished = True
         for callback in self._finish_callbacks:
             try:

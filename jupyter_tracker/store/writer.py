@@ -437,10 +437,7 @@ class RunLogWriter:
         and while the training loop runs this thread waits up to a switch interval (5 ms) to get it
         back each time: the log fell seconds behind the loop.
         """
-        if len(packed_batches) == 1:
-            self._keep(packed_batches[0], count)
-            return
-        self._keep(records.join_packed(packed_batches, count), count)
+        self._keep(packed_batches[0] if len(packed_batches) == 1 else records.join_packed(packed_batches, count), count)
 
     def _notify(self, first_seq: int, batch: list[Any]) -> None:
         if self._observers:
@@ -452,7 +449,7 @@ class RunLogWriter:
                 self._report("a record observer failed", error)
 
     def catch_up(self) -> None:
-        """Called by the logging thread every :data:`CATCH_UP_ROWS` rows: packs what is queued, and waits if the writer is far behind.
+        """Called by the logging thread every :data:`CATCH_UP_ROWS` rows: packs the queue, waits for a writer far behind.
 
         Rows ``log()`` packed are joined, other records packed in one msgpack call per
         :data:`FRAME_RECORDS` records on this thread (a fraction of a millisecond), which spares the
@@ -507,16 +504,14 @@ class RunLogWriter:
     def _encode(self, batch: list[Any]) -> None:
         first_seq = self._encoded_seq
         try:
-            packed = records.pack_records(batch, self._pack)
-            self._keep(packed, len(batch))
+            self._keep(records.pack_records(batch, self._pack), len(batch))
             self._encoded_seq += len(batch)
             self.records_written += len(batch)
         except Exception:
             # one bad record must not take its neighbours with it: encode them one by one
             for record in batch:
                 try:
-                    packed = records.pack_records([record], self._pack)
-                    self._keep(packed, 1)
+                    self._keep(records.pack_records([record], self._pack), 1)
                     self._encoded_seq += 1
                     self.records_written += 1
                 except Exception as single_error:
@@ -527,8 +522,7 @@ class RunLogWriter:
         coerced, changed = records.coerce_unencodable(record)
         if changed:
             try:
-                packed = self._pack([coerced])
-                self._keep(packed, 1)
+                self._keep(self._pack([coerced]), 1)
             except Exception:
                 pass
             else:

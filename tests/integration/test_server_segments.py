@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +139,11 @@ def test_a_bad_record_among_float_runs_is_refused_and_changes_nothing(shared_ser
 
 @contextmanager
 def _storage(backend: str, tmp_path: Path) -> Iterator[Storage]:
-    if backend == "sqlite":
-        storage = open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
-        try:
-            yield storage
-        finally:
-            storage.close()
-        return
-    with postgres_database() as url:
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}" if backend == "sqlite" else stack.enter_context(postgres_database())
         storage = open_storage(url)
-        try:
-            yield storage
-        finally:
-            storage.close()
+        stack.callback(storage.close)
+        yield storage
 
 
 def _random_stream(rng: random.Random) -> list[list[Any]]:
