@@ -43,6 +43,7 @@ from jupyter_tracker.server import api_keys, history_blocks, history_series, jso
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.server.uniform_batch import Segments, UniformBatch
 from jupyter_tracker.store import records
+from jupyter_tracker.store.sqlite_wal import enter_wal_mode
 
 #: steps are stored as signed 64-bit integers
 MAX_STEP = 2**63 - 1
@@ -1457,7 +1458,7 @@ def _sqlite_engine(url: str, background_checkpoints: bool = False) -> sa.Engine:
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_connection.cursor()
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            enter_wal_mode(cursor)
             if background_checkpoints:
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -22,6 +22,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
 
+from jupyter_tracker.store.sqlite_wal import enter_wal_mode
+
 #: connections kept open (least recently used closed first): a process rarely uses more than one
 #: store root; a test session or a script visiting many roots must not run out of file descriptors
 MAX_OPEN = 4
@@ -52,7 +54,7 @@ def _open(path: Path, schema: str) -> _Kept:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        enter_wal_mode(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(schema)
         file_id = _file_id(path)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from jupyter_tracker.store.sqlite_wal import enter_wal_mode
 from jupyter_tracker.sweeps.sql_store import (
     DEFAULT_LEASE_SECONDS,
     SCHEMA,
@@ -53,7 +54,7 @@ class LocalSweepStore(SqlSweepStore):
         # WAL with NORMAL sync: a committed claim survives the process being killed (not a power cut)
         connection.execute("PRAGMA synchronous=NORMAL")
         if not self._schema_ready:
-            connection.execute("PRAGMA journal_mode=WAL")
+            enter_wal_mode(connection)
             connection.executescript(SCHEMA)
             self._schema_ready = True
         self._local.connection = connection
