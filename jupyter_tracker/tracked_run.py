@@ -33,6 +33,8 @@ from jupyter_tracker.values import PLAIN_TYPES, fast_copy, normalise_row
 _HISTORY = records.HISTORY
 _CATCH_UP_MASK = CATCH_UP_ROWS - 1
 _time = time.time
+#: int.from_bytes bound once: looked up on ``int`` each call, a classmethod makes a new method object
+_int_from_bytes = int.from_bytes
 #: True when every type of an iterable is one the store keeps as it is (one C call)
 _plain_types_only = PLAIN_TYPES.issuperset
 
@@ -313,14 +315,15 @@ class Run:
                 # checked against what such a row packs to, in one integer operation
                 # (records.float_row_template), instead of comparing a list of names and types; a row
                 # it refuses could not match the list either (the list says floats only, under these names).
+                pack_row = self._pack_row  # an attribute holding a function: called from a local, it is not looked up as a method
                 if number >= template[2]:  # the step's encoding grew a byte: so does the template
                     template = self._row_template = records.float_row_template(
-                        self._pack_row, number, self._limits.run_keys)  # type: ignore[arg-type]
+                        pack_row, number, self._limits.run_keys)  # type: ignore[arg-type]
                 try:
-                    packed = self._pack_row((_HISTORY, number, now, now - self._t0, data))  # type: ignore[misc]
+                    packed = pack_row((_HISTORY, number, now, now - self._t0, data))  # type: ignore[misc]
                 except Exception:
                     packed = b""
-                if template is not None and int.from_bytes(packed, "little") & template[0] == template[1]:
+                if template is not None and _int_from_bytes(packed, "little") & template[0] == template[1]:
                     record = packed
             elif [*data, *map(type, data.values())] == self._row_signature:  # names and types as one list
                 record = (_HISTORY, number, now, now - self._t0, data)
@@ -338,7 +341,8 @@ class Run:
                     record = (_HISTORY, number, now, record[3], {**data})  # {**data}: dict.copy() without a lookup
             if record is not None:
                 self._step = number + 1
-                self._append(record)
+                append = self._append
+                append(record)
                 self._last_row = record  # its row has every name of the rows before it: folded in when read
                 if not number & _CATCH_UP_MASK and self._writer is not None:
                     self._writer.catch_up()  # joins the queued rows here, in one call; waits if the writer falls behind

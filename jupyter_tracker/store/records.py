@@ -102,12 +102,12 @@ def pack_records(items: list[Any], pack: Callable[[Any], bytes]) -> bytes:
     are packed here, one call for a list that holds no packed record.
     """
     try:
-        return _array_header(len(items)) + b"".join(items)
+        return b"".join([_array_header(len(items)), *items])  # one copy of the records, not two
     except TypeError:  # records that are not packed yet
         pass
     if bytes not in set(map(type, items)):
         return pack(items)
-    return _array_header(len(items)) + b"".join([item if type(item) is bytes else pack(item) for item in items])
+    return b"".join([_array_header(len(items)), *(item if type(item) is bytes else pack(item) for item in items)])
 
 
 #: the first step of each width msgpack gives a positive int (fixint, uint8, uint16, uint32, uint64)
