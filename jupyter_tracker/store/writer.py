@@ -362,8 +362,10 @@ class RunLogWriter:
                 # what the logging thread packed came out of the queue before what is still in it
                 taken = self._take_ready()
                 count = 0 if self._leave_queue else min(len(queue), FRAME_RECORDS)
+                # counted before they leave the queue: `pending` (read without the lock) may count a
+                # record twice for a moment, never miss one that is taken but not yet encoded
+                self._in_flight = count
                 batch = list(starmap(popleft, repeat((), count)))
-                self._in_flight = len(batch)
             if taken:
                 self._keep_ready(taken)
             if batch:

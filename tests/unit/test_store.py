@@ -492,6 +492,29 @@ def test_the_backlog_of_a_refusing_disk_is_bounded_and_drops_the_oldest_with_a_c
     assert [r.seq for r in found] == list(range(1, len(found) + 1))  # no gap: the server applies every one
 
 
+def test_records_the_writer_has_taken_but_not_encoded_still_count_as_pending(tmp_path):
+    """A test waiting for ``pending == 0`` read the backlog while the writer still held the last batch (CI)."""
+    from collections import deque
+
+    writer = RunLogWriter(tmp_path / "run" / RUN_LOG_NAME)
+    seen: list[int] = []
+
+    class WatchedQueue(deque):
+        def popleft(self):
+            record = super().popleft()
+            seen.append(writer.pending)  # what another thread may read between two pops
+            return record
+
+    writer._queue = WatchedQueue()
+    writer.append = writer._queue.append
+    for step in range(5):
+        writer.append(history(step, {"a": float(step)}))
+    assert writer.flush() is True
+    assert len(seen) == 5 and min(seen) > 0  # the last record out of the queue was not encoded yet
+    assert writer.pending == 0
+    writer.close()
+
+
 def test_a_disk_that_stays_full_is_reported_again_and_its_end_is_reported(tmp_path):
     """Issue 9 item 2: one "retrying (ENOSPC)" message, then silence while the disk stayed full."""
     now = [0.0]
