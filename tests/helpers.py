@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,24 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() >= deadline:
             raise AssertionError(f"condition not met within {timeout} s: {getattr(condition, '__name__', condition)}")
         time.sleep(interval)
+
+
+def errors_when_run_together(target: Callable[[], Any], threads: int) -> list[BaseException]:
+    """Runs ``target`` on ``threads`` threads at once; what each raised (the test asserts there is none)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001  (returned to the test)
+            errors.append(error)
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return errors
 
 
 def same_value(left: Any, right: Any) -> bool:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 
 from jupyter_tracker.server import schema
 from jupyter_tracker.server.storage import normalise_url, open_storage
+from tests.helpers import errors_when_run_together
 from tests.integration.server_fixtures import postgres_database, server_backend  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -66,20 +66,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(server_backend: str
 
 def test_servers_starting_together_migrate_once(server_backend: str, tmp_path: Path) -> None:
     with database_url(server_backend, tmp_path) as url:
-        errors: list[BaseException] = []
-
-        def start() -> None:
-            try:
-                open_storage(url).close()
-            except BaseException as error:  # noqa: BLE001  (reported below)
-                errors.append(error)
-
-        threads = [threading.Thread(target=start) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert errors_when_run_together(lambda: open_storage(url).close(), 4) == []
         storage = open_storage(url)
         try:
             with storage.engine.connect() as connection:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_tracker.store.sqlite_wal import enter_wal_mode
+from tests.helpers import errors_when_run_together
 
 
 def _held_exclusively(path: Path) -> sqlite3.Connection:
@@ -63,20 +64,11 @@ def test_a_file_already_in_wal_mode_is_left_as_it_is(tmp_path: Path):
 def test_many_connections_switching_a_new_file_together_all_succeed(tmp_path: Path):
     for round_ in range(100):
         path = tmp_path / f"db{round_}.sqlite"
-        errors: list[BaseException] = []
 
         def open_one() -> None:
-            try:
-                connection = sqlite3.connect(path, timeout=30)
-                enter_wal_mode(connection)
-                connection.execute("CREATE TABLE IF NOT EXISTS t (x)")
-                connection.close()
-            except BaseException as error:  # noqa: BLE001  (asserted below)
-                errors.append(error)
+            connection = sqlite3.connect(path, timeout=30)
+            enter_wal_mode(connection)
+            connection.execute("CREATE TABLE IF NOT EXISTS t (x)")
+            connection.close()
 
-        threads = [threading.Thread(target=open_one) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert errors_when_run_together(open_one, 4) == []
