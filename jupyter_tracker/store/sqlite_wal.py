@@ -2,8 +2,8 @@
 
 Switching the journal mode takes an exclusive lock, and SQLite answers "database is locked" at
 once, without calling the busy handler, when another connection holds that lock. Servers that
-start together on a new database, ranks or sweep agents that open one index, met exactly that.
-The mode is kept in the file: once any connection has switched it, the others find it set and
+started together on a new database met exactly that; ranks or sweep agents opening one new index
+could too. The mode is kept in the file: once any connection has switched it, the others find it set and
 take no lock, so waiting a little and looking again is enough.
 """
 
