@@ -315,7 +315,7 @@ class Run:
                 # checked against what such a row packs to, in one integer operation
                 # (records.float_row_template), instead of comparing a list of names and types; a row
                 # it refuses could not match the list either (the list says floats only, under these names).
-                pack_row = self._pack_row  # an attribute holding a function: called from a local, it is not looked up as a method
+                pack_row = self._pack_row  # called from a local: an attribute is looked up as a method first
                 if number >= template[2]:  # the step's encoding grew a byte: so does the template
                     template = self._row_template = records.float_row_template(
                         pack_row, number, self._limits.run_keys)  # type: ignore[arg-type]

@@ -3,8 +3,8 @@
 Switching the journal mode takes an exclusive lock, and SQLite answers "database is locked" at
 once, without calling the busy handler, when another connection holds that lock. Servers that
 started together on a new database met exactly that; ranks or sweep agents opening one new index
-could too. The mode is kept in the file: once any connection has switched it, the others find it set and
-take no lock, so waiting a little and looking again is enough.
+could too. The mode is kept in the file: once any connection has switched it, the others find it
+set and take no lock, so waiting a little and looking again is enough.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlite3
 import time
 from typing import Any
 
+#: how long a connection waits for others to finish switching the file (SQLite's busy timeout here too)
 SWITCH_SECONDS = 30.0
 
 
