@@ -49,6 +49,7 @@ from tests.integration.server_fixtures import (  # noqa: E402
     ServerProcess,
     history_record,
     pack_batch,
+    postgres_database,
     start_server,
 )
 
@@ -78,18 +79,32 @@ def _server(
         assert dsn
         os.environ["JT_TEST_POSTGRES_DSN"] = dsn
     extra = ("--workers", str(workers)) if workers > 1 else ()
-    here = Path.cwd()
-    if tree is not None:
-        os.chdir(tree)  # the server runs ``python -c``: its first import path is the directory it starts in
-    try:
-        starting = start_server(directory / backend, backend=backend, rate_limit=BENCH_RATE_LIMIT, extra_args=extra)
-        server = starting.__enter__()
-    finally:
-        os.chdir(here)
-    try:
+    with contextlib.ExitStack() as stack:
+        db_url = None
+        if tree is not None:  # its own schema: this checkout's may be newer than that server reads
+            if backend == "postgresql":
+                db_url = stack.enter_context(postgres_database())
+            else:
+                (directory / backend).mkdir(parents=True, exist_ok=True)
+                db_url = f"sqlite:///{directory / backend / 'server.sqlite'}"
+            migrate = f"from jupyter_tracker.server.storage import open_storage; open_storage({db_url!r}).close()"
+            subprocess.run([sys.executable, "-c", migrate], cwd=tree, check=True)
+        here = Path.cwd()
+        if tree is not None:
+            os.chdir(tree)  # the server runs ``python -c``: its first import path is the directory it starts in
+        try:
+            starting = start_server(
+                directory / backend,
+                backend=backend,
+                rate_limit=BENCH_RATE_LIMIT,
+                extra_args=extra,
+                db_url=db_url,
+                migrate=tree is None,
+            )
+            server = stack.enter_context(starting)
+        finally:
+            os.chdir(here)
         yield server
-    finally:
-        starting.__exit__(None, None, None)
 
 
 def _export_revision(revision: str, into: Path) -> Path:

@@ -261,6 +261,14 @@ def _migration_6_jsonb_documents(connection: sa.Connection) -> None:
             )
 
 
+def _migration_7_spaced_int64_columns(connection: sa.Connection) -> None:
+    """Version 7: int64 columns of history may hold an evenly spaced array in its 25-byte form.
+
+    Nothing already stored changes (both forms are read; see :mod:`int64_columns`). The version
+    is what keeps an older server, which reads only whole arrays, off a database written so.
+    """
+
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1_initial,
@@ -269,6 +277,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_4_web_sessions,
     _migration_5_history_blocks,
     _migration_6_jsonb_documents,
+    _migration_7_spaced_int64_columns,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from jupyter_tracker import run_names
-from jupyter_tracker.server import api_keys, history_blocks, history_series, json_values, run_query_sql
+from jupyter_tracker.server import api_keys, history_blocks, history_series, int64_columns, json_values, run_query_sql
 from jupyter_tracker.server import schema as t
 from jupyter_tracker.server.uniform_batch import Segments, UniformBatch
 from jupyter_tracker.store import records
@@ -1067,8 +1067,8 @@ class Storage:
             found = connection.execute(query).all()
         if not found:
             return []
-        seqs = np.concatenate([np.frombuffer(seqs, dtype="<i8") for seqs, _ in found])
-        steps = np.concatenate([np.frombuffer(steps, dtype="<i8") for _, steps in found])
+        seqs = np.concatenate([int64_columns.unpack(seqs) for seqs, _ in found])
+        steps = np.concatenate([int64_columns.unpack(steps) for _, steps in found])
         return seqs[np.lexsort((seqs, steps))].tolist()  # type: ignore[no-any-return]
 
     def _blocks(self, connection: sa.Connection, pk: int, first_seqs: Sequence[int]) -> list[history_blocks.Block]:

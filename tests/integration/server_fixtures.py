@@ -176,8 +176,13 @@ def start_server(
     username: str = "alice",
     extra_args: tuple[str, ...] = (),
     db_url: str | None = None,
+    migrate: bool = True,
 ) -> Iterator[ServerProcess]:
-    """Starts a server with its own database and data dir under ``directory``; stops it afterwards."""
+    """Starts a server with its own database and data dir under ``directory``; stops it afterwards.
+
+    ``migrate=False`` leaves the schema of ``db_url`` as it is (a server of an older revision
+    refuses a database this checkout has migrated further).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -190,7 +195,7 @@ def start_server(
                 raise ValueError(f"unknown backend {backend!r}")
         from jupyter_tracker.server.storage import open_storage
 
-        storage = open_storage(db_url)
+        storage = open_storage(db_url, migrate=migrate)
         try:
             key = storage.create_key(user=username).key
         finally:

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -49,7 +50,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(server_backend: str
         storage = open_storage(url)
         try:
             with storage.engine.connect() as connection:
-                assert schema.current_version(connection) == schema.LATEST_VERSION == 6
+                assert schema.current_version(connection) == schema.LATEST_VERSION == 7
                 assert sa.inspect(connection).has_table("system_rows")
                 assert sa.inspect(connection).has_table("rate_buckets")
                 assert sa.inspect(connection).has_table("web_sessions")
@@ -142,6 +143,54 @@ def test_series_from_batches_of_every_size_read_back_whole_in_few_chunks(server_
                     )
                 ).scalar()
             assert chunks is not None and chunks <= step // 512 + 2  # no chunk left tiny but the last
+        finally:
+            storage.close()
+
+
+def test_history_written_as_whole_int64_arrays_reads_back_beside_the_short_form(
+    server_backend: str, tmp_path: Path
+) -> None:
+    """A database written before version 7 (every int64 column whole) keeps its history readable and appendable."""
+    with database_url(server_backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ensure_user("alice")
+            storage.upsert_run("alice", "p", "r", {}, created_by="alice")
+            first = [["h", step, 1.7e9 + step, float(step), {"loss": step / 4}] for step in range(300)]
+            assert storage.apply_batch("alice", "p", "r", 1, first) == 300
+            pk = storage.run_pk("alice", "p", "r")
+            with storage.engine.begin() as connection:
+                stored_chunks = connection.execute(
+                    sa.select(schema.history_chunks.c.key, schema.history_chunks.c.steps).where(
+                        schema.history_chunks.c.run_pk == pk
+                    )
+                ).all()
+                assert {len(steps) for _, steps in stored_chunks} == {25}  # written in the short form today
+                for key, _ in stored_chunks:
+                    whole = sa.literal(bytes(np.arange(300, dtype="<i8").tobytes()), sa.LargeBinary)
+                    connection.execute(
+                        sa.update(schema.history_chunks)
+                        .where(schema.history_chunks.c.run_pk == pk, schema.history_chunks.c.key == key)
+                        .values(steps=whole)
+                    )
+                whole_columns = {
+                    "seqs": np.arange(1, 301, dtype="<i8").tobytes(),
+                    "steps": np.arange(300, dtype="<i8").tobytes(),
+                }
+                connection.execute(
+                    sa.update(schema.history_blocks).where(schema.history_blocks.c.run_pk == pk).values(**whole_columns)
+                )
+            second = [["h", step, 1.7e9 + step, float(step), {"loss": step / 4}] for step in range(300, 5000, 2)]
+            assert storage.apply_batch("alice", "p", "r", 301, second) == 300 + len(second)
+            expected_steps = [*range(300), *range(300, 5000, 2)]
+            steps, values = storage.series(pk, ["loss"])["loss"]
+            assert steps.tolist() == expected_steps
+            assert values.tolist() == [step / 4 for step in expected_steps]
+            assert storage.row_positions(pk) == list(range(1, len(expected_steps) + 1))
+            assert [row["_step"] for row in storage.scan_rows(pk, 290, 20)] == expected_steps[290:310]
+            assert storage.rows_at(pk, [1, 300, 301, 2650])[-1] == {
+                "loss": 4998 / 4, "_step": 4998, "_timestamp": 1.7e9 + 4998, "_runtime": 4998.0
+            }
         finally:
             storage.close()
 
