@@ -2,7 +2,8 @@
 
 A key's points live in chunks of :data:`CHUNK_POINTS` (step, value) pairs, steps as an int64
 column (:mod:`int64_columns`: evenly spaced ones in 25 bytes) and values as little-endian
-float64, so reading a 100,000-point series is a few dozen rows and one ``numpy.concatenate``. Pure: the storage module does the reading and writing.
+float64, so reading a 100,000-point series is a few dozen rows and one ``numpy.concatenate``.
+Pure: the storage module does the reading and writing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 from jupyter_tracker.server import int64_columns
 
 CHUNK_POINTS = 2048
-_STEP_DTYPE = np.dtype("<i8")
 _VALUE_DTYPE = np.dtype("<f8")
 
 
@@ -141,7 +141,7 @@ def concatenate(chunks: Iterable[tuple[bytes, bytes]]) -> tuple[np.ndarray, np.n
     """One key's chunks (in order) as two arrays."""
     parts = [unpack(steps, values) for steps, values in chunks]
     if not parts:
-        return np.empty(0, dtype=_STEP_DTYPE), np.empty(0, dtype=_VALUE_DTYPE)
+        return np.empty(0, dtype=int64_columns.INT64), np.empty(0, dtype=_VALUE_DTYPE)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
