@@ -29,12 +29,15 @@ _NOUNS = (
     "vortex", "water", "wave", "wildflower", "wind", "wood",
 )
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+#: names are drawn from the system's entropy, never from the ``random`` module's shared state: a
+#: user who seeds ``random`` gets the same sequence with tracking as without it
+_DRAW = random.SystemRandom()
 
 
 def random_run_name(number: int | None = None) -> str:
     """``adjective-noun-number``; the number is the run's ordinal in its project when known."""
-    suffix = number if number is not None else random.randint(1, 999)
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{suffix}"
+    suffix = number if number is not None else _DRAW.randint(1, 999)
+    return f"{_DRAW.choice(_ADJECTIVES)}-{_DRAW.choice(_NOUNS)}-{suffix}"
 
 
 def random_run_id() -> str:

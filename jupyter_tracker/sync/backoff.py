@@ -18,6 +18,9 @@ T = TypeVar("T")
 
 #: the most jitter added on top of a ``Retry-After``
 RETRY_AFTER_SPREAD = 1.0
+#: jitter comes from the system's entropy: drawn from the ``random`` module, a retry in the sync
+#: thread would move a seeded training loop's own draws, and forked clients would jitter alike
+_JITTER = random.SystemRandom()
 
 
 class RetryableError(Exception):
@@ -42,7 +45,7 @@ class Backoff:
     31.0
     """
 
-    def __init__(self, base: float = 1.0, cap: float = 60.0, uniform: Callable[[], float] = random.random) -> None:
+    def __init__(self, base: float = 1.0, cap: float = 60.0, uniform: Callable[[], float] = _JITTER.random) -> None:
         if base <= 0 or cap < base:
             raise ValueError(f"backoff needs 0 < base <= cap, got base={base}, cap={cap}")
         self.base = base
