@@ -79,6 +79,7 @@ def _server(
         assert dsn
         os.environ["JT_TEST_POSTGRES_DSN"] = dsn
     extra = ("--workers", str(workers)) if workers > 1 else ()
+    here = Path.cwd()
     with contextlib.ExitStack() as stack:
         db_url = None
         if tree is not None:  # its own schema: this checkout's may be newer than that server reads
@@ -89,8 +90,6 @@ def _server(
                 db_url = f"sqlite:///{directory / backend / 'server.sqlite'}"
             migrate = f"from jupyter_tracker.server.storage import open_storage; open_storage({db_url!r}).close()"
             subprocess.run([sys.executable, "-c", migrate], cwd=tree, check=True)
-        here = Path.cwd()
-        if tree is not None:
             os.chdir(tree)  # the server runs ``python -c``: its first import path is the directory it starts in
         try:
             starting = start_server(

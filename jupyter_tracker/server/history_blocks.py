@@ -25,7 +25,6 @@ import numpy as np
 from jupyter_tracker.server import int64_columns
 from jupyter_tracker.store import records
 
-_INT64 = np.dtype("<i8")
 #: the most rows in one block: a large batch becomes several, so reading a page of rows decodes little
 BLOCK_ROWS = 2048
 
@@ -72,7 +71,7 @@ def record_spans(payload: bytes, count: int) -> np.ndarray | None:
         return None
     if offsets[-1] != len(payload):
         return None
-    return np.asarray(offsets, dtype=_INT64)
+    return np.asarray(offsets, dtype=int64_columns.INT64)
 
 
 def block_of_records(
@@ -99,14 +98,14 @@ def pack_existing(seqs: Sequence[int], steps: Sequence[int], packed_rows: Sequen
 
 def _block_record(seqs: Sequence[int], steps: Sequence[int], ends: np.ndarray, data: bytes) -> dict[str, Any]:
     """The stored form of one block: its seq and step ranges, row count, offsets and packed rows."""
-    step_array = np.asarray(steps, dtype=_INT64)
+    step_array = np.asarray(steps, dtype=int64_columns.INT64)
     return {
         "first_seq": int(seqs[0]),
         "last_seq": int(seqs[-1]),
         "min_step": int(step_array.min()),
         "max_step": int(step_array.max()),
         "rows": len(ends),
-        "seqs": int64_columns.pack(np.asarray(seqs, dtype=_INT64)),
+        "seqs": int64_columns.pack(seqs),
         "steps": int64_columns.pack(step_array),
         "ends": int64_columns.pack(ends),
         "block": data,

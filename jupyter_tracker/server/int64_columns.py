@@ -11,6 +11,7 @@ form's is 25.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,7 +22,7 @@ _SPACED_TAG = 0x50
 _SPACED_FROM = 4
 
 
-def pack(values: np.ndarray) -> bytes:
+def pack(values: Sequence[int] | np.ndarray) -> bytes:
     """The stored form of ``values`` (any integer array that fits int64)."""
     array = np.asarray(values, dtype=INT64)
     if len(array) >= _SPACED_FROM:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,11 @@ from jupyter_tracker import names
 from jupyter_tracker.sync.backoff import Backoff
 
 
-def _seeded_draws(between: object = None) -> tuple[list[float], list[float]]:
+def _seeded_draws(between: Callable[[], None] | None = None) -> tuple[list[float], list[float]]:
     """Three draws from ``random`` and from numpy's global generator, seeded, with ``between`` called after seeding."""
     random.seed(1234)
     np.random.seed(1234)
-    if callable(between):
+    if between is not None:
         between()
     return [random.random() for _ in range(3)], np.random.random(3).tolist()
 
